@@ -1,0 +1,103 @@
+# SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+# bpflab: BPF objects -> skeletons -> one self-contained binary.
+# Quiet by default; `make V=1` shows full commands. Output goes to $(OUT), never the tree.
+
+OUT      ?= .output
+CLANG    ?= clang
+BPFTOOL  ?= bpftool
+CC       ?= cc
+ARCH     := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
+MULTIARCH:= $(shell $(CC) -print-multiarch 2>/dev/null)
+VERSION  := $(shell git describe --always --dirty 2>/dev/null || echo 0.1)
+
+ifeq ($(V),1)
+Q :=
+msg :=
+else
+Q := @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+BPF_SRCS  := $(wildcard src/bpf/*.bpf.c)
+BPF_OBJS  := $(patsubst src/bpf/%.bpf.c,$(OUT)/bpf/%.bpf.o,$(BPF_SRCS))
+SKELS     := $(patsubst src/bpf/%.bpf.c,$(OUT)/skel/%.skel.h,$(BPF_SRCS))
+LIB_SRCS  := $(wildcard src/lib/*.c) $(filter-out src/main.c,$(wildcard src/*.c))
+LIB_OBJS  := $(patsubst src/%.c,$(OUT)/obj/%.o,$(LIB_SRCS))
+MAIN_OBJ  := $(OUT)/obj/main.o
+TEST_SRCS := $(wildcard tests/c/test_*.c)
+TEST_BINS := $(patsubst tests/c/%.c,$(OUT)/tests/%,$(TEST_SRCS))
+VMLINUX   := $(OUT)/include/vmlinux.h
+
+BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
+	-I$(OUT)/include -Isrc/bpf -I/usr/include/$(MULTIARCH)
+CFLAGS   ?= -O2 -g
+# -Wno-format-truncation: snprintf truncating is the intended, safe outcome where we use it;
+# GCC's guess at path lengths would otherwise force PATH_MAX-sized buffers everywhere.
+CFLAGS   += -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter -Wno-format-truncation \
+	-Isrc -Isrc/lib -Isrc/bpf -I$(OUT)/skel -DBPFLAB_VERSION='"$(VERSION)"' -MMD -MP
+LDLIBS   += -lbpf -lelf -lz -lm
+
+.SECONDARY:
+.PHONY: all deps test demo bench clean distclean tests install
+all: $(OUT)/bpflab
+
+# vmlinux.h is generated from the build machine's BTF, not committed: it is ~3 MB of
+# generated text tied to one kernel, and CO-RE relocations make the result portable anyway.
+$(VMLINUX):
+	$(call msg,GEN,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)test -r /sys/kernel/btf/vmlinux || { echo "error: /sys/kernel/btf/vmlinux missing: the kernel needs CONFIG_DEBUG_INFO_BTF=y to build bpflab's tracing programs" >&2; exit 1; }
+	$(Q)$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $@.tmp && mv $@.tmp $@
+
+$(OUT)/bpf/%.bpf.o: src/bpf/%.bpf.c $(wildcard src/bpf/*.h) $(VMLINUX)
+	$(call msg,BPF,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(OUT)/skel/%.skel.h: $(OUT)/bpf/%.bpf.o
+	$(call msg,GEN-SKEL,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(BPFTOOL) gen skeleton $< name $(subst -,_,$*)_bpf > $@.tmp && mv $@.tmp $@
+
+$(OUT)/obj/%.o: src/%.c $(SKELS)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+
+$(OUT)/libbpflab.a: $(LIB_OBJS)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(OUT)/bpflab: $(MAIN_OBJ) $(OUT)/libbpflab.a
+	$(call msg,BINARY,$@)
+	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
+	$(Q)if [ "$(OUT)" = .output ]; then ln -sf $(abspath $@) bpflab; fi
+
+$(OUT)/tests/%: tests/c/%.c tests/c/tap.h $(OUT)/libbpflab.a
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -Itests/c $< $(OUT)/libbpflab.a $(LDLIBS) -o $@
+
+tests: $(OUT)/bpflab $(TEST_BINS)
+
+deps:
+	$(Q)scripts/deps.sh
+
+# The README's two commands. Both install what is missing, then build, as root.
+test: deps
+	$(Q)scripts/as-root.sh $(MAKE) --no-print-directory tests
+	$(Q)scripts/as-root.sh env OUT=$(OUT) tests/run
+
+demo: deps
+	$(Q)scripts/as-root.sh $(MAKE) --no-print-directory all
+	$(Q)scripts/as-root.sh env OUT=$(OUT) demo/demo.sh
+
+bench: deps
+	$(Q)scripts/as-root.sh $(MAKE) --no-print-directory all
+	$(Q)scripts/as-root.sh env OUT=$(OUT) bench/run
+
+clean:
+	$(call msg,CLEAN,$(OUT))
+	$(Q)rm -rf $(OUT) bpflab
+
+-include $(wildcard $(OUT)/obj/*.d $(OUT)/obj/*/*.d $(OUT)/tests/*.d)

@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* The lab's addressing plan, shared by `bpflab lab` and the commands that use the lab. */
+#ifndef BPFLAB_LAB_H
+#define BPFLAB_LAB_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* RFC 2544's benchmarking range and RFC 3849's documentation prefix: never routed, so a
+ * lab can never reach, or be confused with, a real network. */
+#define LAB_NET4 "198.18.0."
+#define LAB_NET6 "2001:db8:18::"
+#define LAB_PREFIX4 24
+#define LAB_PREFIX6 64
+/* The address a load balancer's VIP takes in the lab. */
+#define LAB_VIP4 LAB_NET4 "100"
+#define LAB_MAX_BACKENDS 16
+#define LAB_NAME_MAX 12
+
+struct lab_node {
+	char name[16];     /* client, lb, backend-a, ... */
+	char netns[32];    /* <lab>-<name> */
+	char sw_port[16];  /* its veth's peer in the switch namespace */
+	int host;          /* last octet / last hextet */
+	char ip4[20];
+	char ip6[40];
+	char mac[18];
+};
+
+struct lab {
+	char name[LAB_NAME_MAX + 1];
+	char sw_netns[32]; /* <lab>-sw holds the bridge */
+	int nbackends;
+	int nnodes;
+	struct lab_node nodes[2 + LAB_MAX_BACKENDS];
+};
+
+/* Fills the plan for lab `name` with n backends; -EINVAL on a bad name or count. */
+int lab_plan(struct lab *lab, const char *name, int nbackends);
+/* The node called `node` (client, lb, backend-a, a, ...), or NULL. */
+const struct lab_node *lab_find_node(const struct lab *lab, const char *node);
+int lab_check_name(const char *name);
+
+#endif

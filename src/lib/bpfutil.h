@@ -1,0 +1,72 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* What every BPF command repeats: libbpf set-up, filesystems, XDP attach through
+ * bpf_link with a chosen mode, pinning under /sys/fs/bpf/bpflab, test runs. */
+#ifndef BPFLAB_BPFUTIL_H
+#define BPFLAB_BPFUTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <linux/types.h>
+
+#define BPFLAB_PIN_ROOT "/sys/fs/bpf/bpflab"
+
+/* libbpf's own messages go to stderr only with -v; call before opening anything. */
+void bpflab_libbpf_init(void);
+
+/* Mount bpffs at /sys/fs/bpf, or tracefs at /sys/kernel/tracing, when missing.
+ * Return 0 when mounted (already or now); `*mounted_now` says whether we did it. */
+int ensure_bpffs(bool *mounted_now);
+int ensure_tracefs(const char **path);
+bool fs_is_mounted(const char *path, unsigned long magic);
+
+enum xdp_mode { XDP_MODE_AUTO, XDP_MODE_NATIVE, XDP_MODE_GENERIC };
+int xdp_mode_parse(const char *s, enum xdp_mode *mode);
+const char *xdp_mode_str(enum xdp_mode mode);
+
+struct xdp_present {
+	__u32 prog_id;
+	char name[32];
+	const char *mode; /* "native", "generic", "offload", "multi" */
+};
+/* 1 when an XDP program is attached to ifindex (filled in), 0 when none, -errno. */
+int xdp_query_present(int ifindex, struct xdp_present *out);
+
+/* Attaches prog_fd to ifindex through a bpf_link (gone when the last fd closes).
+ * Refuses, naming it, when another XDP program is there. Returns the link fd, or
+ * -errno after printing why; `effective` gets the mode the kernel actually used. */
+int xdp_link_attach(int prog_fd, int ifindex, const char *ifname, enum xdp_mode mode,
+		    enum xdp_mode *effective);
+
+/* Pin folder of one command on one interface: BPFLAB_PIN_ROOT/<cmd>/<ifname> in the
+ * initial netns, .../<ifname>@<netns> elsewhere, so labs cannot clash. */
+int pin_dir_path(const char *cmd, const char *ifname, char *buf, size_t len);
+/* Pinning is made atomic by pinning into "<dir>_tmp_<pid>" (bpffs refuses names with dots) and renaming it into place:
+ * a kill -9 leaves either nothing or a whole folder. pin_tmp_begin mounts bpffs if needed,
+ * removes stale tmp folders of dead processes and makes the tmp folder. */
+int pin_tmp_begin(const char *dir, char *tmp, size_t len);
+int pin_tmp_commit(const char *tmp, const char *dir);
+/* Removes a pin folder and everything pinned in it. */
+int pin_dir_remove(const char *dir);
+int mkdir_p(const char *path, int mode);
+
+/* 1 when the pinned link at path is still attached to a live interface, 0 when it
+ * is defunct or absent, -errno on other errors. */
+int pinned_link_alive(const char *path);
+
+/* BPF_PROG_TEST_RUN on a packet. */
+struct test_run {
+	const void *in;
+	__u32 in_len;
+	void *out;        /* optional */
+	__u32 out_cap;    /* in: capacity of out */
+	__u32 out_len;    /* result */
+	__u32 retval;     /* result */
+	__u32 duration;   /* result: mean ns per repetition */
+	int repeat;
+	int cpu;          /* -1: any; else the thread is pinned there for the run */
+};
+int test_run_xdp(int prog_fd, struct test_run *t);
+
+const char *xdp_action_str(__u32 act);
+
+#endif
