@@ -18,6 +18,8 @@
 #include "json.h"
 #include "count.h"
 #include "count.skel.h"
+#include "benchcase.h"
+#include "pkt.h"
 
 const char cmd_count_usage[] =
 	"usage: bpflab count [IFACE] [options]\n"
@@ -424,4 +426,28 @@ out:
 	}
 	count_bpf__destroy(skel);
 	return ret;
+}
+
+static void count_bench_cleanup(struct bench_prog *b)
+{
+	count_bpf__destroy(b->priv);
+}
+
+/* count on an ICMP echo: parse, classify, two per-CPU adds and one atomic add. */
+int count_bench_setup(struct bench_prog *b)
+{
+	struct count_bpf *skel = count_bpf__open_and_load();
+	struct pkt_spec s;
+
+	if (!skel)
+		return -errno;
+	pkt_spec_default(&s);
+	b->name = "count";
+	b->baseline = "xdp_pass";
+	b->prog_fd = bpf_program__fd(skel->progs.count_xdp);
+	b->pkt_len = pkt_build(&s, b->pkt);
+	b->expect_retval = XDP_PASS;
+	b->priv = skel;
+	b->cleanup = count_bench_cleanup;
+	return 0;
 }
