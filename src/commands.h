@@ -31,5 +31,7 @@ int common_opt(const char *name, int c);
 /* Prints "<name>: ..." usage error with a hint and returns EXIT_USAGE. */
 int usage_error(const char *name, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void print_usage(const char *name, FILE *f);
+void print_help(FILE *f);
+const struct command *find_command(const char *name);
 
 #endif

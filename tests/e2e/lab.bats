@@ -1,0 +1,89 @@
+#!/usr/bin/env bats
+# SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+# bpflab lab: up is idempotent, status tells the truth, down removes everything,
+# also after a half-failed up.
+load helpers
+
+setup() {
+  require_bpf
+  LAB=$(unique_lab)
+}
+
+teardown() {
+  "$BPFLAB" lab down --name "$LAB" >/dev/null 2>&1 || true
+  ip netns del "$LAB-backend-b" 2>/dev/null || true
+}
+
+lab_namespaces() { ip netns list | awk '{print $1}' | grep -c "^$LAB-" || true; }
+
+@test "lab up builds the talk's picture and nodes reach each other (v4 and v6)" {
+  run "$BPFLAB" lab up --name "$LAB"
+  [ "$status" -eq 0 ]
+  [ "$(lab_namespaces)" -eq 5 ]
+  run "$BPFLAB" lab status --name "$LAB" --json
+  [ "$status" -eq 0 ]
+  json_assert "$output" '.up == true and (.nodes | length) == 4'
+  json_assert "$output" '[.nodes[].node] == ["client","lb","backend-a","backend-b"]'
+  json_assert "$output" '.nodes[2].ipv4 == "198.18.0.11" and .nodes[2].mac == "02:00:c6:12:00:0b"'
+  json_assert "$output" 'all(.nodes[]; .present and (.programs | length) == 0)'
+  run lab_exec "$LAB" client ping -c 1 -W 2 198.18.0.12
+  [ "$status" -eq 0 ]
+  run lab_exec "$LAB" backend-a ping -6 -c 1 -W 2 2001:db8:18::1
+  [ "$status" -eq 0 ]
+  # The link MAC is the planned one.
+  run lab_exec "$LAB" lb ip -o link show eth0
+  [[ $output == *"02:00:c6:12:00:02"* ]]
+}
+
+@test "lab up twice is idempotent; --backends grows it" {
+  "$BPFLAB" lab up --name "$LAB"
+  run "$BPFLAB" lab up --name "$LAB"
+  [ "$status" -eq 0 ]
+  [ "$(lab_namespaces)" -eq 5 ]
+  run "$BPFLAB" lab up --name "$LAB" --backends 3
+  [ "$status" -eq 0 ]
+  [ "$(lab_namespaces)" -eq 6 ]
+  run lab_exec "$LAB" backend-c ping -c 1 -W 2 198.18.0.1
+  [ "$status" -eq 0 ]
+  run "$BPFLAB" lab status --name "$LAB" --json
+  json_assert "$output" '.backends == 3 and .nodes[4].ipv4 == "198.18.0.13"'
+}
+
+@test "lab down removes everything, also after a half-failed up" {
+  # A stray node namespace whose eth0 is not wired to the switch: up fails part-way.
+  ip netns add "$LAB-backend-b"
+  ip -n "$LAB-backend-b" link add eth0 type veth peer name eth1
+  run "$BPFLAB" lab up --name "$LAB"
+  [ "$status" -ne 0 ]
+  [[ $output == *"setting up failed"* ]]
+  [ "$(lab_namespaces)" -eq 0 ]
+  "$BPFLAB" lab up --name "$LAB"
+  run "$BPFLAB" lab down --name "$LAB"
+  [ "$status" -eq 0 ]
+  [ "$(lab_namespaces)" -eq 0 ]
+  run "$BPFLAB" lab status --name "$LAB" --json
+  json_assert "$output" '.up == false'
+}
+
+@test "lab exec keeps /sys/fs/bpf visible and runs in the node's netns" {
+  "$BPFLAB" lab up --name "$LAB"
+  run lab_exec "$LAB" backend-b ip -o -4 addr show dev eth0
+  [[ $output == *"198.18.0.12/24"* ]]
+  run lab_exec "$LAB" client stat -f -c %T /sys/fs/bpf
+  [ "$output" = "bpf_fs" ]
+}
+
+@test "bad lab input: bad names, backends, nodes; nothing created" {
+  run "$BPFLAB" lab up --name "Bad_Name"
+  [ "$status" -eq 2 ]
+  run "$BPFLAB" lab up --name "$LAB" --backends 0
+  [ "$status" -eq 2 ]
+  run "$BPFLAB" lab up --name "$LAB" --backends 17
+  [ "$status" -eq 2 ]
+  run "$BPFLAB" lab frob --name "$LAB"
+  [ "$status" -eq 2 ]
+  [ "$(lab_namespaces)" -eq 0 ]
+  "$BPFLAB" lab up --name "$LAB"
+  run "$BPFLAB" lab exec --name "$LAB" nosuchnode -- true
+  [ "$status" -eq 2 ]
+}
