@@ -238,7 +238,10 @@ void netns_current_name(char *buf, size_t len)
 	buf[0] = 0;
 	if (stat("/proc/self/ns/net", &self))
 		return;
-	if (!stat("/proc/1/ns/net", &init) && init.st_ino == self.st_ino)
+	/* The initial netns has a fixed inode number (PROC_NET_INIT_INO); /proc/1 may not be
+	 * readable (pid 1 of another pid namespace, or hidepid), so it is only a second check. */
+	if (self.st_ino == 0xEFFFFFF9UL ||
+	    (!stat("/proc/1/ns/net", &init) && init.st_ino == self.st_ino))
 		return;
 	d = opendir("/run/netns");
 	while (d && (de = readdir(d))) {
