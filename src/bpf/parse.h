@@ -83,6 +83,8 @@ struct pkt {
 	__u16 l3_off;        /* offset of the IP header from data */
 	__u16 l4_off;        /* offset of the L4 header from data */
 	__u16 l4_len;        /* L4 length (header + payload) from the IP header */
+	__u8 ip6_rh_left;    /* segments left of an IPv6 routing header (0: none, or done):
+			      * non-zero means we are not the final destination */
 	struct iphdr *ip4;
 	struct ipv6hdr *ip6;
 	void *l4;            /* struct tcphdr / udphdr / icmphdr / icmp6hdr, or NULL */
@@ -100,8 +102,12 @@ static __always_inline int parse_ipv6_exthdrs(void *data, void *data_end, struct
 		case IPPROTO_ROUTING:
 		case IPPROTO_DSTOPTS: {
 			__u8 *h = cur;
-			if ((void *)(h + 2) > data_end)
+			/* 4 bytes for a routing header's segments-left; it is 8 or more long,
+			 * so this is never stricter than the length check below. */
+			if ((void *)(h + (nh == IPPROTO_ROUTING ? 4 : 2)) > data_end)
 				return PARSE_TRUNCATED;
+			if (nh == IPPROTO_ROUTING)
+				p->ip6_rh_left = h[3];
 			nh = h[0];
 			cur += (h[1] + 1) * 8;
 			break;

@@ -131,23 +131,27 @@ size_t pkt_build(const struct pkt_spec *s, uint8_t *buf)
 		l4[12] = 5 << 4;
 		l4[13] = s->tcp_flags ? s->tcp_flags : 0x02;
 		put16(l4 + 14, 65535);
-		memcpy(l4 + 20, s->payload, s->payload_len);
+		if (s->payload) /* NULL: payload_len zero bytes */
+			memcpy(l4 + 20, s->payload, s->payload_len);
 		break;
 	case IPPROTO_UDP:
 		put16(l4, s->sport);
 		put16(l4 + 2, s->dport);
 		put16(l4 + 4, l4len);
-		memcpy(l4 + 8, s->payload, s->payload_len);
+		if (s->payload) /* NULL: payload_len zero bytes */
+			memcpy(l4 + 8, s->payload, s->payload_len);
 		break;
 	case IPPROTO_ICMP:
 	case IPPROTO_ICMPV6:
 		l4[0] = s->icmp_type ? s->icmp_type : (proto == IPPROTO_ICMP ? 8 : 128);
 		put16(l4 + 4, s->sport);
 		put16(l4 + 6, s->dport);
-		memcpy(l4 + 8, s->payload, s->payload_len);
+		if (s->payload) /* NULL: payload_len zero bytes */
+			memcpy(l4 + 8, s->payload, s->payload_len);
 		break;
 	default:
-		memcpy(l4, s->payload, s->payload_len);
+		if (s->payload) /* NULL: payload_len zero bytes */
+			memcpy(l4, s->payload, s->payload_len);
 	}
 	/* Non-first fragments carry no L4 header to checksum; leave the bytes as built. */
 	if (s->family == AF_INET && (s->frag_off & 0x1fff))
@@ -318,5 +322,95 @@ int parse_port(const char *s, uint16_t *port)
 	if (*end || v < 1 || v > 65535)
 		return -EINVAL;
 	*port = (uint16_t)v;
+	return 0;
+}
+
+/* Finds the IP header and the L4 header of a frame (VLAN tags, IPv4 options, IPv6
+ * extension headers); 0 when both are inside the frame. */
+static int pkt_locate(const uint8_t *f, size_t len, size_t *l3, size_t *l4, uint8_t *proto,
+		      size_t *l4len, int *family)
+{
+	size_t off = 12;
+	uint16_t et;
+
+	if (len < 14)
+		return -EINVAL;
+	et = get16(f + off);
+	while (et == ETH_P_8021Q || et == ETH_P_8021AD) {
+		off += 4;
+		if (off + 2 > len)
+			return -EINVAL;
+		et = get16(f + off);
+	}
+	*l3 = off + 2;
+	if (et == ETH_P_IP) {
+		size_t hlen;
+		if (*l3 + 20 > len)
+			return -EINVAL;
+		hlen = (f[*l3] & 0xf) * 4;
+		if (hlen < 20 || *l3 + hlen > len || get16(f + *l3 + 2) < hlen)
+			return -EINVAL;
+		*l4 = *l3 + hlen;
+		*proto = f[*l3 + 9];
+		*l4len = get16(f + *l3 + 2) - hlen;
+		*family = AF_INET;
+	} else if (et == ETH_P_IPV6) {
+		uint8_t nh;
+		if (*l3 + 40 > len)
+			return -EINVAL;
+		nh = f[*l3 + 6];
+		*l4 = *l3 + 40;
+		while (nh == 0 || nh == 43 || nh == 60 || nh == 44) {
+			if (*l4 + 2 > len)
+				return -EINVAL;
+			uint8_t next = f[*l4];
+			*l4 += nh == 44 ? 8 : (size_t)(f[*l4 + 1] + 1) * 8;
+			nh = next;
+		}
+		*proto = nh;
+		if (*l4 > *l3 + 40 + get16(f + *l3 + 4))
+			return -EINVAL;
+		*l4len = get16(f + *l3 + 4) - (*l4 - (*l3 + 40));
+		*family = AF_INET6;
+	} else {
+		return -EPROTONOSUPPORT;
+	}
+	return *l4 + *l4len > len ? -EINVAL : 0;
+}
+
+int pkt_fix_checksums(uint8_t *f, size_t len)
+{
+	size_t l3, l4, l4len;
+	uint8_t proto;
+	int family, err, off;
+	uint32_t sum = 0;
+	uint16_t c;
+
+	err = pkt_locate(f, len, &l3, &l4, &proto, &l4len, &family);
+	if (err)
+		return err;
+	if (family == AF_INET) {
+		size_t hlen = l4 - l3;
+		put16(f + l3 + 10, 0);
+		put16(f + l3 + 10, csum_fold(csum_partial(f + l3, hlen, 0)));
+		if (get16(f + l3 + 6) & 0x1fff)
+			return 0;
+	}
+	switch (proto) {
+	case IPPROTO_TCP: off = 16; break;
+	case IPPROTO_UDP: off = 6; break;
+	case IPPROTO_ICMP: case IPPROTO_ICMPV6: off = 2; break;
+	default: return 0;
+	}
+	if (l4len < (size_t)off + 2)
+		return -EINVAL;
+	put16(f + l4 + off, 0);
+	if (proto != IPPROTO_ICMP)
+		sum = family == AF_INET ? pseudo_sum(AF_INET, f + l3 + 12, f + l3 + 16, proto, l4len)
+					: pseudo_sum(AF_INET6, f + l3 + 8, f + l3 + 24, proto, l4len);
+	c = csum_fold(csum_partial(f + l4, l4len, sum));
+	if (proto == IPPROTO_UDP && c == 0)
+		c = 0xffff;
+	put16(f + l4 + off, c);
 	return 0;
 }

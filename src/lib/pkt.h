@@ -23,7 +23,7 @@ struct pkt_spec {
 	uint16_t sport, dport;   /* TCP/UDP; ICMP echo: sport = id, dport = sequence */
 	uint8_t icmp_type;       /* ICMP(v6) type; 0 with proto ICMP means echo request */
 	uint8_t tcp_flags;       /* 0 means SYN */
-	const uint8_t *payload;
+	const uint8_t *payload;   /* NULL: payload_len zero bytes */
 	size_t payload_len;
 	const uint8_t *ip_options; /* IPv4 options, a multiple of 4 bytes */
 	size_t ip_options_len;
@@ -44,6 +44,10 @@ uint16_t csum_fold(uint32_t sum);
 /* Full recomputation of a frame's IPv4 header checksum and L4 checksum: true when both
  * as stored are right. Handles VLAN tags, IPv4 options and IPv6 extension headers. */
 bool pkt_checksums_ok(const uint8_t *frame, size_t len);
+/* Recomputes from scratch a frame's IPv4 header checksum and its TCP/UDP/ICMP/ICMPv6
+ * checksum (lengths from the IP header): the reference for rewritten packets.
+ * 0, or -EINVAL when the frame cannot be walked, -EPROTONOSUPPORT when it is not IP. */
+int pkt_fix_checksums(uint8_t *frame, size_t len);
 
 int parse_ipv4(const char *s, struct in_addr *out);   /* strict dotted quad, no leading 0s */
 int parse_ipv6(const char *s, struct in6_addr *out);  /* rejects v4-mapped */

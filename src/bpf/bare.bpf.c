@@ -1,0 +1,217 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* The bare programs `bpflab bench` measures against: the floor of each hook, the counting
+ * droppers of the live rows, the live-frames traffic generator, and a minimal XDP router
+ * (bpf_fib_lookup + bpf_redirect, the talk's "access to the FIB table"). */
+#include <linux/bpf.h>
+#include <linux/if_ether.h>
+#include <linux/ip.h>
+#include <linux/pkt_cls.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+#include "csum.h"
+
+#ifndef AF_INET
+#define AF_INET 2
+#endif
+
+/* Packets seen by the counting droppers; read by user space to get a row's rate. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} rx_count SEC(".maps");
+
+/* The generator's frame header (Ethernet + IPv4 + UDP), written into every frame: a
+ * recycled live-frames page comes back as the receiver left it (rewritten by a router's
+ * TTL and MAC changes), so the template is restored on each transmit. */
+#define GEN_HDR 42
+const volatile __u8 gen_hdr[GEN_HDR] = {};
+
+/* Frames the generator sent (its rate is read during one long live-frames run). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} gen_count SEC(".maps");
+
+/* Forwarder statistics: what bpf_fib_lookup said, indexed by its return code (0..7),
+ * slot 8 for packets that were not IPv4 with TTL > 1. */
+#define FWD_SLOTS 9
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, FWD_SLOTS);
+	__type(key, __u32);
+	__type(value, __u64);
+} fwd_stats SEC(".maps");
+
+SEC("xdp")
+int xdp_pass(struct xdp_md *ctx)
+{
+	return XDP_PASS;
+}
+
+SEC("xdp")
+int xdp_drop(struct xdp_md *ctx)
+{
+	return XDP_DROP;
+}
+
+SEC("xdp")
+int xdp_tx(struct xdp_md *ctx)
+{
+	return XDP_TX;
+}
+
+SEC("tc")
+int tc_pass(struct __sk_buff *skb)
+{
+	return TC_ACT_OK;
+}
+
+SEC("tc")
+int tc_drop(struct __sk_buff *skb)
+{
+	return TC_ACT_SHOT;
+}
+
+static __always_inline void count_one(void)
+{
+	__u32 key = 0;
+	__u64 *c = bpf_map_lookup_elem(&rx_count, &key);
+
+	if (c)
+		(*c)++;
+}
+
+SEC("xdp")
+int xdp_drop_count(struct xdp_md *ctx)
+{
+	count_one();
+	return XDP_DROP;
+}
+
+SEC("tc")
+int tc_drop_count(struct __sk_buff *skb)
+{
+	count_one();
+	return TC_ACT_SHOT;
+}
+
+SEC("xdp")
+int xdp_gen(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	__u8 *p = data;
+	__u32 key = 0;
+	__u64 *c;
+
+	if (data + GEN_HDR > data_end)
+		return XDP_DROP;
+	c = bpf_map_lookup_elem(&gen_count, &key);
+	if (c)
+		(*c)++;
+#pragma unroll
+	for (int i = 0; i < GEN_HDR; i++)
+		p[i] = gen_hdr[i];
+	return XDP_TX;
+}
+
+static __always_inline void fwd_stat(__u32 slot)
+{
+	__u64 *c = bpf_map_lookup_elem(&fwd_stats, &slot);
+
+	if (c)
+		(*c)++;
+}
+
+/* IPv4 only, no VLANs, no options to act on: a router's fast path. Anything it does
+ * not handle goes to the stack (XDP_PASS), so it can only add, never lose, reachability. */
+SEC("xdp")
+int xdp_fwd(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct bpf_fib_lookup fib = {};
+	struct ethhdr *eth = data;
+	struct iphdr *ip = data + sizeof(*eth);
+	__be16 old_ttl;
+	long rc;
+
+	if ((void *)(ip + 1) > data_end || eth->h_proto != bpf_htons(ETH_P_IP) ||
+	    ip->ihl < 5 || ip->ttl <= 1) {
+		fwd_stat(FWD_SLOTS - 1);
+		return XDP_PASS;
+	}
+	fib.family = AF_INET;
+	fib.tos = ip->tos;
+	fib.l4_protocol = ip->protocol;
+	fib.tot_len = bpf_ntohs(ip->tot_len);
+	fib.ipv4_src = ip->saddr;
+	fib.ipv4_dst = ip->daddr;
+	fib.ifindex = ctx->ingress_ifindex;
+	rc = bpf_fib_lookup(ctx, &fib, sizeof(fib), 0);
+	fwd_stat(rc >= 0 && rc < FWD_SLOTS - 1 ? rc : FWD_SLOTS - 1);
+	/* No route, no neighbour yet, local delivery, ...: the stack knows what to do. */
+	if (rc != BPF_FIB_LKUP_RET_SUCCESS)
+		return XDP_PASS;
+	old_ttl = *(__be16 *)&ip->ttl;
+	ip->ttl--;
+	csum_replace2(&ip->check, old_ttl, *(__be16 *)&ip->ttl);
+	__builtin_memcpy(eth->h_dest, fib.dmac, ETH_ALEN);
+	__builtin_memcpy(eth->h_source, fib.smac, ETH_ALEN);
+	return bpf_redirect(fib.ifindex, 0);
+}
+
+/* Restoring wrapper for programs that rewrite their packet. BPF_PROG_TEST_RUN's repeat
+ * runs every repetition on the packet the previous one left behind, so a rewriting
+ * program would be timed on the wrong path from the second run on. This program puts
+ * the original frame back (length at the head, then every byte) and tail-calls the
+ * measured program from slot 0 of restore_jmp. The bare baseline is timed through the
+ * same wrapper, so the restore and the tail call cancel out of the difference. */
+#define RESTORE_MAX 256
+__u64 restore_tmpl[RESTORE_MAX / 8] = {};
+__u32 restore_len = 0;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PROG_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} restore_jmp SEC(".maps");
+
+SEC("xdp")
+int xdp_restore(struct xdp_md *ctx)
+{
+	__u32 len = restore_len, i, k;
+	void *data, *data_end;
+	const __u8 *tb = (const __u8 *)restore_tmpl;
+
+	if (len > RESTORE_MAX || len < 14)
+		return XDP_ABORTED;
+	/* Always adjusted, by 0 when nothing grew, so both sides pay the same. */
+	if (bpf_xdp_adjust_head(ctx, (int)(ctx->data_end - ctx->data) - (int)len))
+		return XDP_ABORTED;
+	data = (void *)(long)ctx->data;
+	data_end = (void *)(long)ctx->data_end;
+	for (i = 0; i < RESTORE_MAX / 8; i++) {
+		if (i * 8 + 8 > len)
+			break;
+		if (data + i * 8 + 8 > data_end)
+			return XDP_ABORTED;
+		*(__u64 *)(data + i * 8) = restore_tmpl[i];
+	}
+	for (k = i * 8; k < RESTORE_MAX; k++) {
+		if (k >= len)
+			break;
+		if (data + k + 1 > data_end)
+			return XDP_ABORTED;
+		*(__u8 *)(data + k) = tb[k];
+	}
+	bpf_tail_call(ctx, &restore_jmp, 0);
+	return XDP_ABORTED;
+}
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -1,0 +1,359 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* bpflab lb: an L4 load balancer in XDP (IPv4, TCP and UDP). A flow to a VIP is matched
+ * in the LRU conntrack or placed by the VIP's Maglev table (built in user space), then
+ * sent back out of the same interface (XDP_TX) to its backend:
+ *   dsr  only the MACs change; the backend holds the VIP and answers the client itself;
+ *   nat  source becomes the LB's address and a free port, destination the backend;
+ *        the backend's replies come back here and are rewritten to come from the VIP.
+ * Verdicts (docs/lb.md): not IPv4 or not for a VIP -> XDP_PASS untouched; for a VIP
+ * address but malformed, a fragment, or with IPv4 options -> XDP_DROP and counted. */
+#include "parse.h"
+#include "csum.h"
+#include "lb.h"
+#include "lb_maps.h"
+
+/* Set before load from the pinned config, so a replaced program behaves the same. */
+const volatile __u32 lb_mode = LB_MODE_DSR;
+const volatile __u32 ring_size = LB_RING_DEFAULT;
+const volatile __be32 snat_addr = 0;
+/* Benchmarks only: forget a new flow again, so every run of one packet is a new flow. */
+const volatile __u8 bench_forget = 0;
+
+/* Offsets as the verifier can bound them: it drops the range of a packet pointer whose
+ * offset may reach 64k. Identity here: l3 <= 14 + 2 tags, l4 <= that + 60. */
+#define L3_OFF(p) ((p)->l3_off & 0x3f)
+#define L4_OFF(p) ((p)->l4_off & 0xff)
+
+#define ICMP_DEST_UNREACH 3
+#define ICMP_TIME_EXCEEDED 11
+
+static __always_inline void count(struct lb_counters *c, int what)
+{
+	if (c)
+		c->c[what]++;
+}
+
+static __always_inline void stats_add(void *map, __u32 id, __u64 len, int new_flow)
+{
+	struct lb_stats *s = bpf_map_lookup_elem(map, &id);
+
+	if (!s)
+		return;
+	s->packets++;
+	s->bytes += len;
+	s->new_flows += new_flow;
+}
+
+static __always_inline void set_macs(struct ethhdr *eth, const __u8 *dst)
+{
+	/* The frame was addressed to us: our MAC becomes the source. */
+	__builtin_memcpy(eth->h_source, eth->h_dest, ETH_ALEN);
+	__builtin_memcpy(eth->h_dest, dst, ETH_ALEN);
+}
+
+static __always_inline struct lb_backend *backend_get(__u32 id)
+{
+	struct lb_backend *be;
+
+	if (!id)
+		return NULL;
+	be = bpf_map_lookup_elem(&backends, &id);
+	return be && (be->flags & LB_BE_USED) ? be : NULL;
+}
+
+/* Rewrites addresses and ports of an IPv4 TCP/UDP packet, checksums incrementally. */
+static __always_inline void nat_rewrite(struct iphdr *ip, void *l4, __u8 proto,
+					__be32 saddr, __be32 daddr, __be16 sport, __be16 dport)
+{
+	if (proto == IPPROTO_TCP) {
+		struct tcphdr *th = l4;
+		csum_replace4(&th->check, ip->saddr, saddr);
+		csum_replace4(&th->check, ip->daddr, daddr);
+		csum_replace2(&th->check, th->source, sport);
+		csum_replace2(&th->check, th->dest, dport);
+		th->source = sport;
+		th->dest = dport;
+	} else {
+		struct udphdr *uh = l4;
+		csum_replace4_udp(&uh->check, ip->saddr, saddr);
+		csum_replace4_udp(&uh->check, ip->daddr, daddr);
+		csum_replace2_udp(&uh->check, uh->source, sport);
+		csum_replace2_udp(&uh->check, uh->dest, dport);
+		uh->source = sport;
+		uh->dest = dport;
+	}
+	csum_replace4(&ip->check, ip->saddr, saddr);
+	csum_replace4(&ip->check, ip->daddr, daddr);
+	ip->saddr = saddr;
+	ip->daddr = daddr;
+}
+
+/* NAT: claims a reverse entry for this flow: the client's own port if free, else ports
+ * derived from the flow hash. Returns the port, or 0 when all tries were taken. */
+static __always_inline __be16 nat_claim(const struct lb_flow *f, const struct lb_backend *be,
+					__u32 bid, __u32 vip_id, const __u8 *client_mac,
+					__u32 hash, struct lb_counters *cnt)
+{
+	struct lb_flow rk = {
+		.saddr = be->addr, .daddr = snat_addr, .sport = be->port, .proto = f->proto,
+	};
+	struct lb_rev rv = {
+		.client_addr = f->saddr, .vip_addr = f->daddr, .client_port = f->sport,
+		.vip_port = f->dport, .backend_id = bid, .vip_id = vip_id,
+	};
+
+	__builtin_memcpy(rv.client_mac, client_mac, ETH_ALEN);
+	for (int i = 0; i < LB_NAT_TRIES; i++) {
+		struct lb_rev *cur;
+		__be16 port = f->sport;
+
+		if (i)
+			port = bpf_htons(LB_NAT_PORT_MIN +
+					 lb_mix32(hash + i) % (65536 - LB_NAT_PORT_MIN));
+		rk.dport = port;
+		if (!bpf_map_update_elem(&reverse, &rk, &rv, BPF_NOEXIST)) {
+			if (i)
+				count(cnt, LBC_NAT_PORT_REMAP);
+			return port;
+		}
+		/* Ours already (the forward entry was evicted, or another CPU won the race). */
+		cur = bpf_map_lookup_elem(&reverse, &rk);
+		if (cur && cur->client_addr == f->saddr && cur->client_port == f->sport &&
+		    cur->vip_addr == f->daddr && cur->vip_port == f->dport) {
+			bpf_map_update_elem(&reverse, &rk, &rv, BPF_EXIST);
+			return port;
+		}
+	}
+	return 0;
+}
+
+/* NAT: a backend's reply to the LB's address. Returns XDP_TX, or -1 when not ours. */
+static __always_inline int nat_reply(struct ethhdr *eth, struct iphdr *ip, void *l4,
+				     __u8 proto, struct lb_counters *cnt)
+{
+	struct udphdr *ports = l4; /* TCP and UDP start with the same two ports */
+	struct lb_flow rk = {
+		.saddr = ip->saddr, .daddr = ip->daddr, .sport = ports->source,
+		.dport = ports->dest, .proto = proto,
+	};
+	struct lb_rev *rv = bpf_map_lookup_elem(&reverse, &rk);
+
+	if (!rv)
+		return -1;
+	nat_rewrite(ip, l4, proto, rv->vip_addr, rv->client_addr, rv->vip_port, rv->client_port);
+	set_macs(eth, rv->client_mac);
+	count(cnt, LBC_REPLY);
+	return XDP_TX;
+}
+
+/* An ICMP error (e.g. fragmentation needed) about a packet the LB or a backend sent
+ * from the VIP: the quoted header is VIP:port -> client:port, and the flow it belongs to
+ * is in conntrack the other way round. dsr: the frame goes unchanged to that backend.
+ * nat: it is made to look like an error about what the backend itself sent (from
+ * backend:port to the LB's address and NAT port): quoted addresses, ports and IP
+ * checksum rewritten, the ICMP checksum updated for each, outer addresses LB -> backend.
+ * Returns XDP_TX, or -1 when it is not about one of our flows. */
+static __always_inline int icmp_to_backend(void *data, void *data_end, struct pkt *p,
+					   struct iphdr *ip, struct lb_counters *cnt)
+{
+	struct icmphdr *ic = data + L4_OFF(p);
+	struct iphdr *in;
+	struct udphdr *inp;
+	struct lb_backend *be;
+	struct lb_flow f = {};
+	struct lb_ct *ct;
+
+	if ((void *)(ic + 1) > data_end)
+		return -1;
+	if (ic->type != ICMP_DEST_UNREACH && ic->type != ICMP_TIME_EXCEEDED)
+		return -1;
+	in = (void *)(ic + 1);
+	if ((void *)(in + 1) > data_end || in->ihl != 5 ||
+	    (in->protocol != IPPROTO_TCP && in->protocol != IPPROTO_UDP))
+		return -1;
+	inp = (void *)(in + 1);
+	if ((void *)(inp + 1) > data_end)
+		return -1;
+	f.saddr = in->daddr;
+	f.daddr = in->saddr;
+	f.sport = inp->dest;
+	f.dport = inp->source;
+	f.proto = in->protocol;
+	ct = bpf_map_lookup_elem(&conntrack, &f);
+	if (!ct)
+		return -1;
+	be = backend_get(ct->backend_id);
+	if (!be)
+		return -1;
+	if (lb_mode == LB_MODE_NAT) {
+		__sum16 old_check = in->check;
+
+		csum_replace4(&in->check, in->saddr, be->addr);
+		csum_replace4(&in->check, in->daddr, snat_addr);
+		csum_replace4(&ic->checksum, in->saddr, be->addr);
+		csum_replace4(&ic->checksum, in->daddr, snat_addr);
+		csum_replace2(&ic->checksum, old_check, in->check);
+		csum_replace2(&ic->checksum, inp->source, be->port);
+		csum_replace2(&ic->checksum, inp->dest, ct->nat_port);
+		in->saddr = be->addr;
+		in->daddr = snat_addr;
+		inp->source = be->port;
+		inp->dest = ct->nat_port;
+		csum_replace4(&ip->check, ip->saddr, snat_addr);
+		csum_replace4(&ip->check, ip->daddr, be->addr);
+		ip->saddr = snat_addr;
+		ip->daddr = be->addr;
+	}
+	set_macs(p->eth, be->mac);
+	count(cnt, LBC_ICMP_TO_BACKEND);
+	return XDP_TX;
+}
+
+SEC("xdp")
+int lb_xdp(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	__u64 len = data_end - data;
+	struct lb_counters *cnt;
+	struct lb_backend *be = NULL;
+	struct lb_vip_key vk = {};
+	struct lb_flow f = {};
+	struct lb_vip *vip;
+	struct lb_ct *ct;
+	struct pkt p = {};
+	struct iphdr *ip;
+	struct udphdr *ports;
+	__u32 key = 0, bid = 0;
+	__be16 nat_port = 0;
+	int r, new_flow = 0;
+
+	cnt = bpf_map_lookup_elem(&counters, &key);
+	r = parse_packet(data, data_end, &p);
+	if (r == PARSE_NOT_IP || p.l3_proto != ETH_P_IP) {
+		count(cnt, LBC_PASS_NOT_IPV4);
+		return XDP_PASS;
+	}
+	ip = data + L3_OFF(&p);
+	if ((void *)(ip + 1) > data_end) {
+		count(cnt, LBC_PASS_NOT_VIP); /* not even an address to tell */
+		return XDP_PASS;
+	}
+	/* The hot path first: a whole TCP/UDP packet is one lookup away from its VIP. */
+	vip = NULL;
+	ports = data + L4_OFF(&p);
+	if (r == PARSE_OK && !p.frag && !p.ip_opts &&
+	    (p.l4_proto == IPPROTO_TCP || p.l4_proto == IPPROTO_UDP)) {
+		if ((void *)(ports + 1) > data_end)
+			return XDP_DROP; /* parse_packet checked it; the verifier needs to see it */
+		vk.addr = ip->daddr;
+		vk.port = ports->dest;
+		vk.proto = p.l4_proto;
+		vip = bpf_map_lookup_elem(&vips, &vk);
+	}
+	if (!vip) {
+		if (!bpf_map_lookup_elem(&vip_addrs, &ip->daddr)) {
+			if (r == PARSE_OK && lb_mode == LB_MODE_NAT && ip->daddr == snat_addr &&
+			    p.l4 && !p.frag && !p.ip_opts &&
+			    (p.l4_proto == IPPROTO_TCP || p.l4_proto == IPPROTO_UDP)) {
+				void *l4 = data + L4_OFF(&p);
+				__u32 need = p.l4_proto == IPPROTO_TCP ? sizeof(struct tcphdr) :
+									 sizeof(struct udphdr);
+				if (l4 + need <= data_end) {
+					r = nat_reply(p.eth, ip, l4, p.l4_proto, cnt);
+					if (r >= 0)
+						return r;
+				}
+			}
+			count(cnt, LBC_PASS_NOT_VIP);
+			return XDP_PASS;
+		}
+		/* For one of our VIP addresses, but not a packet we can balance. */
+		if (r != PARSE_OK) {
+			count(cnt, LBC_DROP_MALFORMED);
+			return XDP_DROP;
+		}
+		if (p.frag) {
+			count(cnt, LBC_DROP_FRAGMENT);
+			return XDP_DROP;
+		}
+		if (p.ip_opts) {
+			count(cnt, LBC_DROP_IP_OPTIONS);
+			return XDP_DROP;
+		}
+		if (p.l4_proto == IPPROTO_ICMP) {
+			r = icmp_to_backend(data, data_end, &p, ip, cnt);
+			if (r >= 0)
+				return r;
+		}
+		count(cnt, LBC_PASS_OTHER_L4);
+		return XDP_PASS;
+	}
+
+	f.saddr = ip->saddr;
+	f.daddr = ip->daddr;
+	f.sport = ports->source;
+	f.dport = ports->dest;
+	f.proto = p.l4_proto;
+	ct = bpf_map_lookup_elem(&conntrack, &f);
+	if (ct) {
+		bid = ct->backend_id;
+		nat_port = ct->nat_port;
+		be = backend_get(bid);
+		if (!be || be->vip_id != vip->id) {
+			count(cnt, LBC_CT_STALE);
+			be = NULL;
+		}
+	} else {
+		count(cnt, LBC_CT_MISS);
+	}
+	if (!be) {
+		struct lb_ct nct = { .vip_id = vip->id };
+		__u32 h = lb_flow_hash(f.saddr, f.daddr, f.sport, f.dport, f.proto);
+		__u32 slot = h % ring_size, *pb;
+		void *ring = bpf_map_lookup_elem(&rings, &vip->id);
+
+		pb = ring ? bpf_map_lookup_elem(ring, &slot) : NULL;
+		bid = pb ? *pb : 0;
+		be = backend_get(bid);
+		if (!be) {
+			count(cnt, LBC_DROP_NO_BACKEND);
+			return XDP_DROP;
+		}
+		nct.backend_id = bid;
+		if (lb_mode == LB_MODE_NAT) {
+			nct.nat_port = nat_claim(&f, be, bid, vip->id, p.eth->h_source, h, cnt);
+			if (!nct.nat_port) {
+				count(cnt, LBC_DROP_NAT_PORT);
+				return XDP_DROP;
+			}
+		}
+		bpf_map_update_elem(&conntrack, &f, &nct, BPF_ANY);
+		nat_port = nct.nat_port;
+		new_flow = 1;
+		if (bench_forget) {
+			struct lb_flow rk = { .saddr = be->addr, .daddr = snat_addr, .sport = be->port,
+					      .dport = nat_port, .proto = f.proto };
+			bpf_map_delete_elem(&conntrack, &f);
+			if (lb_mode == LB_MODE_NAT)
+				bpf_map_delete_elem(&reverse, &rk);
+		}
+	}
+	stats_add(&vip_stats, vip->id, len, new_flow);
+	stats_add(&backend_stats, bid, len, new_flow);
+
+	if (lb_mode == LB_MODE_NAT) {
+		void *l4 = data + L4_OFF(&p);
+		if (p.l4_proto == IPPROTO_TCP) {
+			if (l4 + sizeof(struct tcphdr) > data_end)
+				return XDP_DROP;
+		} else if (l4 + sizeof(struct udphdr) > data_end) {
+			return XDP_DROP;
+		}
+		nat_rewrite(ip, l4, p.l4_proto, snat_addr, be->addr, nat_port, be->port);
+	}
+	set_macs(p.eth, be->mac);
+	return XDP_TX;
+}
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";

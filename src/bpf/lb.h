@@ -1,0 +1,137 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* Types shared by lb.bpf.c and the lb command: the pinned maps' keys and values, and the
+ * flow hash both sides must compute identically. Bump LB_LAYOUT_VERSION on any change. */
+#ifndef BPFLAB_LB_H
+#define BPFLAB_LB_H
+
+#include <linux/types.h>
+
+/* Version of everything pinned below; a pinned set with another version is refused. */
+#define LB_LAYOUT_VERSION 1
+
+#define LB_MAX_VIPS 64
+#define LB_MAX_BACKENDS 4096      /* backend ids 1..LB_MAX_BACKENDS-1; 0 means "none" */
+#define LB_CT_DEFAULT 131072      /* LRU entries per conntrack direction */
+#define LB_RING_DEFAULT 65537     /* Maglev table size per VIP: prime, >= 100 x backends */
+#define LB_NAT_TRIES 8            /* source ports tried before a NAT port failure */
+#define LB_NAT_PORT_MIN 1024
+
+enum lb_mode { LB_MODE_NAT = 1, LB_MODE_DSR = 2 };
+
+/* Global counters, one per-CPU slot each. */
+enum lb_counter {
+	LBC_PASS_NOT_IPV4,   /* ARP, IPv6, other: not ours, XDP_PASS untouched */
+	LBC_PASS_NOT_VIP,    /* IPv4 not for a VIP (nor a NAT reply): XDP_PASS untouched */
+	LBC_DROP_MALFORMED,  /* for a VIP address, truncated or lying headers: XDP_DROP */
+	LBC_DROP_FRAGMENT,   /* for a VIP address, a fragment: XDP_DROP */
+	LBC_DROP_IP_OPTIONS, /* for a VIP address, IPv4 options: XDP_DROP */
+	LBC_DROP_NO_BACKEND, /* VIP with no backend of weight > 0: XDP_DROP */
+	LBC_DROP_NAT_PORT,   /* NAT: no free source port after LB_NAT_TRIES: XDP_DROP */
+	LBC_CT_MISS,         /* forward flow not in conntrack: a Maglev lookup was needed */
+	LBC_CT_STALE,        /* conntrack named a backend that is gone: chosen again */
+	LBC_NAT_PORT_REMAP,  /* NAT: the client's port was taken, another one was picked */
+	LBC_REPLY,           /* NAT: backend replies rewritten back to the client */
+	LBC_ICMP_TO_BACKEND, /* ICMP errors about a VIP flow sent to its backend */
+	LBC_PASS_OTHER_L4,   /* VIP address, not TCP/UDP or no such port: XDP_PASS */
+	LBC__MAX
+};
+
+/* A VIP: address, port and protocol, all in network order as on the wire. */
+struct lb_vip_key {
+	__be32 addr;
+	__be16 port;
+	__u8 proto;
+	__u8 pad;
+};
+
+struct lb_vip {
+	__u32 id;     /* index into rings and vip_stats, 0..LB_MAX_VIPS-1 */
+	__u32 flags;
+};
+
+#define LB_BE_USED 1
+
+struct lb_backend {
+	__be32 addr;
+	__be16 port;     /* network order; the VIP's port when the user gave none */
+	__u8 mac[6];     /* where XDP_TX sends it */
+	__u32 vip_id;
+	__u16 weight;    /* 0: drained, kept for existing flows, out of the Maglev table */
+	__u16 flags;     /* LB_BE_USED */
+};
+
+/* Conntrack key: a flow as seen on the wire. */
+struct lb_flow {
+	__be32 saddr;
+	__be32 daddr;
+	__be16 sport;
+	__be16 dport;
+	__u8 proto;
+	__u8 pad[3];
+};
+
+/* Forward entry: client -> VIP flow. */
+struct lb_ct {
+	__u32 backend_id;
+	__u32 vip_id;
+	__be16 nat_port;  /* NAT: the source port used towards the backend */
+	__u16 pad;
+};
+
+/* NAT reverse entry, keyed by the backend's reply (backend -> LB address:nat_port). */
+struct lb_rev {
+	__be32 client_addr;
+	__be32 vip_addr;
+	__be16 client_port;
+	__be16 vip_port;
+	__u8 client_mac[6];  /* the request came from here; the reply goes back there */
+	__u16 pad;
+	__u32 backend_id;
+	__u32 vip_id;
+};
+
+struct lb_counters {
+	__u64 c[LBC__MAX];
+};
+
+struct lb_stats {
+	__u64 packets;
+	__u64 bytes;
+	__u64 new_flows;
+};
+
+/* Pinned "config" map, one entry: how the maps were made and the program set up. */
+struct lb_config {
+	__u32 layout_version;
+	__u32 mode;          /* enum lb_mode */
+	__u32 ring_size;
+	__u32 ct_size;
+	__be32 snat_addr;    /* NAT: source address towards backends */
+	__u32 next_backend;  /* allocation cursor, so a freed id is not reused at once */
+	__u32 generation;    /* bumped by every change */
+	__u32 pad;
+};
+
+/* Flow hash for Maglev: user space computes the same to predict placement. Values are
+ * taken as they lie in memory (network order), so both sides agree on one host. */
+static inline __u32 lb_mix32(__u32 h)
+{
+	h ^= h >> 16;
+	h *= 0x7feb352d;
+	h ^= h >> 15;
+	h *= 0x846ca68b;
+	h ^= h >> 16;
+	return h;
+}
+
+static inline __u32 lb_flow_hash(__u32 saddr, __u32 daddr, __u16 sport, __u16 dport, __u8 proto)
+{
+	__u32 h = 0x9e3779b9u ^ proto;
+
+	h = lb_mix32(h ^ saddr);
+	h = lb_mix32(h ^ daddr);
+	h = lb_mix32(h ^ ((__u32)sport << 16 | dport));
+	return h;
+}
+
+#endif

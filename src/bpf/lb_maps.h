@@ -1,0 +1,98 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* The load balancer's maps. All are pinned under /sys/fs/bpf/bpflab/lb/IFACE[@netns]/ by
+ * their names, and any bpflab process changes them (under a flock on that folder). */
+#ifndef BPFLAB_LB_MAPS_H
+#define BPFLAB_LB_MAPS_H
+
+#include "lb.h"
+
+/* How the set was made (layout version, mode, sizes); read by user space only. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct lb_config);
+} config SEC(".maps");
+
+/* VIP address:port/proto -> its id. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, LB_MAX_VIPS);
+	__type(key, struct lb_vip_key);
+	__type(value, struct lb_vip);
+} vips SEC(".maps");
+
+/* VIP address -> number of VIPs on it: fragments, options and broken headers cannot be
+ * matched on a port, but we still know they were meant for us. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, LB_MAX_VIPS);
+	__type(key, __be32);
+	__type(value, __u32);
+} vip_addrs SEC(".maps");
+
+/* Backend id -> address, port, MAC, weight, VIP. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, LB_MAX_BACKENDS);
+	__type(key, __u32);
+	__type(value, struct lb_backend);
+} backends SEC(".maps");
+
+/* The Maglev table of one VIP: slot -> backend id. User space builds a whole new one and
+ * swaps it into `rings` with one update, so packets see the old table or the new one. */
+struct lb_ring {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_INNER_MAP); /* the size is chosen at `lb start` */
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+};
+
+/* VIP id -> its Maglev table. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, LB_MAX_VIPS);
+	__type(key, __u32);
+	__array(values, struct lb_ring);
+} rings SEC(".maps");
+
+/* Client -> VIP flow -> backend (and NAT port): keeps flows on their backend. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, LB_CT_DEFAULT);
+	__type(key, struct lb_flow);
+	__type(value, struct lb_ct);
+} conntrack SEC(".maps");
+
+/* NAT: backend -> LB address:port reply -> the client and VIP to rewrite it to. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, LB_CT_DEFAULT);
+	__type(key, struct lb_flow);
+	__type(value, struct lb_rev);
+} reverse SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, LB_MAX_VIPS);
+	__type(key, __u32);
+	__type(value, struct lb_stats);
+} vip_stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, LB_MAX_BACKENDS);
+	__type(key, __u32);
+	__type(value, struct lb_stats);
+} backend_stats SEC(".maps");
+
+/* Drops by reason, conntrack misses, NAT port failures, ... (enum lb_counter). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct lb_counters);
+} counters SEC(".maps");
+
+#endif

@@ -1,0 +1,479 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* bpflab verify: the talk's "let's make the verifier unhappy", explained. Loads each
+ * program of an object on its own with a full verifier log; on rejection says which C
+ * line, which known mistake, and the usual fix (src/lib/vlog.c); on success, what the
+ * verification cost. Nothing is attached or pinned; all is unloaded at exit. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/syscall.h>
+#include <linux/capability.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "commands.h"
+#include "util.h"
+#include "bpfutil.h"
+#include "json.h"
+#include "vlog.h"
+
+const char cmd_verify_usage[] =
+	"usage: bpflab verify OBJ.bpf.o [options]\n"
+	"\n"
+	"Load every program of a BPF object file, one at a time, with a full verifier log.\n"
+	"A rejected program gets the C source line where the verifier stopped (from BTF line\n"
+	"info), the verifier's message, a plain explanation and the usual fix; an accepted one\n"
+	"gets instructions processed, states, and xlated/jited sizes. The program type comes\n"
+	"from the section name (libbpf's rules); maps are created but never pinned; nothing is\n"
+	"attached, and everything is unloaded when bpflab exits.\n"
+	"\n"
+	"options:\n"
+	"  -p, --prog NAME       only this program\n"
+	"      --unpriv          load as a loader with CAP_BPF and CAP_NET_ADMIN only (no\n"
+	"                        CAP_SYS_ADMIN, no CAP_PERFMON): stricter rules, e.g. no reads\n"
+	"                        of uninitialised stack\n"
+	"      --log             print the whole verifier log, not only its tail\n"
+	"  -l, --log-level N     1: the path that failed (the default for rejected programs;\n"
+	"                        accepted ones load with statistics only, faster), 2: every\n"
+	"                        state (long)\n"
+	"  -j, --json            one JSON object: a record per program\n"
+	"  -v, --verbose         show libbpf's messages\n"
+	"\n"
+	"exit: 0 all loaded, 5 a program was rejected, 2 usage (also: not a BPF object),\n"
+	"      1 other failures (e.g. a map could not be created)\n";
+
+/* Enough for the failing path of any program in the gallery many times over. */
+#define LOG_SIZE (4u << 20)
+
+struct prog_result {
+	char name[128];
+	char section[128];
+	const char *type;
+	bool loaded, rejected, truncated;
+	int err;
+	char *log;
+	struct vlog_stats st;
+	struct vlog_result vr;
+	struct bpf_prog_info info;
+};
+
+static bool is_prog_in(struct bpf_object *obj, const char *name)
+{
+	return bpf_object__find_program_by_name(obj, name) != NULL;
+}
+
+#define LOG_STATS 4 /* BPF_LOG_STATS: the summary lines only */
+
+/* Loads only program `name` of the object at path; fills r. Returns 0 when the program
+ * was judged (accepted or rejected), -errno when something else failed.
+ * level 0: stats only, and the full log (level 1) only when rejected. Logging every
+ * instruction makes verification itself several times slower (count_xdp: 2.5 s with
+ * a level-1 log), so an accepted program is not made to pay for it. */
+static int load_one(const char *path, const char *name, int level, struct prog_result *r)
+{
+	if (level == 0) {
+		int err = load_one(path, name, LOG_STATS, r);
+		if (err || !r->rejected)
+			return err;
+		free(r->log);
+		memset(&r->vr, 0, sizeof(r->vr));
+		r->log = NULL;
+		r->rejected = r->truncated = false;
+		level = 1;
+	}
+
+	size_t size = LOG_SIZE;
+	char *saved = NULL;
+
+	for (;;) {
+		struct bpf_object *obj;
+		struct bpf_program *p, *prog = NULL;
+		struct bpf_map *m;
+		char *buf;
+		int err;
+
+		buf = calloc(1, size);
+		if (!buf) {
+			free(saved);
+			return -ENOMEM;
+		}
+		obj = bpf_object__open_file(path, NULL);
+		if (!obj) {
+			err = -errno;
+			free(buf);
+			free(saved);
+			return err;
+		}
+		bpf_object__for_each_program(p, obj) {
+			bool me = !strcmp(bpf_program__name(p), name);
+			bpf_program__set_autoload(p, me);
+			if (me)
+				prog = p;
+		}
+		/* Pinned maps would outlive us and could clash with a running tool's. */
+		bpf_object__for_each_map(m, obj)
+			bpf_map__set_pin_path(m, NULL);
+		if (!prog) {
+			bpf_object__close(obj);
+			free(buf);
+			free(saved);
+			return -ENOENT;
+		}
+		snprintf(r->section, sizeof(r->section), "%s", bpf_program__section_name(prog));
+		r->type = libbpf_bpf_prog_type_str(bpf_program__type(prog));
+		if (level) {
+			bpf_program__set_log_buf(prog, buf, size);
+			bpf_program__set_log_level(prog, level | LOG_STATS);
+		}
+
+		err = bpf_object__load(obj);
+		/* A log that does not fit: the kernel (6.4+) keeps its newest part -- the part
+		 * that explains -- and answers ENOSPC whatever the verdict. Verifying again
+		 * with a bigger buffer costs seconds near the 1M-insn limit, so: a tail that
+		 * ends in an error is a rejection; otherwise load once more, without a log,
+		 * for the program's sizes. */
+		if (err == -ENOSPC && level) {
+			struct vlog_result v;
+			r->truncated = true;
+			if (vlog_analyze(buf, &v) == 0 && v.has_error) {
+				err = -EACCES; /* the verifier's errno is lost with the log's head */
+			} else {
+				bpf_object__close(obj);
+				level = 0;
+				saved = buf;
+				continue;
+			}
+		}
+		if (saved) {
+			free(buf);
+			buf = saved;
+		}
+		r->err = err;
+		r->log = buf;
+		vlog_stats(buf, &r->st);
+		if (!err) {
+			__u32 len = sizeof(r->info);
+			r->loaded = true;
+			memset(&r->info, 0, sizeof(r->info));
+			bpf_obj_get_info_by_fd(bpf_program__fd(prog), &r->info, &len);
+		} else if (buf[0]) {
+			/* A log means the verifier (or the kernel's load checks) spoke. */
+			r->rejected = true;
+			vlog_analyze(buf, &r->vr);
+		}
+		bpf_object__close(obj);
+		return err && !r->rejected ? err : 0;
+	}
+}
+
+/* Drops CAP_SYS_ADMIN and CAP_PERFMON from the effective set: what remains (CAP_BPF,
+ * CAP_NET_ADMIN) is what a carefully confined loader has, and the verifier is stricter. */
+static int drop_to_cap_bpf(void)
+{
+	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct d[2];
+
+	if (syscall(SYS_capget, &h, d))
+		return -errno;
+	d[CAP_SYS_ADMIN / 32].effective &= ~(1u << (CAP_SYS_ADMIN % 32));
+	d[CAP_PERFMON / 32].effective &= ~(1u << (CAP_PERFMON % 32));
+	if (!(d[CAP_BPF / 32].effective & (1u << (CAP_BPF % 32))))
+		return -EPERM;
+	if (syscall(SYS_capset, &h, d))
+		return -errno;
+	return 0;
+}
+
+/* Prints s escaped, each line after `indent`, wrapped at about 88 columns at spaces. */
+static void print_wrapped(const char *indent, const char *s)
+{
+	size_t col = 0, width = 88 - strlen(indent);
+
+	fputs(indent, stdout);
+	while (*s) {
+		size_t w = strcspn(s, " ");
+		char esc[1024];
+
+		if (col && col + 1 + w > width) {
+			printf("\n%s", indent);
+			col = 0;
+		} else if (col) {
+			putchar(' ');
+			col++;
+		}
+		escape_for_terminal(s, w, esc, sizeof(esc));
+		fputs(esc, stdout);
+		col += w;
+		s += w;
+		while (*s == ' ')
+			s++;
+	}
+	putchar('\n');
+}
+
+static void print_log_lines(const char *indent, const char *log)
+{
+	while (*log) {
+		size_t n = strcspn(log, "\n");
+		char esc[2048];
+
+		escape_for_terminal(log, n, esc, sizeof(esc));
+		printf("%s%s\n", indent, esc);
+		log += n;
+		if (*log == '\n')
+			log++;
+	}
+}
+
+/* "xdp" when the section is just the type, else "tracepoint, SEC tracepoint/x/y". */
+static const char *kind(const struct prog_result *r, char *buf, size_t len)
+{
+	const char *t = r->type ? r->type : "?";
+
+	if (!strcmp(t, r->section))
+		snprintf(buf, len, "%s", t);
+	else
+		snprintf(buf, len, "%s, SEC %s", t, r->section);
+	return buf;
+}
+
+static void print_human(const struct prog_result *r, bool full_log)
+{
+	char kb[200];
+
+	const struct vlog_stats *st = &r->st;
+
+	if (r->loaded) {
+		printf("%s (%s): loaded\n", r->name, kind(r, kb, sizeof(kb)));
+		printf("  %ld insns processed, %ld states (peak %ld), stack %s; %u bytes xlated, "
+		       "%u bytes jited; verified in %ld us\n",
+		       st->insns_processed, st->total_states, st->peak_states,
+		       st->stack_depth[0] ? st->stack_depth : "?", r->info.xlated_prog_len,
+		       r->info.jited_prog_len, st->verification_time_us);
+	} else if (r->rejected) {
+		const struct vlog_result *v = &r->vr;
+		char esc[512];
+
+		printf("%s (%s): REJECTED (%s) -- %s\n", r->name, kind(r, kb, sizeof(kb)),
+		       strerr(r->err), v->pattern->title);
+		if (v->source[0]) {
+			escape_for_terminal(v->source, strlen(v->source), esc, sizeof(esc));
+			printf("  at insn %d, %s:%d:  %s\n", v->insn, v->file[0] ? v->file : "?",
+			       v->line, esc);
+		} else if (v->insn < 0) {
+			printf("  the log names no instruction: this check runs after the walk\n");
+		} else {
+			printf("  at insn %d (no BTF line info: build with clang -g)\n", v->insn);
+		}
+		if (v->origin_source[0]) {
+			escape_for_terminal(v->origin_source, strlen(v->origin_source), esc, sizeof(esc));
+			printf("  acquired at insn %d, line %d:  %s\n", v->origin_insn, v->origin_line, esc);
+		}
+		escape_for_terminal(v->message, strlen(v->message), esc, sizeof(esc));
+		printf("  verifier: %s\n", esc);
+		printf("  pattern:  %s  (%ld insns processed, stack depth %s)\n", v->pattern->id,
+		       st->insns_processed, st->stack_depth[0] ? st->stack_depth : "?");
+		printf("  why:\n");
+		print_wrapped("    ", v->pattern->explanation);
+		printf("  fix:\n");
+		print_wrapped("    ", v->pattern->fix);
+		if (full_log) {
+			printf("  verifier log%s:\n", r->truncated ? " (truncated: its start was lost)" : "");
+			print_log_lines("    | ", r->log);
+		} else {
+			printf("  log tail (--log for all of it):\n");
+			print_log_lines("    | ", r->log + v->tail_off);
+		}
+	} else {
+		printf("%s (%s): FAILED before verification: %s\n", r->name,
+		       kind(r, kb, sizeof(kb)), strerr(r->err));
+	}
+}
+
+static void json_stats(struct json *j, const struct vlog_stats *st)
+{
+	json_kint(j, "insns_processed", st->insns_processed);
+	json_kint(j, "total_states", st->total_states);
+	json_kint(j, "peak_states", st->peak_states);
+	json_kint(j, "max_states_per_insn", st->max_states_per_insn);
+	json_kint(j, "verification_time_us", st->verification_time_us);
+	json_kstr(j, "stack_depth", st->stack_depth);
+}
+
+static void print_json_prog(struct json *j, const struct prog_result *r, bool full_log)
+{
+	json_obj_begin(j);
+	json_kstr(j, "name", r->name);
+	json_kstr(j, "section", r->section);
+	json_kstr(j, "type", r->type ? r->type : "unknown");
+	json_kstr(j, "result", r->loaded ? "loaded" : r->rejected ? "rejected" : "failed");
+	if (r->loaded) {
+		json_stats(j, &r->st);
+		json_kuint(j, "xlated_bytes", r->info.xlated_prog_len);
+		json_kuint(j, "jited_bytes", r->info.jited_prog_len);
+		json_kuint(j, "verified_insns", r->info.verified_insns);
+	} else {
+		json_kint(j, "errno", -r->err);
+		json_kstr(j, "error", strerr(r->err));
+	}
+	if (r->rejected) {
+		const struct vlog_result *v = &r->vr;
+		json_kstr(j, "pattern", v->pattern->id);
+		json_kstr(j, "title", v->pattern->title);
+		json_kint(j, "insn", v->insn);
+		json_key(j, "source");
+		json_obj_begin(j);
+		json_kstr(j, "file", v->file);
+		json_kint(j, "line", v->line);
+		json_kstr(j, "text", v->source);
+		json_obj_end(j);
+		if (v->origin_insn >= 0) {
+			json_key(j, "acquired");
+			json_obj_begin(j);
+			json_kint(j, "insn", v->origin_insn);
+			json_kint(j, "line", v->origin_line);
+			json_kstr(j, "text", v->origin_source);
+			json_obj_end(j);
+		}
+		json_kstr(j, "message", v->message);
+		json_kstr(j, "explanation", v->pattern->explanation);
+		json_kstr(j, "fix", v->pattern->fix);
+		json_stats(j, &r->st);
+		json_kbool(j, "log_truncated", r->truncated);
+		json_kstr(j, "log_tail", r->log + v->tail_off);
+	}
+	if (full_log && r->log)
+		json_kstr(j, "log", r->log);
+	json_obj_end(j);
+}
+
+int cmd_verify(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "prog", required_argument, 0, 'p' },
+		{ "unpriv", no_argument, 0, 'U' },
+		{ "log", no_argument, 0, 'L' },
+		{ "log-level", required_argument, 0, 'l' },
+		COMMON_LONGOPTS,
+		{}
+	};
+	const char *path, *only = NULL;
+	bool unpriv = false, full_log = false;
+	struct prog_result *res = NULL;
+	struct bpf_object *obj;
+	struct bpf_program *p;
+	int opt, err, n = 0, nloaded = 0, nrejected = 0, nfailed = 0, ret;
+	uint64_t level = 0;
+
+	while ((opt = getopt_long(argc, argv, "p:l:" COMMON_SHORTOPTS, opts, NULL)) != -1) {
+		switch (opt) {
+		case 'p': only = optarg; break;
+		case 'U': unpriv = true; break;
+		case 'L': full_log = true; break;
+		case 'l':
+			if (parse_u64(optarg, 1, 2, &level))
+				return usage_error("verify", "invalid --log-level '%s': 1 or 2", optarg);
+			break;
+		default:
+			if ((err = common_opt("verify", opt)) >= 0 && err != 0)
+				return err;
+		}
+	}
+	if (optind >= argc)
+		return usage_error("verify", "missing OBJ.bpf.o");
+	path = argv[optind++];
+	if (optind < argc)
+		return usage_error("verify", "unexpected argument '%s'", argv[optind]);
+	if (access(path, R_OK))
+		return usage_error("verify", "cannot read '%s': %s", path, strerror(errno));
+	bpflab_libbpf_init();
+	/* Opened once to list the programs; each is then loaded from a fresh open. */
+	obj = bpf_object__open_file(path, NULL);
+	if (!obj)
+		return usage_error("verify", "'%s' is not a BPF object file libbpf can open: %s",
+				   path, strerr(errno));
+	if (only && !is_prog_in(obj, only)) {
+		fprintf(stderr, "bpflab verify: no program '%s' in %s; it has:", only, path);
+		bpf_object__for_each_program(p, obj)
+			fprintf(stderr, " %s", bpf_program__name(p));
+		fprintf(stderr, "\n");
+		bpf_object__close(obj);
+		return EXIT_USAGE;
+	}
+	bpf_object__for_each_program(p, obj)
+		n++;
+	res = calloc(n ? n : 1, sizeof(*res));
+	if (!res) {
+		bpf_object__close(obj);
+		return EXIT_FAIL;
+	}
+	n = 0;
+	bpf_object__for_each_program(p, obj) {
+		if (only && strcmp(bpf_program__name(p), only))
+			continue;
+		snprintf(res[n++].name, sizeof(res[0].name), "%s", bpf_program__name(p));
+	}
+	bpf_object__close(obj);
+	if (n == 0) {
+		pr_warn("bpflab verify: %s holds no BPF programs\n", path);
+		free(res);
+		return EXIT_USAGE;
+	}
+	if ((err = require_root("bpflab verify")))
+		goto out_free;
+	if (unpriv && (err = drop_to_cap_bpf())) {
+		pr_warn("bpflab verify: cannot drop to CAP_BPF only: %s (--unpriv needs CAP_BPF)\n",
+			strerr(err));
+		err = EXIT_NOPERM;
+		goto out_free;
+	}
+
+	if (full_log && level == 0)
+		level = 1;
+	for (int i = 0; i < n; i++) {
+		err = load_one(path, res[i].name, (int)level, &res[i]);
+		if (err) {
+			res[i].err = err;
+			nfailed++;
+		} else if (res[i].loaded) {
+			nloaded++;
+		} else {
+			nrejected++;
+		}
+	}
+
+	if (g_opts.json) {
+		struct json j;
+		json_init(&j, stdout);
+		json_obj_begin(&j);
+		json_kstr(&j, "object", path);
+		json_kbool(&j, "unpriv", unpriv);
+		json_kint(&j, "loaded", nloaded);
+		json_kint(&j, "rejected", nrejected);
+		json_kint(&j, "failed", nfailed);
+		json_key(&j, "programs");
+		json_arr_begin(&j);
+		for (int i = 0; i < n; i++)
+			print_json_prog(&j, &res[i], full_log);
+		json_arr_end(&j);
+		json_obj_end(&j);
+		json_newline(&j);
+	} else {
+		printf("%s: %d program%s: %d loaded, %d rejected%s%s\n", path, n, n == 1 ? "" : "s",
+		       nloaded, nrejected, nfailed ? ", failed: " : "", nfailed ? "see below" : "");
+		for (int i = 0; i < n; i++) {
+			printf("\n");
+			print_human(&res[i], full_log);
+		}
+	}
+	err = nfailed ? EXIT_FAIL : nrejected ? EXIT_REJECTED : EXIT_OK;
+out_free:
+	ret = err;
+	for (int i = 0; i < n; i++)
+		free(res[i].log);
+	free(res);
+	return ret;
+}

@@ -1,0 +1,639 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* lb_xdp through BPF_PROG_TEST_RUN, configured by the same control-plane code as
+ * `bpflab lb`: exact output bytes (the expected frame is built from scratch, so its
+ * checksums are full recomputations) in dsr and nat mode, the NAT reply path and port
+ * collisions, drained backends, and the verdict and counter of every kind of bad packet. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <linux/bpf.h>
+#include <linux/if_ether.h>
+
+#include "tap.h"
+#include "bpfutil.h"
+#include "util.h"
+#include "pkt.h"
+#include "lb.h"
+#include "lb_ctl.h"
+#include "lb.skel.h"
+
+#define RING 65537
+
+static const uint8_t mac_client[6] = { 0x02, 0x00, 0xc6, 0x12, 0x00, 0x01 };
+static const uint8_t mac_lb[6] = { 0x02, 0x00, 0xc6, 0x12, 0x00, 0x02 };
+static const uint8_t mac_a[6] = { 0x02, 0x00, 0xc6, 0x12, 0x00, 0x0b };
+static const uint8_t mac_b[6] = { 0x02, 0x00, 0xc6, 0x12, 0x00, 0x0c };
+
+struct fixture {
+	struct lb_bpf *skel;
+	struct lb_fds fds;
+	struct lb_config cfg;
+	struct lb_state *st;
+	int prog;
+};
+
+static __be32 ip4(const char *s)
+{
+	struct in_addr a;
+	inet_pton(AF_INET, s, &a);
+	return a.s_addr;
+}
+
+static int fixture_up(struct fixture *fx, __u32 mode)
+{
+	memset(fx, 0, sizeof(*fx));
+	fx->skel = lb_bpf__open();
+	if (!fx->skel)
+		return -errno;
+	fx->skel->rodata->lb_mode = mode;
+	fx->skel->rodata->ring_size = RING;
+	fx->skel->rodata->snat_addr = ip4("198.18.0.2");
+	if (lb_bpf__load(fx->skel))
+		return -EINVAL;
+	lb_fds_from_skel(fx->skel, &fx->fds);
+	fx->cfg = (struct lb_config){ .layout_version = LB_LAYOUT_VERSION, .mode = mode,
+				      .ring_size = RING, .ct_size = LB_CT_DEFAULT,
+				      .snat_addr = ip4("198.18.0.2") };
+	fx->prog = bpf_program__fd(fx->skel->progs.lb_xdp);
+	fx->st = calloc(1, sizeof(*fx->st));
+	return fx->st ? 0 : -ENOMEM;
+}
+
+static void fixture_down(struct fixture *fx)
+{
+	lb_bpf__destroy(fx->skel);
+	free(fx->st);
+}
+
+static void add_backend(struct lb_state *s, const char *vip, const char *addr, const uint8_t *mac,
+			int weight)
+{
+	struct lb_cfg_backend b = { .weight = weight, .has_mac = true };
+	lb_parse_vip(vip, &b.vip);
+	lb_parse_addr_port(addr, &b.addr, &b.port);
+	memcpy(b.mac, mac, 6);
+	lb_state_backend_add(s, &b);
+}
+
+/* The standard configuration: a TCP VIP on :80 with a and b (b listens on 8080), a UDP
+ * VIP on :53 with a, and :81 with a alone (for port collisions). */
+static int configure(struct fixture *fx)
+{
+	struct lb_vip_key k;
+
+	memset(fx->st, 0, sizeof(*fx->st));
+	lb_parse_vip("198.18.0.100:80/tcp", &k);
+	lb_state_vip_add(fx->st, &k);
+	lb_parse_vip("198.18.0.100:53/udp", &k);
+	lb_state_vip_add(fx->st, &k);
+	lb_parse_vip("198.18.0.100:81/tcp", &k);
+	lb_state_vip_add(fx->st, &k);
+	add_backend(fx->st, "198.18.0.100:80/tcp", "198.18.0.11", mac_a, 1);
+	add_backend(fx->st, "198.18.0.100:80/tcp", "198.18.0.12:8080", mac_b, 1);
+	add_backend(fx->st, "198.18.0.100:53/udp", "198.18.0.11", mac_a, 1);
+	add_backend(fx->st, "198.18.0.100:81/tcp", "198.18.0.11", mac_a, 1);
+	return lb_state_apply(&fx->fds, &fx->cfg, fx->st);
+}
+
+static void counters(struct fixture *fx, struct lb_counters *c)
+{
+	lb_counters_read(&fx->fds, c);
+}
+
+static int run(struct fixture *fx, const uint8_t *in, size_t len, uint8_t *out, __u32 *out_len)
+{
+	struct test_run t = { .in = in, .in_len = len, .out = out, .out_cap = PKT_MAX, .repeat = 1,
+			      .cpu = -1 };
+	int err = test_run_xdp(fx->prog, &t);
+	*out_len = t.out_len;
+	return err ? -1 : (int)t.retval;
+}
+
+static void spec_client(struct pkt_spec *s, const char *src, __u16 sport, int proto, __u16 dport)
+{
+	pkt_spec_default(s);
+	memcpy(s->src_mac, mac_client, 6);
+	memcpy(s->dst_mac, mac_lb, 6);
+	inet_pton(AF_INET, src, &s->src4);
+	inet_pton(AF_INET, "198.18.0.100", &s->dst4);
+	s->proto = proto;
+	s->sport = sport;
+	s->dport = dport;
+}
+
+/* The backend Maglev puts this flow on, by the same hash and table the program uses. */
+static __u32 predict(struct fixture *fx, const struct pkt_spec *s, int vip_index)
+{
+	static __u32 table[RING];
+	__u32 h = lb_flow_hash(s->src4.s_addr, s->dst4.s_addr, htons(s->sport), htons(s->dport),
+			       s->proto);
+	if (lb_ring_read(&fx->fds, fx->st->vips[vip_index].id, table, RING))
+		return 0;
+	return table[h % RING];
+}
+
+static const struct lb_cfg_backend *backend_by_id(struct fixture *fx, __u32 id)
+{
+	for (int i = 0; i < fx->st->nbackends; i++)
+		if (fx->st->backends[i].id == id)
+			return &fx->st->backends[i];
+	return NULL;
+}
+
+/* A VIP hit in DSR: the frame leaves with only its MACs changed. */
+static void test_dsr(void)
+{
+	static const uint8_t payload[] = "GET / HTTP/1.0\r\n\r\n";
+	struct fixture fx;
+	struct pkt_spec s;
+	uint8_t in[PKT_MAX], out[PKT_MAX], want[PKT_MAX];
+	struct lb_counters c;
+	const struct lb_cfg_backend *be;
+	struct lb_stats vs, bs;
+	size_t n;
+	__u32 olen, bid;
+	int rv;
+
+	if (fixture_up(&fx, LB_MODE_DSR) || configure(&fx)) {
+		ok(0, "dsr: load and configure");
+		fixture_down(&fx);
+		return;
+	}
+	spec_client(&s, "198.18.0.1", 40000, IPPROTO_TCP, 80);
+	n = pkt_build(&s, in);
+	bid = predict(&fx, &s, 0);
+	be = backend_by_id(&fx, bid);
+	ok(be != NULL, "dsr: Maglev has a backend for the flow");
+	if (!be) {
+		fixture_down(&fx);
+		return;
+	}
+	memcpy(s.src_mac, mac_lb, 6);
+	memcpy(s.dst_mac, be->mac, 6);
+	pkt_build(&s, want);
+	rv = run(&fx, in, n, out, &olen);
+	is_int(rv, XDP_TX, "dsr TCP SYN to the VIP: XDP_TX");
+	is_mem(out, olen, want, n, "dsr TCP SYN: only the MACs changed, to the predicted backend");
+
+	/* Established: same flow, ACK with data; conntrack hit, no new flow. */
+	spec_client(&s, "198.18.0.1", 40000, IPPROTO_TCP, 80);
+	s.tcp_flags = 0x18;
+	s.payload = payload;
+	s.payload_len = sizeof(payload) - 1;
+	n = pkt_build(&s, in);
+	rv = run(&fx, in, n, out, &olen);
+	memcpy(s.src_mac, mac_lb, 6);
+	memcpy(s.dst_mac, be->mac, 6);
+	pkt_build(&s, want);
+	is_int(rv, XDP_TX, "dsr established segment: XDP_TX");
+	is_mem(out, olen, want, n, "dsr established: same backend, bytes exact");
+	ok(pkt_checksums_ok(out, olen), "dsr: checksums valid");
+	counters(&fx, &c);
+	is_int(c.c[LBC_CT_MISS], 1, "dsr: one conntrack miss for two packets of one flow");
+	lb_stats_read(fx.fds.vip_stats, fx.st->vips[0].id, &vs);
+	lb_stats_read(fx.fds.backend_stats, bid, &bs);
+	ok(vs.packets == 2 && vs.new_flows == 1 && vs.bytes == 54 + n, "dsr: VIP counters exact "
+	   "(%llu packets, %llu flows, %llu bytes)", (unsigned long long)vs.packets,
+	   (unsigned long long)vs.new_flows, (unsigned long long)vs.bytes);
+	ok(bs.packets == 2 && bs.new_flows == 1, "dsr: backend counters exact");
+
+	/* UDP */
+	spec_client(&s, "198.18.0.1", 5353, IPPROTO_UDP, 53);
+	s.payload = payload;
+	s.payload_len = 7;
+	n = pkt_build(&s, in);
+	rv = run(&fx, in, n, out, &olen);
+	memcpy(s.src_mac, mac_lb, 6);
+	memcpy(s.dst_mac, mac_a, 6);
+	pkt_build(&s, want);
+	is_int(rv, XDP_TX, "dsr UDP to the VIP: XDP_TX");
+	is_mem(out, olen, want, n, "dsr UDP: only the MACs changed");
+
+	/* Drain the flow's backend: the flow stays; a new flow avoids it. */
+	for (int i = 0; i < fx.st->nbackends; i++)
+		if (fx.st->backends[i].id == bid)
+			fx.st->backends[i].weight = 0;
+	is_int(lb_state_apply(&fx.fds, &fx.cfg, fx.st), 0, "dsr: drain the flow's backend");
+	spec_client(&s, "198.18.0.1", 40000, IPPROTO_TCP, 80);
+	n = pkt_build(&s, in);
+	rv = run(&fx, in, n, out, &olen);
+	ok(rv == XDP_TX && !memcmp(out, be->mac, 6), "dsr: drained backend keeps its flow");
+	{
+		int moved = 0, other = 0;
+		for (int p = 1000; p < 1100; p++) {
+			spec_client(&s, "198.18.0.7", p, IPPROTO_TCP, 80);
+			n = pkt_build(&s, in);
+			rv = run(&fx, in, n, out, &olen);
+			moved += rv == XDP_TX;
+			other += rv == XDP_TX && memcmp(out, be->mac, 6);
+		}
+		ok(moved == 100 && other == 100, "dsr: 100 new flows all avoid the drained backend");
+	}
+
+	/* ICMP error about a flow (fragmentation needed towards the client) -> its backend. */
+	{
+		uint8_t quote[28];
+		struct pkt_spec q;
+		uint8_t qb[PKT_MAX];
+		spec_client(&q, "198.18.0.1", 40000, IPPROTO_TCP, 80);
+		/* the backend's reply as the router saw it: VIP:80 -> client:40000 */
+		q.src4 = s.dst4;
+		inet_pton(AF_INET, "198.18.0.1", &q.dst4);
+		q.sport = 80;
+		q.dport = 40000;
+		pkt_build(&q, qb);
+		memcpy(quote, qb + 14, 28);
+		spec_client(&s, "198.18.0.254", 0, IPPROTO_ICMP, 0);
+		s.icmp_type = 3;
+		s.payload = quote;
+		s.payload_len = sizeof(quote);
+		n = pkt_build(&s, in);
+		counters(&fx, &c);
+		rv = run(&fx, in, n, out, &olen);
+		is_int(rv, XDP_TX, "dsr: ICMP error about a VIP flow: XDP_TX");
+		ok(!memcmp(out, be->mac, 6) && !memcmp(out + 12, in + 12, n - 12),
+		   "dsr: ICMP error goes unchanged to that flow's backend");
+		{
+			struct lb_counters c2;
+			counters(&fx, &c2);
+			is_int(c2.c[LBC_ICMP_TO_BACKEND] - c.c[LBC_ICMP_TO_BACKEND], 1,
+			       "dsr: icmp_to_backend counted");
+		}
+	}
+
+	/* No backend left at all. */
+	for (int i = 0; i < fx.st->nbackends; i++)
+		fx.st->backends[i].weight = 0;
+	lb_state_apply(&fx.fds, &fx.cfg, fx.st);
+	spec_client(&s, "198.18.0.9", 999, IPPROTO_TCP, 80);
+	n = pkt_build(&s, in);
+	counters(&fx, &c);
+	rv = run(&fx, in, n, out, &olen);
+	is_int(rv, XDP_DROP, "all backends drained: a new flow is dropped");
+	{
+		struct lb_counters c2;
+		counters(&fx, &c2);
+		is_int(c2.c[LBC_DROP_NO_BACKEND] - c.c[LBC_DROP_NO_BACKEND], 1, "and counted as drop_no_backend");
+	}
+	fixture_down(&fx);
+}
+
+/* NAT rewrite whose correct result is a checksum edge value (RFC 1624's reason to
+ * exist): a payload word is searched so that the full recomputation of the rewritten
+ * frame gives `want`; the program's incremental update must give the same bytes. */
+static void nat_edge(struct fixture *fx, int proto, __u16 sport, __u16 dport, uint16_t want,
+		     bool on_input)
+{
+	const char *what = proto == IPPROTO_TCP ? "TCP" : "UDP";
+	int off = 14 + 20 + (proto == IPPROTO_TCP ? 16 : 6);
+	uint8_t pl[3] = { 0, 0, 0x5a }, in[PKT_MAX], out[PKT_MAX], want_b[PKT_MAX];
+	uint8_t *buf = on_input ? in : want_b; /* the frame whose checksum is searched */
+	struct pkt_spec s, e;
+	size_t n = 0;
+	__u32 olen;
+	int rv, w;
+
+	for (w = 0; w < 65536; w++) {
+		pl[0] = w >> 8;
+		pl[1] = w & 0xff;
+		spec_client(&s, "198.18.0.1", sport, proto, dport);
+		s.payload = pl;
+		s.payload_len = sizeof(pl); /* odd: the end-around carry of the pad byte */
+		e = s;
+		memcpy(e.src_mac, mac_lb, 6);
+		memcpy(e.dst_mac, mac_a, 6);
+		inet_pton(AF_INET, "198.18.0.2", &e.src4);
+		inet_pton(AF_INET, "198.18.0.11", &e.dst4);
+		n = pkt_build(on_input ? &s : &e, buf);
+		if ((buf[off] << 8 | buf[off + 1]) == want)
+			break;
+	}
+	pkt_build(&s, in);
+	pkt_build(&e, want_b);
+	rv = run(fx, in, n, out, &olen);
+	ok(w < 65536 && rv == XDP_TX, "nat %s: found a payload giving checksum 0x%04x on the %s",
+	   what, want, on_input ? "input" : "output");
+	is_mem(out, olen, want_b, n, "nat %s, checksum 0x%04x on the %s: exact bytes (out 0x%02x%02x)",
+	       what, want, on_input ? "input" : "output", out[off], out[off + 1]);
+}
+
+/* NAT: request rewritten towards the backend, reply rewritten back from the VIP. */
+static void test_nat(void)
+{
+	static const uint8_t payload[] = "hello, backend";
+	struct fixture fx;
+	struct pkt_spec s, e;
+	uint8_t in[PKT_MAX], out[PKT_MAX], want[PKT_MAX];
+	const struct lb_cfg_backend *be;
+	struct lb_counters c;
+	size_t n;
+	__u32 olen, bid;
+	__u16 nat_port;
+	int rv;
+
+	if (fixture_up(&fx, LB_MODE_NAT) || configure(&fx)) {
+		ok(0, "nat: load and configure");
+		fixture_down(&fx);
+		return;
+	}
+	for (int proto = 0; proto < 2; proto++) {
+		int tcp = proto == 0;
+		const char *what = tcp ? "TCP" : "UDP";
+
+		/* TCP: a client port that Maglev puts on b, whose service listens on 8080. */
+		for (__u16 sp = 40001; sp < 41000; sp++) {
+			spec_client(&s, "198.18.0.1", sp, tcp ? IPPROTO_TCP : IPPROTO_UDP, tcp ? 80 : 53);
+			bid = predict(&fx, &s, tcp ? 0 : 1);
+			be = backend_by_id(&fx, bid);
+			if (!tcp || (be && be->port == htons(8080)))
+				break;
+		}
+		s.payload = payload;
+		s.payload_len = sizeof(payload) - 1; /* odd length: the checksum's padding byte */
+		n = pkt_build(&s, in);
+		if (!ok(be != NULL, "nat %s: Maglev has a backend", what))
+			break;
+		rv = run(&fx, in, n, out, &olen);
+		e = s;
+		memcpy(e.src_mac, mac_lb, 6);
+		memcpy(e.dst_mac, be->mac, 6);
+		inet_pton(AF_INET, "198.18.0.2", &e.src4);
+		e.dst4.s_addr = be->addr;
+		e.dport = ntohs(be->port ? be->port : htons(s.dport));
+		pkt_build(&e, want);
+		is_int(rv, XDP_TX, "nat %s request: XDP_TX", what);
+		is_mem(out, olen, want, n, "nat %s request: LB:%u -> %s:%u, exact bytes, checksums "
+		       "equal a full recomputation", what, s.sport, inet_ntoa(e.dst4), e.dport);
+		ok(pkt_checksums_ok(out, olen), "nat %s request: checksums valid", what);
+
+		/* The reply from the backend. */
+		pkt_spec_default(&s);
+		s.proto = e.proto;
+		memcpy(s.src_mac, be->mac, 6);
+		memcpy(s.dst_mac, mac_lb, 6);
+		s.src4 = e.dst4;
+		s.dst4 = e.src4;
+		s.sport = e.dport;
+		s.dport = e.sport;
+		s.tcp_flags = 0x12;
+		s.payload = payload;
+		s.payload_len = 3;
+		n = pkt_build(&s, in);
+		rv = run(&fx, in, n, out, &olen);
+		e = s;
+		memcpy(e.src_mac, mac_lb, 6);
+		memcpy(e.dst_mac, mac_client, 6);
+		inet_pton(AF_INET, "198.18.0.100", &e.src4);
+		inet_pton(AF_INET, "198.18.0.1", &e.dst4);
+		e.sport = tcp ? 80 : 53;
+		e.dport = s.dport;
+		pkt_build(&e, want);
+		is_int(rv, XDP_TX, "nat %s reply: XDP_TX", what);
+		is_mem(out, olen, want, n, "nat %s reply: VIP -> client, exact bytes", what);
+	}
+
+	/* UDP without a checksum keeps having none. */
+	spec_client(&s, "198.18.0.1", 40002, IPPROTO_UDP, 53);
+	n = pkt_build(&s, in);
+	in[14 + 20 + 6] = in[14 + 20 + 7] = 0;
+	rv = run(&fx, in, n, out, &olen);
+	ok(rv == XDP_TX && out[14 + 20 + 6] == 0 && out[14 + 20 + 7] == 0,
+	   "nat UDP with checksum 0 (none) keeps 0");
+
+	/* Checksum edge values, on the result and on the input (VIP :81 and :53 have
+	 * backend a only). TCP never carries 0xffff from a full computation; UDP carries
+	 * 0xffff for a computed 0. */
+	nat_edge(&fx, IPPROTO_TCP, 41001, 81, 0x0000, false);
+	nat_edge(&fx, IPPROTO_TCP, 41002, 81, 0x0000, true);
+	nat_edge(&fx, IPPROTO_TCP, 41003, 81, 0xf800, false);
+	nat_edge(&fx, IPPROTO_UDP, 41004, 53, 0xffff, false);
+	nat_edge(&fx, IPPROTO_UDP, 41005, 53, 0xffff, true);
+	nat_edge(&fx, IPPROTO_UDP, 41006, 53, 0x0001, false);
+
+	/* Port collision: two clients, same source port, same one-backend VIP. */
+	counters(&fx, &c);
+	spec_client(&s, "198.18.0.1", 40100, IPPROTO_TCP, 81);
+	n = pkt_build(&s, in);
+	rv = run(&fx, in, n, out, &olen);
+	ok(rv == XDP_TX && out[14 + 20] * 256 + out[14 + 21] == 40100,
+	   "nat: first client keeps its source port 40100");
+	spec_client(&s, "198.18.0.3", 40100, IPPROTO_TCP, 81);
+	n = pkt_build(&s, in);
+	rv = run(&fx, in, n, out, &olen);
+	nat_port = out[14 + 20] * 256 + out[14 + 21];
+	ok(rv == XDP_TX && nat_port != 40100 && nat_port >= LB_NAT_PORT_MIN,
+	   "nat: second client with the same port gets another one (%u)", nat_port);
+	ok(pkt_checksums_ok(out, olen), "nat: remapped packet's checksums valid");
+	{
+		struct lb_counters c2;
+		counters(&fx, &c2);
+		is_int(c2.c[LBC_NAT_PORT_REMAP] - c.c[LBC_NAT_PORT_REMAP], 1, "nat: nat_port_remap counted");
+	}
+	/* The reply to the remapped port goes back to the second client, on its own port. */
+	pkt_spec_default(&s);
+	s.proto = IPPROTO_TCP;
+	memcpy(s.src_mac, mac_a, 6);
+	memcpy(s.dst_mac, mac_lb, 6);
+	inet_pton(AF_INET, "198.18.0.11", &s.src4);
+	inet_pton(AF_INET, "198.18.0.2", &s.dst4);
+	s.sport = 81;
+	s.dport = nat_port;
+	n = pkt_build(&s, in);
+	rv = run(&fx, in, n, out, &olen);
+	ok(rv == XDP_TX && !memcmp(out + 14 + 16, "\xc6\x12\x00\x03", 4) &&
+	   out[14 + 22] * 256 + out[14 + 23] == 40100 && pkt_checksums_ok(out, olen),
+	   "nat: reply to the remapped port reaches 198.18.0.3:40100");
+
+	/* An ICMP error about a NAT flow reaches its backend as an error about what the
+	 * backend sent: backend:port -> LB:nat_port quoted, outer LB -> backend. */
+	{
+		struct pkt_spec q;
+		uint8_t req[PKT_MAX], qb[PKT_MAX], quote[28];
+		__u32 rlen;
+		struct in_addr be_addr;
+		__u16 be_port, nport;
+		uint8_t be_mac[6];
+
+		spec_client(&s, "198.18.0.5", 50000, IPPROTO_TCP, 80);
+		n = pkt_build(&s, in);
+		rv = run(&fx, in, n, req, &rlen);
+		memcpy(be_mac, req, 6);
+		memcpy(&be_addr, req + 14 + 16, 4);
+		nport = req[14 + 20] << 8 | req[14 + 21];
+		be_port = req[14 + 22] << 8 | req[14 + 23];
+		/* the reply the client's router could not forward: VIP:80 -> client:50000 */
+		spec_client(&q, "198.18.0.100", 80, IPPROTO_TCP, 50000);
+		inet_pton(AF_INET, "198.18.0.5", &q.dst4);
+		pkt_build(&q, qb);
+		memcpy(quote, qb + 14, 28);
+		spec_client(&s, "198.18.0.254", 0, IPPROTO_ICMP, 0);
+		s.icmp_type = 3;
+		s.payload = quote;
+		s.payload_len = sizeof(quote);
+		n = pkt_build(&s, in);
+		rv = run(&fx, in, n, out, &olen);
+		/* expected: the same error about backend:port -> 198.18.0.2:nport */
+		q.src4 = be_addr;
+		inet_pton(AF_INET, "198.18.0.2", &q.dst4);
+		q.sport = be_port;
+		q.dport = nport;
+		pkt_build(&q, qb);
+		memcpy(quote, qb + 14, 28);
+		inet_pton(AF_INET, "198.18.0.2", &s.src4);
+		s.dst4 = be_addr;
+		memcpy(s.src_mac, mac_lb, 6);
+		memcpy(s.dst_mac, be_mac, 6);
+		pkt_build(&s, want);
+		is_int(rv, XDP_TX, "nat: ICMP error about a VIP flow: XDP_TX");
+		is_mem(out, olen, want, n, "nat: ICMP error rewritten for backend %s:%u, quote and "
+		       "checksums exact", inet_ntoa(be_addr), be_port);
+		ok(pkt_checksums_ok(out, olen), "nat: ICMP error checksums valid");
+	}
+
+	/* Traffic to the LB's own address that is no NAT flow passes untouched. */
+	s.dport = 22;
+	n = pkt_build(&s, in);
+	rv = run(&fx, in, n, out, &olen);
+	ok(rv == XDP_PASS && olen == n && !memcmp(in, out, n), "nat: other traffic to the LB passes untouched");
+	fixture_down(&fx);
+}
+
+struct verdict_case {
+	const char *what;
+	int verdict;
+	int counter;
+};
+
+static void expect(struct fixture *fx, const struct verdict_case *vc, const uint8_t *in, size_t n)
+{
+	struct lb_counters a, b;
+	uint8_t out[PKT_MAX];
+	__u32 olen;
+	int rv;
+
+	counters(fx, &a);
+	rv = run(fx, in, n, out, &olen);
+	counters(fx, &b);
+	if (vc->verdict == XDP_PASS)
+		ok(rv == XDP_PASS && olen == n && !memcmp(in, out, n), "%s: XDP_PASS, byte-identical",
+		   vc->what);
+	else
+		is_int(rv, vc->verdict, "%s: %s", vc->what, xdp_action_str(vc->verdict));
+	ok(b.c[vc->counter] - a.c[vc->counter] == 1, "%s: counted as %s", vc->what,
+	   lb_counter_name(vc->counter));
+}
+
+static void test_verdicts(void)
+{
+	static const uint8_t ra[4] = { 0x94, 0x04, 0x00, 0x00 };
+	struct fixture fx;
+	struct pkt_spec s;
+	uint8_t in[PKT_MAX];
+	size_t n;
+
+	if (fixture_up(&fx, LB_MODE_NAT) || configure(&fx)) {
+		ok(0, "verdicts: load and configure");
+		fixture_down(&fx);
+		return;
+	}
+	spec_client(&s, "198.18.0.1", 40000, IPPROTO_TCP, 80);
+	inet_pton(AF_INET, "198.18.0.11", &s.dst4);
+	n = pkt_build(&s, in);
+	expect(&fx, &(struct verdict_case){ "TCP to a non-VIP address", XDP_PASS, LBC_PASS_NOT_VIP }, in, n);
+
+	spec_client(&s, "198.18.0.1", 40000, IPPROTO_TCP, 443);
+	n = pkt_build(&s, in);
+	expect(&fx, &(struct verdict_case){ "VIP address, port without a VIP", XDP_PASS, LBC_PASS_OTHER_L4 }, in, n);
+
+	spec_client(&s, "198.18.0.1", 1, IPPROTO_ICMP, 1);
+	n = pkt_build(&s, in);
+	expect(&fx, &(struct verdict_case){ "ICMP echo to the VIP", XDP_PASS, LBC_PASS_OTHER_L4 }, in, n);
+
+	spec_client(&s, "198.18.0.1", 40000, IPPROTO_TCP, 80);
+	s.family = AF_INET6;
+	n = pkt_build(&s, in);
+	expect(&fx, &(struct verdict_case){ "IPv6", XDP_PASS, LBC_PASS_NOT_IPV4 }, in, n);
+
+	{	/* ARP who-has 198.18.0.100 */
+		static const uint8_t arp[42] = {
+			0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02, 0x00, 0xc6, 0x12, 0x00, 0x01, 0x08, 0x06,
+			0x00, 0x01, 0x08, 0x00, 6, 4, 0x00, 0x01, 0x02, 0x00, 0xc6, 0x12, 0x00, 0x01,
+			198, 18, 0, 1, 0, 0, 0, 0, 0, 0, 198, 18, 0, 100 };
+		expect(&fx, &(struct verdict_case){ "ARP for the VIP", XDP_PASS, LBC_PASS_NOT_IPV4 }, arp, sizeof(arp));
+	}
+
+	spec_client(&s, "198.18.0.1", 40000, IPPROTO_TCP, 80);
+	s.ip_options = ra;
+	s.ip_options_len = sizeof(ra);
+	n = pkt_build(&s, in);
+	expect(&fx, &(struct verdict_case){ "VIP TCP with IPv4 options (Router Alert)", XDP_DROP, LBC_DROP_IP_OPTIONS }, in, n);
+
+	spec_client(&s, "198.18.0.1", 40000, IPPROTO_UDP, 53);
+	s.frag_off = 0x2000; /* MF, offset 0 */
+	s.payload = (const uint8_t *)"0123456789abcdef";
+	s.payload_len = 16;
+	n = pkt_build(&s, in);
+	expect(&fx, &(struct verdict_case){ "VIP UDP first fragment", XDP_DROP, LBC_DROP_FRAGMENT }, in, n);
+	s.frag_off = 0x0003; /* offset 24, last */
+	n = pkt_build(&s, in);
+	expect(&fx, &(struct verdict_case){ "VIP later fragment", XDP_DROP, LBC_DROP_FRAGMENT }, in, n);
+
+	spec_client(&s, "198.18.0.1", 40000, IPPROTO_TCP, 80);
+	n = pkt_build(&s, in);
+	in[14] = 0x44; /* ihl 4 */
+	expect(&fx, &(struct verdict_case){ "VIP IPv4 ihl 4", XDP_DROP, LBC_DROP_MALFORMED }, in, n);
+	n = pkt_build(&s, in);
+	in[14 + 20 + 12] = 0x40; /* doff 4 */
+	expect(&fx, &(struct verdict_case){ "VIP TCP doff 4", XDP_DROP, LBC_DROP_MALFORMED }, in, n);
+	n = pkt_build(&s, in);
+	expect(&fx, &(struct verdict_case){ "VIP TCP header cut short", XDP_DROP, LBC_DROP_MALFORMED }, in, 14 + 20 + 10);
+	n = pkt_build(&s, in);
+	in[16] = 0x10; /* tot_len 4096: past the frame */
+	expect(&fx, &(struct verdict_case){ "VIP tot_len past the frame", XDP_DROP, LBC_DROP_MALFORMED }, in, n);
+
+	spec_client(&s, "198.18.0.1", 40000, IPPROTO_TCP, 80);
+	inet_pton(AF_INET, "198.18.0.11", &s.dst4);
+	n = pkt_build(&s, in);
+	in[14] = 0x44;
+	expect(&fx, &(struct verdict_case){ "non-VIP malformed", XDP_PASS, LBC_PASS_NOT_VIP }, in, n);
+	expect(&fx, &(struct verdict_case){ "IPv4 header cut short", XDP_PASS, LBC_PASS_NOT_VIP }, in, 14 + 12);
+	fixture_down(&fx);
+}
+
+/* Bad input to the control plane changes nothing. */
+static void test_parse(void)
+{
+	struct lb_vip_key k;
+	__be32 a;
+	__be16 p;
+	__u8 mac[6];
+
+	ok(!lb_parse_vip("198.18.0.100:80/tcp", &k) && k.port == htons(80) && k.proto == IPPROTO_TCP,
+	   "parse VIP 198.18.0.100:80/tcp");
+	ok(lb_parse_vip("198.18.0.100:0/tcp", &k), "VIP port 0 refused");
+	ok(lb_parse_vip("198.18.0.100:65536/tcp", &k), "VIP port 65536 refused");
+	ok(lb_parse_vip("198.18.0.100:80/sctp", &k), "VIP protocol sctp refused");
+	ok(lb_parse_vip("198.18.0.100/tcp", &k), "VIP without port refused");
+	ok(lb_parse_vip("010.0.0.1:80/tcp", &k), "VIP 010.0.0.1 (octal?) refused");
+	ok(lb_parse_vip("224.0.0.1:80/udp", &k), "multicast VIP refused");
+	ok(lb_parse_addr_port("198.18.0.11:80x", &a, &p), "backend port 80x refused");
+	ok(!lb_parse_addr_port("198.18.0.11", &a, &p) && p == 0, "backend without port");
+	ok(!lb_parse_mac("02:00:c6:12:00:0b", mac) && mac[5] == 0x0b, "parse MAC");
+	ok(lb_parse_mac("ff:ff:ff:ff:ff:ff", mac), "broadcast MAC refused");
+	ok(lb_parse_mac("02:00:c6:12:00:0", mac), "short MAC refused");
+}
+
+int main(void)
+{
+	test_parse();
+	if (!tap_require_bpf())
+		return tap_done();
+	bpflab_libbpf_init();
+	test_dsr();
+	test_nat();
+	test_verdicts();
+	return tap_done();
+}

@@ -1,0 +1,113 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+# Servers and clients for the lb tests and demo, every one bounded in time:
+#   serve NAME PORT SECONDS      answers each connection with NAME; "stream" gets NAME
+#                                every 20 ms until the client goes
+#   clients ADDR PORT N [each]   N connections in turn; prints {"answers": {NAME: count},
+#                                "failed": n} (with "each": first a line per connection)
+#   flood ADDR PORT SECONDS      UDP datagrams as fast as one process can, from 16
+#                                sockets (16 flows); prints {"sent": n}
+#   stream ADDR PORT SECONDS     one long connection; prints {"names": [distinct names in
+#                                order], "lines": n, "error": null|"..."}
+import json, socket, sys, threading, time
+
+
+def serve(name, port, seconds):
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(("0.0.0.0", port))
+    s.listen(512)
+    s.settimeout(0.2)
+    end = time.monotonic() + seconds
+
+    def handle(c):
+        try:
+            c.settimeout(2)
+            req = c.recv(64)
+            if req.startswith(b"stream"):
+                while time.monotonic() < end:
+                    c.sendall(name.encode() + b"\n")
+                    time.sleep(0.02)
+            else:
+                c.sendall(name.encode() + b"\n")
+        except OSError:
+            pass
+        finally:
+            c.close()
+
+    while time.monotonic() < end:
+        try:
+            c, _ = s.accept()
+        except socket.timeout:
+            continue
+        threading.Thread(target=handle, args=(c,), daemon=True).start()
+
+
+def clients(addr, port, n, each=False):
+    answers, failed = {}, 0
+    for i in range(n):
+        try:
+            c = socket.create_connection((addr, port), timeout=2)
+            c.sendall(b"hello\n")
+            name = c.makefile().readline().strip()
+            c.close()
+            if each:
+                print(f"request {i + 1:2}: answered by {name or '(nothing)'}", flush=True)
+            if name:
+                answers[name] = answers.get(name, 0) + 1
+            else:
+                failed += 1
+        except OSError:
+            failed += 1
+    print(json.dumps({"answers": answers, "failed": failed}))
+
+
+def stream(addr, port, seconds):
+    names, lines, err = [], 0, None
+    end = time.monotonic() + seconds
+    try:
+        c = socket.create_connection((addr, port), timeout=2)
+        c.sendall(b"stream\n")
+        f = c.makefile()
+        while time.monotonic() < end:
+            line = f.readline()
+            if not line:
+                err = "closed by peer"
+                break
+            name = line.strip()
+            lines += 1
+            if not names or names[-1] != name:
+                names.append(name)
+        c.close()
+    except OSError as e:
+        err = str(e)
+    print(json.dumps({"names": names, "lines": lines, "error": err}))
+
+
+def flood(addr, port, seconds):
+    socks = [socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(16)]
+    payload, sent = b"x" * 18, 0
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        for s in socks:
+            for _ in range(64):
+                try:
+                    s.sendto(payload, (addr, port))
+                    sent += 1
+                except OSError:
+                    pass
+    print(json.dumps({"sent": sent}))
+
+
+if __name__ == "__main__":
+    cmd = sys.argv[1]
+    if cmd == "serve":
+        serve(sys.argv[2], int(sys.argv[3]), float(sys.argv[4]))
+    elif cmd == "clients":
+        clients(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5:] == ["each"])
+    elif cmd == "flood":
+        flood(sys.argv[2], int(sys.argv[3]), float(sys.argv[4]))
+    elif cmd == "stream":
+        stream(sys.argv[2], int(sys.argv[3]), float(sys.argv[4]))
+    else:
+        sys.exit("usage: lb_tool.py serve|clients|stream ...")
