@@ -34,6 +34,7 @@
 
 int lb_gen(const char *ifname, const char *dst_mac, const char *src, const char *vip,
 	   double seconds, int cpu);
+int lb_reflect(const char *ifname, double seconds);
 
 const char cmd_lb_usage[] =
 	"usage: bpflab lb start IFACE --mode nat|dsr [--config FILE] [options]\n"
@@ -45,6 +46,7 @@ const char cmd_lb_usage[] =
 	"       bpflab lb show [--watch] [--interval S] [--duration S]\n"
 	"       bpflab lb gen IFACE --mac MAC --vip VIP:PORT/PROTO --src ADDR [--duration S]\n"
 	"                     [--cpu N]   (for bench/lb.sh: one flow of XDP live frames)\n"
+	"       bpflab lb gen IFACE --reflect [--duration S]   (bench/lb.sh: bare XDP_TX)\n"
 	"\n"
 	"An L4 load balancer in XDP (IPv4, TCP and UDP). Each flow to a VIP is placed on a\n"
 	"backend by the VIP's Maglev table and kept there by an LRU connection table.\n"
@@ -943,7 +945,8 @@ static int parse_mode(const char *s, __u32 *mode)
 
 int cmd_lb(int argc, char **argv)
 {
-	enum { O_MODE = 256, O_TABLE, O_CT, O_SNAT, O_XDP, O_MAC, O_WATCH, O_VIP, O_SRC, O_CPU };
+	enum { O_MODE = 256, O_TABLE, O_CT, O_SNAT, O_XDP, O_MAC, O_WATCH, O_VIP, O_SRC, O_CPU,
+	       O_REFLECT };
 	static const struct option opts[] = {
 		{ "iface", required_argument, 0, 'i' },
 		{ "mode", required_argument, 0, O_MODE },
@@ -958,6 +961,7 @@ int cmd_lb(int argc, char **argv)
 		{ "vip", required_argument, 0, O_VIP },
 		{ "src", required_argument, 0, O_SRC },
 		{ "cpu", required_argument, 0, O_CPU },
+		{ "reflect", no_argument, 0, O_REFLECT },
 		{ "interval", required_argument, 0, 'I' },
 		{ "duration", required_argument, 0, 'd' },
 		COMMON_LONGOPTS,
@@ -966,6 +970,7 @@ int cmd_lb(int argc, char **argv)
 	struct lb_opts o = { .weight = -1, .interval = 1, .duration = -1 };
 	const char *gen_vip = NULL, *gen_src = NULL;
 	int gen_cpu = -1;
+	bool reflect = false;
 	char *pos[8];
 	int npos = 0, opt, err;
 	struct lb_inst in;
@@ -1016,6 +1021,7 @@ int cmd_lb(int argc, char **argv)
 		case O_MAC: o.mac = optarg; break;
 		case O_WATCH: o.watch = true; break;
 		case O_VIP: gen_vip = optarg; break;
+		case O_REFLECT: reflect = true; break;
 		case O_SRC: gen_src = optarg; break;
 		case O_CPU:
 			if (parse_u64(optarg, 0, 1023, &v))
@@ -1046,6 +1052,8 @@ int cmd_lb(int argc, char **argv)
 		return !strcmp(pos[0], "start") ? lb_start(ifname, &o) : lb_stop(ifname);
 	}
 	if (!strcmp(pos[0], "gen")) {
+		if (npos == 2 && reflect)
+			return lb_reflect(pos[1], o.duration > 0 ? o.duration : 2);
 		if (npos != 2 || !o.mac || !gen_vip || !gen_src)
 			return usage_error("lb", "usage: lb gen IFACE --mac MAC --vip VIP:PORT/PROTO --src ADDR");
 		return lb_gen(pos[1], o.mac, gen_src, gen_vip, o.duration > 0 ? o.duration : 2, gen_cpu);

@@ -10,6 +10,7 @@
 #include <sched.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
@@ -99,6 +100,38 @@ int lb_gen(const char *ifname, const char *dst_mac, const char *src, const char 
 	       ifname, sent, elapsed, sent / elapsed);
 	err = EXIT_OK;
 out:
+	bare_bpf__destroy(skel);
+	return err;
+}
+
+int lb_reflect(const char *ifname, double seconds);
+
+/* The bare baseline at the balancer's place: XDP_TX every frame back, unchanged, for
+ * `seconds` (bpf_link: gone when we exit). */
+int lb_reflect(const char *ifname, double seconds)
+{
+	struct bare_bpf *skel;
+	int ifindex, link, err = EXIT_FAIL;
+	double start;
+
+	if (iface_check_name(ifname) || iface_resolve(ifname, &ifindex))
+		return EXIT_USAGE;
+	skel = bare_bpf__open_and_load();
+	if (!skel) {
+		pr_warn("lb gen --reflect: loading failed: %s\n", strerr(errno));
+		return EXIT_FAIL;
+	}
+	link = xdp_link_attach(bpf_program__fd(skel->progs.xdp_tx), ifindex, ifname,
+			       XDP_MODE_NATIVE, NULL);
+	if (link >= 0) {
+		printf("{\"type\":\"reflecting\",\"interface\":\"%s\"}\n", ifname);
+		fflush(stdout);
+		start = now_mono();
+		while (!exiting && now_mono() - start < seconds)
+			usleep(50000);
+		close(link);
+		err = EXIT_OK;
+	}
 	bare_bpf__destroy(skel);
 	return err;
 }

@@ -200,7 +200,7 @@ static __always_inline void report(const struct req_info *ri, __u32 ifindex,
 				   __u8 refused, struct ping_stats *s)
 {
 	struct ping_event *e;
-	__u64 *n, avail;
+	__u64 *n;
 
 	n = bpf_map_lookup_elem(&sources, src);
 	if (n) {
@@ -216,14 +216,6 @@ static __always_inline void report(const struct req_info *ri, __u32 ifindex,
 	}
 	if (!emit_events)
 		return;
-	/* A lock-free look first: when the reader is behind (a flood), failing here is
-	 * cheaper than a reserve, which takes the ring's spinlock even to fail. The 8 is the
-	 * record header. */
-	avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
-	if (avail > RB_SIZE - sizeof(*e) - 8) {
-		inc(s, PS_EVENTS_LOST);
-		return;
-	}
 	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {
 		inc(s, PS_EVENTS_LOST);
@@ -250,7 +242,8 @@ static __always_inline void report(const struct req_info *ri, __u32 ifindex,
 	e->refused = refused;
 	/* No wakeup per event (~2 us each here): the reader polls, and is woken only when
 	 * the ring is half full. */
-	bpf_ringbuf_submit(e, avail > RB_SIZE / 2 ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
+	bpf_ringbuf_submit(e, bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) > RB_SIZE / 2 ?
+			      BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
 }
 
 /* Shared by both hooks: what to do with one frame. Only a whole, well-formed echo
