@@ -28,7 +28,10 @@ command -v bpftrace >/dev/null || have_bpftrace=0
 tmp=$(mktemp -d /tmp/bpflab-bench-exec-XXXXXX)
 tracer_pid=
 cleanup() {
-  [ -n "$tracer_pid" ] && kill "$tracer_pid" 2>/dev/null && wait "$tracer_pid" 2>/dev/null
+  if [ -n "$tracer_pid" ]; then
+    kill -INT "$tracer_pid" 2>/dev/null || true
+    wait "$tracer_pid" 2>/dev/null || true
+  fi
   rm -rf "$tmp"
 }
 trap cleanup EXIT

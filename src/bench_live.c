@@ -556,7 +556,7 @@ static void *reader_main(void *arg)
 		msgs[i].msg_hdr.msg_iovlen = 1;
 	}
 	while (!atomic_load(&r->stop)) {
-		int n = recvmmsg(r->fd, msgs, 64, 0, NULL);
+		int n = recvmmsg(r->fd, msgs, 64, MSG_WAITFORONE, NULL);
 		if (n > 0)
 			atomic_fetch_add(&r->got, n);
 	}
@@ -898,6 +898,8 @@ static int row_rep(struct env *e, const struct row_def *d, struct row_state *s, 
 	*ns = (double)(n1 - n0) / (c1 - c0);
 	*share = (n1 - n0) / ((w1 - w0) * 1e9);
 	*busy = t1 > t0 ? (double)(b1 - b0) / (t1 - t0) : 0;
+	pr_debug("bench: %s: %lld pkts, %.0f pps, %.0f ns/pkt, share %.2f, busy %.2f, %d threads\n",
+		 d->id, c1 - c0, *pps, *ns, *share, *busy, ntids);
 	return 0;
 }
 

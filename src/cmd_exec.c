@@ -2,7 +2,7 @@
 /* bpflab exec (alias hello): the talk's Hello World grown into an exec tracer that sees
  * execve and execveat, successes and failures, and never loses an event silently.
  * --printk is the talk's literal version: bpf_printk() read back from trace_pipe. */
-#define _GNU_SOURCE /* strerrorname_np, memmem */
+#define _GNU_SOURCE /* strerrorname_np, memmem, memrchr */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -204,9 +204,11 @@ struct exec_args {
 	bool truncated;   /* some arguments or bytes are not shown */
 };
 
-static void split_args(const struct exec_event *e, __u32 max_args, struct exec_args *a)
+/* `have`: argument bytes present in the record; args_len is trusted only up to it. */
+static void split_args(const struct exec_event *e, size_t have, __u32 max_args,
+		       struct exec_args *a)
 {
-	size_t len = e->args_len < EXEC_ARGS_SIZE ? e->args_len : EXEC_ARGS_SIZE;
+	size_t len = e->args_len < have ? e->args_len : have;
 	size_t i = 0;
 
 	a->n = 0;
@@ -236,7 +238,8 @@ static void command_name(const struct exec_event *e, char *buf, size_t cap)
 	size_t l;
 
 	if (e->retval != 0) {
-		const char *slash = strrchr(e->filename, '/');
+		size_t fl = strnlen(e->filename, EXEC_FILENAME_LEN);
+		const char *slash = memrchr(e->filename, '/', fl);
 		n = slash ? slash + 1 : e->filename;
 	}
 	l = strnlen(n, EXEC_COMM_LEN - 1);
@@ -408,25 +411,22 @@ static void print_text_event(struct exec_ctx *c, const struct exec_event *e,
 static int handle_event(void *ctx, void *data, size_t size)
 {
 	struct exec_ctx *c = ctx;
-	struct exec_event e;
+	struct exec_event *e = data;
 	static struct exec_args a;
 
 	if (size < offsetof(struct exec_event, args))
 		return 0;
-	/* The record is variable length: copy what arrived and zero the rest. */
-	memset(&e, 0, sizeof(e));
-	memcpy(&e, data, size < sizeof(e) ? size : sizeof(e));
-	if (e.args_len > size - offsetof(struct exec_event, args))
-		e.args_len = size - offsetof(struct exec_event, args);
+	/* Variable length, read in place: only args_len bytes of args[] arrived. The ring
+	 * buffer is mapped read-only, so the bound is checked, not written back. */
 	c->received++;
-	split_args(&e, c->o->max_args, &a);
-	if (!matches(c, &e, &a))
+	split_args(e, size - offsetof(struct exec_event, args), c->o->max_args, &a);
+	if (!matches(c, e, &a))
 		return 0;
 	c->shown++;
 	if (g_opts.json)
-		print_json_event(c, &e, &a);
+		print_json_event(c, e, &a);
 	else
-		print_text_event(c, &e, &a);
+		print_text_event(c, e, &a);
 	return 0;
 }
 

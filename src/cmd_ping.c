@@ -58,7 +58,7 @@ const char cmd_ping_usage[] =
 	"multicast, or to an address this namespace does not have; requests from 0.0.0.0/::,\n"
 	"multicast, 127/8 or ::1 (except on lo) or from our own address. Fragments and\n"
 	"malformed packets pass untouched and are counted. XDP_TX on a veth needs the peer\n"
-	"to run NAPI (an XDP program or GRO on the peer): see docs/ping.md.\n";
+	"to run NAPI (an XDP program on the peer), else use --hook tc: see docs/ping.md.\n";
 
 static const char *stat_names[PS__MAX] = {
 	"packets", "echo_v4", "echo_v6", "passed", "dropped", "replied", "refused",

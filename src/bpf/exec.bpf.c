@@ -1,15 +1,16 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* bpflab exec: one ring buffer record per execve/execveat, success or failure.
  *
- * Two hooks, no per-exec state:
+ * Two hooks, and no copy of the arguments kept between them:
  * - sched_process_exec (only on success) builds the record from what the kernel owns:
  *   bprm->filename, bprm->argc, and the argument strings it just wrote to the new stack
  *   (mm->arg_start..arg_end). Reading the caller's strings at sys_enter instead fails in a
  *   freshly forked child whose string literals are not mapped yet; these reads never do.
  * - sys_exit, for failures only, reads the caller's filename and argv pointers from the
  *   syscall's saved registers: the old image is still there, and the kernel has faulted
- *   the filename in by then. No sys_enter hook, so no map to stash the arguments in:
- *   that halves the cost of a traced exec.
+ *   the filename in by then. No sys_enter hook stashing arguments in a map: that saves
+ *   a program run and a map update on every exec (only execveat, which is rare, gets a
+ *   sys_enter mark: see execveat_calls).
  * Records go out with BPF_RB_NO_WAKEUP; one wakeup is forced when the unread data crosses
  * wake_bytes. A wakeup per event costs ~2 µs here, and the reader polls every few ms
  * anyway. A record that does not fit is counted in `lost`, never dropped silently. */
@@ -32,6 +33,7 @@ const volatile __s64 nr_execve = -1;         /* syscall numbers, for the raw_tp 
 const volatile __s64 nr_execveat = -1;
 
 __u64 lost = 0; /* records the ring buffer had no room for */
+
 /* The record being built: too big for the 512-byte stack. The spare EXEC_ARGS_SIZE bytes
  * let a string read start at any masked offset below EXEC_ARGS_SIZE. */
 struct scratch {
@@ -153,20 +155,21 @@ static __always_inline int on_exec(struct task_struct *task, __u32 old_pid,
 				   struct linux_binprm *bprm)
 {
 	__u32 uid = (__u32)bpf_get_current_uid_gid();
+	__u16 sys = EXEC_SYS_EXECVE;
 	struct exec_event *ev;
 	struct mm_struct *mm;
 	__u64 start, end, len;
 	long n;
 
+	if (bpf_map_lookup_elem(&execveat_calls, &old_pid)) {
+		sys = EXEC_SYS_EXECVEAT;
+		bpf_map_delete_elem(&execveat_calls, &old_pid);
+	}
 	if (failed_only || !wanted(uid) || !(ev = new_event()))
 		return 0;
 	ev->ts_ns = bpf_ktime_get_ns();
 	ev->uid = uid;
-	ev->syscall = EXEC_SYS_EXECVE;
-	if (bpf_map_lookup_elem(&execveat_calls, &old_pid)) {
-		ev->syscall = EXEC_SYS_EXECVEAT;
-		bpf_map_delete_elem(&execveat_calls, &old_pid);
-	}
+	ev->syscall = sys;
 	fill_task(ev, old_pid);
 	ev->retval = 0;
 	ev->flags = EXEC_F_FROM_SCHED;

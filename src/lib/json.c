@@ -80,8 +80,19 @@ static void write_escaped(FILE *f, const char *s, size_t n)
 	fputc('"', f);
 	for (size_t i = 0; i < n;) {
 		unsigned char c = p[i];
+		size_t run = 0;
 		int l;
 
+		/* Plain printable ASCII goes out in one write: a call per byte made JSON
+		 * streams (bpflab exec) CPU-bound at ~3 us per record. */
+		while (i + run < n && p[i + run] >= 0x20 && p[i + run] < 0x7f &&
+		       p[i + run] != '"' && p[i + run] != '\\')
+			run++;
+		if (run) {
+			fwrite(p + i, 1, run, f);
+			i += run;
+			continue;
+		}
 		if (c == '"' || c == '\\') {
 			fputc('\\', f);
 			fputc(c, f);
