@@ -392,7 +392,16 @@ static int lab_exec(struct lab *lab, int argc, char **argv)
 	return errno == ENOENT ? 127 : 126;
 }
 
-int cmd_lab(int argc, char **argv)
+struct lab_args {
+	const char *name;
+	const char *lb_mode;
+	uint64_t backends;
+};
+
+/* Options may stand before and after the subcommand (`lab --name x up`, `lab up --name x`):
+ * one parser for both places. '+' stops at the first non-option, so that `exec NODE -- cmd -x`
+ * leaves the command's own options alone. Returns 0 or the exit code to return. */
+static int lab_parse_opts(int argc, char **argv, struct lab_args *a)
 {
 	static const struct option opts[] = {
 		{ "name", required_argument, 0, 'n' },
@@ -401,67 +410,63 @@ int cmd_lab(int argc, char **argv)
 		COMMON_LONGOPTS,
 		{}
 	};
-	const char *name = "bpflab", *sub, *lb_mode = NULL;
-	uint64_t nb = 0;
-	struct lab lab;
-	bool exists;
 	int opt, err;
 
-	/* '+' so that `exec NODE -- cmd -x` leaves the command's options alone. */
 	while ((opt = getopt_long(argc, argv, "+n:b:" COMMON_SHORTOPTS, opts, NULL)) != -1) {
 		switch (opt) {
-		case 'n': name = optarg; break;
+		case 'n': a->name = optarg; break;
 		case 'b':
-			if (parse_u64(optarg, 1, LAB_MAX_BACKENDS, &nb))
+			if (parse_u64(optarg, 1, LAB_MAX_BACKENDS, &a->backends))
 				return usage_error("lab", "invalid --backends '%s': 1 to %d",
 						   optarg, LAB_MAX_BACKENDS);
 			break;
 		case 'L':
 			if (strcmp(optarg, "nat") && strcmp(optarg, "dsr"))
 				return usage_error("lab", "invalid --lb '%s': nat or dsr", optarg);
-			lb_mode = optarg;
+			a->lb_mode = optarg;
 			break;
 		default:
 			if ((err = common_opt("lab", opt)) > 0)
 				return err;
 		}
 	}
+	return 0;
+}
+
+int cmd_lab(int argc, char **argv)
+{
+	struct lab_args a = { .name = "bpflab" };
+	const char *name, *sub, *lb_mode;
+	uint64_t nb;
+	struct lab lab;
+	bool exists;
+	int err;
+
+	if ((err = lab_parse_opts(argc, argv, &a)))
+		return err;
 	if (optind >= argc)
 		return usage_error("lab", "missing subcommand: up, down, status or exec");
 	sub = argv[optind++];
 	/* Options may also follow the subcommand: `lab up --name x`. */
 	if (strcmp(sub, "exec")) {
-		while ((opt = getopt_long(argc, argv, "+n:b:" COMMON_SHORTOPTS, opts, NULL)) != -1) {
-			switch (opt) {
-			case 'n': name = optarg; break;
-			case 'b':
-				if (parse_u64(optarg, 1, LAB_MAX_BACKENDS, &nb))
-					return usage_error("lab", "invalid --backends '%s': 1 to %d",
-							   optarg, LAB_MAX_BACKENDS);
-				break;
-			case 'L':
-				if (strcmp(optarg, "nat") && strcmp(optarg, "dsr"))
-					return usage_error("lab", "invalid --lb '%s': nat or dsr", optarg);
-				lb_mode = optarg;
-				break;
-			default:
-				if ((err = common_opt("lab", opt)) > 0)
-					return err;
-			}
-		}
+		if ((err = lab_parse_opts(argc, argv, &a)))
+			return err;
 		if (optind < argc)
 			return usage_error("lab", "unexpected argument '%s'", argv[optind]);
 	} else {
 		while (optind < argc && argv[optind][0] == '-' && strcmp(argv[optind], "--")) {
 			if ((!strcmp(argv[optind], "--name") || !strcmp(argv[optind], "-n")) &&
 			    optind + 1 < argc) {
-				name = argv[optind + 1];
+				a.name = argv[optind + 1];
 				optind += 2;
 			} else {
 				return usage_error("lab", "unknown exec option '%s'", argv[optind]);
 			}
 		}
 	}
+	name = a.name;
+	lb_mode = a.lb_mode;
+	nb = a.backends;
 	if (lab_check_name(name))
 		return usage_error("lab", "invalid lab name '%s': 1-%d characters of a-z, 0-9 and '-'",
 				   name, LAB_NAME_MAX);
