@@ -218,7 +218,7 @@ int pin_dir_path(const char *cmd, const char *ifname, char *buf, size_t len)
 	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
 }
 
-int pin_dir_remove(const char *dir)
+static int rm_tree(const char *dir)
 {
 	DIR *d = opendir(dir);
 	struct dirent *de;
@@ -232,12 +232,31 @@ int pin_dir_remove(const char *dir)
 			continue;
 		snprintf(p, sizeof(p), "%s/%s", dir, de->d_name);
 		if (!lstat(p, &st) && S_ISDIR(st.st_mode))
-			pin_dir_remove(p);
+			rm_tree(p);
 		else
 			unlink(p);
 	}
 	closedir(d);
 	return rmdir(dir) ? -errno : 0;
+}
+
+int pin_dir_remove(const char *dir)
+{
+	char parent[PATH_MAX];
+	int err = rm_tree(dir);
+	char *slash;
+
+	if (err)
+		return err;
+	/* Leave nothing behind: prune parents that became empty, up to and including the
+	 * bpflab root. rmdir refuses a folder that still holds someone else's pins. */
+	snprintf(parent, sizeof(parent), "%s", dir);
+	while ((slash = strrchr(parent, '/')) && slash > parent) {
+		*slash = 0;
+		if (strncmp(parent, BPFLAB_PIN_ROOT, strlen(BPFLAB_PIN_ROOT)) || rmdir(parent))
+			break;
+	}
+	return 0;
 }
 
 /* Removes "<dir>_tmp_<pid>" folders whose process is gone: a kill -9 mid-pin. */
@@ -288,6 +307,9 @@ int pin_tmp_begin(const char *dir, char *tmp, size_t len)
 	pin_tmp_reap(dir);
 	if ((size_t)snprintf(tmp, len, "%s_tmp_%d", dir, getpid()) >= len)
 		return -ENAMETOOLONG;
+	/* Another process removing its last pin may prune our fresh parent: make it again. */
+	if (mkdir(tmp, 0700) && errno == ENOENT)
+		mkdir_p(parent, 0700);
 	if (mkdir(tmp, 0700) && errno != EEXIST) {
 		err = -errno;
 		pr_warn("cannot create %s: %s\n", tmp, strerr(err));

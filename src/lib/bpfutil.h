@@ -45,7 +45,7 @@ int pin_dir_path(const char *cmd, const char *ifname, char *buf, size_t len);
  * removes stale tmp folders of dead processes and makes the tmp folder. */
 int pin_tmp_begin(const char *dir, char *tmp, size_t len);
 int pin_tmp_commit(const char *tmp, const char *dir);
-/* Removes a pin folder and everything pinned in it. */
+/* Removes a pin folder, everything pinned in it, and parents left empty. */
 int pin_dir_remove(const char *dir);
 int mkdir_p(const char *path, int mode);
 

@@ -100,6 +100,8 @@ xdp_on() { # node iface: prints the XDP prog id attached, or nothing
   run "$BPFLAB" --netns "$LAB-client" count lo --detach
   [ "$status" -eq 0 ]
   [ ! -e "$dir" ]
+  # no empty folders left behind under the bpflab root either
+  [ -z "$(find /sys/fs/bpf/bpflab -type d -empty 2>/dev/null)" ]
   [ -z "$(xdp_on client lo)" ]
   run "$BPFLAB" --netns "$LAB-client" count lo --detach
   [ "$status" -eq 1 ]
