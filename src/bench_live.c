@@ -469,15 +469,10 @@ static void on_stop_signal(int sig)
 
 static long long percpu_sum(int map_fd)
 {
-	int ncpu = libbpf_num_possible_cpus();
-	__u64 v[256] = {}, sum = 0;
+	__u64 sum;
 	__u32 key = 0;
 
-	if (ncpu <= 0 || ncpu > 256 || bpf_map_lookup_elem(map_fd, &key, v))
-		return -1;
-	for (int i = 0; i < ncpu; i++)
-		sum += v[i];
-	return sum;
+	return percpu_sum_u64(map_fd, &key, &sum, 1) ? -1 : (long long)sum;
 }
 
 static void *gen_main(void *arg)

@@ -54,32 +54,15 @@ struct count_ctx {
 	char pin_dir[256];
 };
 
+_Static_assert(sizeof(struct count_stats) % sizeof(__u64) == 0, "count_stats: __u64 counters only");
+
 static int read_stats(struct count_ctx *c, struct count_stats *sum, __u64 *counter)
 {
-	int ncpu = libbpf_num_possible_cpus();
-	struct count_stats *v;
 	__u32 key = 0;
+	int err = percpu_sum_u64(c->stats_fd, &key, (__u64 *)sum, sizeof(*sum) / sizeof(__u64));
 
-	if (ncpu <= 0)
-		return ncpu;
-	v = calloc(ncpu, sizeof(*v));
-	if (!v)
-		return -ENOMEM;
-	if (bpf_map_lookup_elem(c->stats_fd, &key, v)) {
-		int err = -errno;
-		free(v);
+	if (err)
 		return err;
-	}
-	memset(sum, 0, sizeof(*sum));
-	for (int cpu = 0; cpu < ncpu; cpu++) {
-		for (int i = 0; i < CP__MAX; i++) {
-			sum->packets[i] += v[cpu].packets[i];
-			sum->bytes[i] += v[cpu].bytes[i];
-		}
-		for (int i = 0; i < COUNT_ACTIONS; i++)
-			sum->actions[i] += v[cpu].actions[i];
-	}
-	free(v);
 	if (c->counter) {
 		*counter = *c->counter;
 	} else {
@@ -219,32 +202,17 @@ static int watch(struct count_ctx *c, double duration, double interval)
 
 static int detach_pinned(const char *ifname)
 {
-	char dir[256], path[300];
-	int fd, err;
+	char dir[256];
+	int err;
 
 	if (pin_dir_path("count", ifname, dir, sizeof(dir)))
 		return EXIT_USAGE;
-	snprintf(path, sizeof(path), "%s/link", dir);
-	fd = bpf_obj_get(path);
-	if (fd < 0) {
-		pr_warn("no pinned count program on '%s' (%s: %s)\n", ifname, path, strerr(fd));
-		pin_dir_remove(dir);
+	err = pin_dir_detach(dir);
+	if (err == -ENOENT)
+		pr_warn("no pinned count program on '%s' (%s is missing)\n", ifname, dir);
+	if (err)
 		return EXIT_FAIL;
-	}
-	err = bpf_link_detach(fd);
-	close(fd);
-	/* A link whose interface is gone is already detached: only the pins remain. */
-	if (err && err != -ENOLINK && err != -EINVAL)
-		pr_warn("detaching %s: %s\n", path, strerr(err));
-	err = pin_dir_remove(dir);
-	if (err) {
-		pr_warn("removing %s: %s\n", dir, strerr(err));
-		return EXIT_FAIL;
-	}
-	if (g_opts.json)
-		printf("{\"type\":\"detached\",\"interface\":\"%s\",\"pin_dir\":\"%s\"}\n", ifname, dir);
-	else
-		printf("detached count_xdp from %s and removed %s\n", ifname, dir);
+	print_detached("detached", ifname, dir, "detached count_xdp from");
 	return EXIT_OK;
 }
 

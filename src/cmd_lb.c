@@ -538,34 +538,19 @@ out:
 
 static int lb_stop(const char *ifname)
 {
-	char dir[256], p[320];
-	int fd, err;
+	char dir[256];
+	int err;
 
 	if (iface_check_name(ifname))
 		return EXIT_USAGE;
 	if (pin_dir_path("lb", ifname, dir, sizeof(dir)))
 		return EXIT_USAGE;
-	if (access(dir, F_OK)) {
+	err = pin_dir_detach(dir);
+	if (err == -ENOENT)
 		pr_warn("no load balancer on '%s' (%s is missing)\n", ifname, dir);
+	if (err)
 		return EXIT_FAIL;
-	}
-	snprintf(p, sizeof(p), "%s/link", dir);
-	fd = bpf_obj_get(p);
-	if (fd >= 0) {
-		err = bpf_link_detach(fd) ? -errno : 0;
-		close(fd);
-		if (err && err != -ENOLINK && err != -EINVAL)
-			pr_warn("detaching %s: %s\n", p, strerr(err));
-	}
-	err = pin_dir_remove(dir);
-	if (err) {
-		pr_warn("removing %s: %s\n", dir, strerr(err));
-		return EXIT_FAIL;
-	}
-	if (g_opts.json)
-		printf("{\"type\":\"stopped\",\"interface\":\"%s\",\"pin_dir\":\"%s\"}\n", ifname, dir);
-	else
-		printf("lb stopped on %s; removed %s\n", ifname, dir);
+	print_detached("stopped", ifname, dir, "lb stopped on");
 	return EXIT_OK;
 }
 

@@ -89,26 +89,9 @@ struct ping_ctx {
 
 static int read_stats(struct ping_ctx *c, struct ping_stats *sum)
 {
-	int ncpu = libbpf_num_possible_cpus();
-	struct ping_stats *v;
 	__u32 key = 0;
 
-	if (ncpu <= 0)
-		return ncpu;
-	v = calloc(ncpu, sizeof(*v));
-	if (!v)
-		return -ENOMEM;
-	if (bpf_map_lookup_elem(bpf_map__fd(c->skel->maps.stats), &key, v)) {
-		int err = -errno;
-		free(v);
-		return err;
-	}
-	memset(sum, 0, sizeof(*sum));
-	for (int cpu = 0; cpu < ncpu; cpu++)
-		for (int i = 0; i < PS__MAX; i++)
-			sum->c[i] += v[cpu].c[i];
-	free(v);
-	return 0;
+	return percpu_sum_u64(bpf_map__fd(c->skel->maps.stats), &key, sum->c, PS__MAX);
 }
 
 /* IPv4 addresses travel as ::ffff:a.b.c.d in the maps. */
@@ -209,23 +192,14 @@ static int read_sources(struct ping_ctx *c, struct source_row *rows, int cap)
 	struct ping_addr key, next;
 	void *prev = NULL;
 
-	int ncpu = libbpf_num_possible_cpus();
-	__u64 *v = calloc(ncpu > 0 ? ncpu : 1, sizeof(*v));
-
-	if (!v)
-		return 0;
 	while (n < cap && !bpf_map_get_next_key(fd, prev, &next)) {
-		if (!bpf_map_lookup_elem(fd, &next, v)) {
+		if (!percpu_sum_u64(fd, &next, &rows[n].n, 1)) {
 			addr_str(next.a, rows[n].addr, sizeof(rows[n].addr));
-			rows[n].n = 0;
-			for (int cpu = 0; cpu < ncpu; cpu++)
-				rows[n].n += v[cpu];
 			n++;
 		}
 		key = next;
 		prev = &key;
 	}
-	free(v);
 	qsort(rows, n, sizeof(*rows), cmp_rows);
 	return n;
 }

@@ -17,6 +17,7 @@
 #include "maglev.h"
 #include "pkt.h"
 #include "util.h"
+#include "bpfutil.h"
 
 const char *const lb_map_names[LB_NMAPS] = {
 	"config", "vips", "vip_addrs", "backends", "rings", "conntrack", "reverse",
@@ -639,49 +640,16 @@ int lb_ring_read(const struct lb_fds *f, __u32 vip_id, __u32 *table, __u32 size)
 	return err;
 }
 
+_Static_assert(sizeof(struct lb_stats) == 3 * sizeof(__u64), "lb_stats: __u64 counters only");
+
 int lb_stats_read(int fd, __u32 id, struct lb_stats *out)
 {
-	int ncpu = libbpf_num_possible_cpus();
-	struct lb_stats *v;
-
-	memset(out, 0, sizeof(*out));
-	if (ncpu <= 0)
-		return ncpu;
-	v = calloc(ncpu, sizeof(*v));
-	if (!v)
-		return -ENOMEM;
-	if (bpf_map_lookup_elem(fd, &id, v)) {
-		free(v);
-		return -errno;
-	}
-	for (int c = 0; c < ncpu; c++) {
-		out->packets += v[c].packets;
-		out->bytes += v[c].bytes;
-		out->new_flows += v[c].new_flows;
-	}
-	free(v);
-	return 0;
+	return percpu_sum_u64(fd, &id, &out->packets, sizeof(*out) / sizeof(__u64));
 }
 
 int lb_counters_read(const struct lb_fds *f, struct lb_counters *out)
 {
-	int ncpu = libbpf_num_possible_cpus();
-	struct lb_counters *v;
 	__u32 k = 0;
 
-	memset(out, 0, sizeof(*out));
-	if (ncpu <= 0)
-		return ncpu;
-	v = calloc(ncpu, sizeof(*v));
-	if (!v)
-		return -ENOMEM;
-	if (bpf_map_lookup_elem(f->counters, &k, v)) {
-		free(v);
-		return -errno;
-	}
-	for (int c = 0; c < ncpu; c++)
-		for (int i = 0; i < LBC__MAX; i++)
-			out->c[i] += v[c].c[i];
-	free(v);
-	return 0;
+	return percpu_sum_u64(f->counters, &k, out->c, LBC__MAX);
 }

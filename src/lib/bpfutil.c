@@ -2,6 +2,7 @@
 #define _GNU_SOURCE
 #include "bpfutil.h"
 #include "util.h"
+#include "json.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -329,6 +330,44 @@ int pin_tmp_commit(const char *tmp, const char *dir)
 	return 0;
 }
 
+int pin_dir_detach(const char *dir)
+{
+	char path[PATH_MAX];
+	int fd, err;
+
+	if (access(dir, F_OK))
+		return -ENOENT;
+	snprintf(path, sizeof(path), "%s/link", dir);
+	fd = bpf_obj_get(path);
+	if (fd >= 0) {
+		err = bpf_link_detach(fd) ? -errno : 0;
+		close(fd);
+		if (err && err != -ENOLINK && err != -EINVAL)
+			pr_warn("detaching %s: %s\n", path, strerr(err));
+	}
+	err = pin_dir_remove(dir);
+	if (err)
+		pr_warn("removing %s: %s\n", dir, strerr(err));
+	return err;
+}
+
+void print_detached(const char *type, const char *ifname, const char *dir, const char *human)
+{
+	struct json j;
+
+	if (!g_opts.json) {
+		printf("%s %s and removed %s\n", human, ifname, dir);
+		return;
+	}
+	json_init(&j, stdout);
+	json_obj_begin(&j);
+	json_kstr(&j, "type", type);
+	json_kstr(&j, "interface", ifname);
+	json_kstr(&j, "pin_dir", dir);
+	json_obj_end(&j);
+	json_newline(&j);
+}
+
 int pinned_link_alive(const char *path)
 {
 	struct bpf_link_info info = {};
@@ -374,6 +413,31 @@ int test_run_xdp(int prog_fd, struct test_run *t)
 	t->out_len = o.data_size_out;
 	t->retval = o.retval;
 	t->duration = o.duration;
+	return 0;
+}
+
+int percpu_sum_u64(int map_fd, const void *key, __u64 *out, size_t n)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	__u64 *v;
+
+	memset(out, 0, n * sizeof(*out));
+	if (ncpu <= 0)
+		return ncpu ? ncpu : -EINVAL;
+	/* The kernel hands back one value per possible CPU, each rounded up to 8 bytes:
+	 * with __u64-only values that is exactly n words per CPU. */
+	v = calloc((size_t)ncpu * n, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	if (bpf_map_lookup_elem(map_fd, key, v)) {
+		int err = -errno;
+		free(v);
+		return err;
+	}
+	for (int cpu = 0; cpu < ncpu; cpu++)
+		for (size_t i = 0; i < n; i++)
+			out[i] += v[(size_t)cpu * n + i];
+	free(v);
 	return 0;
 }
 

@@ -49,6 +49,13 @@ int pin_tmp_commit(const char *tmp, const char *dir);
 int pin_dir_remove(const char *dir);
 int mkdir_p(const char *path, int mode);
 
+/* Undoes a pin folder: detaches the bpf_link pinned as <dir>/link (one whose interface
+ * is gone is already detached), then removes the folder. -ENOENT when there is no folder;
+ * otherwise 0 or -errno, after printing why. */
+int pin_dir_detach(const char *dir);
+/* Prints the {"type":TYPE,"interface":...,"pin_dir":...} record, or `human` and the folder. */
+void print_detached(const char *type, const char *ifname, const char *dir, const char *human);
+
 /* 1 when the pinned link at path is still attached to a live interface, 0 when it
  * is defunct or absent, -errno on other errors. */
 int pinned_link_alive(const char *path);
@@ -68,5 +75,9 @@ struct test_run {
 int test_run_xdp(int prog_fd, struct test_run *t);
 
 const char *xdp_action_str(__u32 act);
+
+/* Per-CPU counters: looks up `key` in a per-CPU map whose value is `n` __u64 counters and
+ * adds them up over every possible CPU into out[0..n). 0 or -errno. */
+int percpu_sum_u64(int map_fd, const void *key, __u64 *out, size_t n);
 
 #endif
