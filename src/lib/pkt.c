@@ -263,54 +263,6 @@ int parse_ipv4(const char *s, struct in_addr *out)
 	return 0;
 }
 
-int parse_ipv6(const char *s, struct in6_addr *out)
-{
-	if (!strchr(s, ':') || inet_pton(AF_INET6, s, out) != 1)
-		return -EINVAL;
-	if (IN6_IS_ADDR_V4MAPPED(out))
-		return -EINVAL;
-	return 0;
-}
-
-int parse_cidr(const char *s, int *family, void *addr, int *prefix, bool allow_host)
-{
-	char buf[64], *slash, *end;
-	long pl;
-	int max;
-
-	if (strlen(s) >= sizeof(buf))
-		return -EINVAL;
-	strcpy(buf, s);
-	slash = strchr(buf, '/');
-	if (!slash)
-		return -EINVAL;
-	*slash = 0;
-	if (!isdigit((unsigned char)slash[1]))
-		return -EINVAL;
-	pl = strtol(slash + 1, &end, 10);
-	if (*end || (slash[1] == '0' && slash[2]))
-		return -EINVAL;
-	if (!parse_ipv4(buf, addr)) {
-		*family = AF_INET;
-		max = 32;
-	} else if (!parse_ipv6(buf, addr)) {
-		*family = AF_INET6;
-		max = 128;
-	} else {
-		return -EINVAL;
-	}
-	if (pl < 0 || pl > max)
-		return -EINVAL;
-	*prefix = (int)pl;
-	if (!allow_host) {
-		const uint8_t *a = addr;
-		for (int bit = pl; bit < max; bit++)
-			if (a[bit / 8] & (0x80 >> (bit % 8)))
-				return -EINVAL;
-	}
-	return 0;
-}
-
 int parse_port(const char *s, uint16_t *port)
 {
 	char *end;

@@ -50,9 +50,6 @@ bool pkt_checksums_ok(const uint8_t *frame, size_t len);
 int pkt_fix_checksums(uint8_t *frame, size_t len);
 
 int parse_ipv4(const char *s, struct in_addr *out);   /* strict dotted quad, no leading 0s */
-int parse_ipv6(const char *s, struct in6_addr *out);  /* rejects v4-mapped */
-/* "A.B.C.D/N" or "X::/N": strict, host bits must be zero unless allow_host. */
-int parse_cidr(const char *s, int *family, void *addr, int *prefix, bool allow_host);
 int parse_port(const char *s, uint16_t *port);        /* 1..65535, digits only */
 
 #endif

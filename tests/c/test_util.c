@@ -105,9 +105,6 @@ static void test_ifnames(void)
 static void test_addresses(void)
 {
 	struct in_addr a4;
-	struct in6_addr a6;
-	unsigned char addr[16];
-	int fam, pl;
 	uint16_t port;
 
 	ok(!parse_ipv4("198.18.0.1", &a4), "ipv4 ok");
@@ -115,16 +112,6 @@ static void test_addresses(void)
 	ok(parse_ipv4("1.2.3", &a4) == -EINVAL, "ipv4 1.2.3 rejected");
 	ok(parse_ipv4("1.2.3.256", &a4) == -EINVAL, "ipv4 1.2.3.256 rejected");
 	ok(parse_ipv4("1.2.3.4 ", &a4) == -EINVAL, "ipv4 trailing space rejected");
-	ok(!parse_ipv6("2001:db8::1", &a6), "ipv6 ok");
-	ok(parse_ipv6("::ffff:1.2.3.4", &a6) == -EINVAL, "ipv6 v4-mapped rejected");
-	ok(!parse_cidr("198.18.0.0/24", &fam, addr, &pl, false) && fam == AF_INET && pl == 24, "cidr v4");
-	ok(parse_cidr("1.2.3.4/33", &fam, addr, &pl, false) == -EINVAL, "cidr /33 rejected");
-	ok(parse_cidr("1.2.3.4/24", &fam, addr, &pl, false) == -EINVAL, "cidr host bits rejected");
-	ok(!parse_cidr("1.2.3.4/24", &fam, addr, &pl, true), "cidr host bits allowed when asked");
-	ok(parse_cidr("1.2.3.0/", &fam, addr, &pl, false) == -EINVAL, "cidr empty prefix rejected");
-	ok(parse_cidr("1.2.3.0/024", &fam, addr, &pl, false) == -EINVAL, "cidr prefix with leading 0 rejected");
-	ok(!parse_cidr("2001:db8::/32", &fam, addr, &pl, false) && fam == AF_INET6 && pl == 32, "cidr v6");
-	ok(parse_cidr("::ffff:1.2.3.4/128", &fam, addr, &pl, false) == -EINVAL, "cidr v4-mapped rejected");
 	ok(!parse_port("80", &port) && port == 80, "port 80");
 	ok(parse_port("0", &port) == -EINVAL, "port 0 rejected");
 	ok(parse_port("65536", &port) == -EINVAL, "port 65536 rejected");
