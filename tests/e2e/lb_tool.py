@@ -44,10 +44,13 @@ def serve(name, port, seconds):
 
 
 def clients(addr, port, n, each=False):
-    answers, failed = {}, 0
+    answers, failed, ports = {}, 0, set()
     for i in range(n):
         try:
             c = socket.create_connection((addr, port), timeout=2)
+            # The server closes first, so the kernel may hand out a source port again: the
+            # same 4-tuple is the same flow to the balancer. Report how many were distinct.
+            ports.add(c.getsockname()[1])
             c.sendall(b"hello\n")
             name = c.makefile().readline().strip()
             c.close()
@@ -59,7 +62,7 @@ def clients(addr, port, n, each=False):
                 failed += 1
         except OSError:
             failed += 1
-    print(json.dumps({"answers": answers, "failed": failed}))
+    print(json.dumps({"answers": answers, "failed": failed, "flows": len(ports)}))
 
 
 def stream(addr, port, seconds):
