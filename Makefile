@@ -18,23 +18,30 @@ Q := @
 msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
-BPF_SRCS  := $(wildcard src/bpf/*.bpf.c)
-BPF_OBJS  := $(patsubst src/bpf/%.bpf.c,$(OUT)/bpf/%.bpf.o,$(BPF_SRCS))
-SKELS     := $(patsubst src/bpf/%.bpf.c,$(OUT)/skel/%.skel.h,$(BPF_SRCS))
-LIB_SRCS  := $(wildcard src/lib/*.c) $(filter-out src/main.c,$(wildcard src/*.c))
+# One folder per feature (docs/DEVELOPING.md): src/<feature>/ holds its BPF programs, the
+# types both sides share and its user side; src/lib and src/bpf know no feature.
+FEATURES  := $(patsubst src/%/,%,$(filter-out src/lib/ src/bpf/,$(sort $(dir $(wildcard src/*/*)))))
+BPF_SRCS  := $(wildcard src/*/*.bpf.c)
+BPF_OBJS  := $(patsubst %.bpf.c,$(OUT)/bpf/%.bpf.o,$(notdir $(BPF_SRCS)))
+SKELS     := $(patsubst %.bpf.c,$(OUT)/skel/%.skel.h,$(notdir $(BPF_SRCS)))
+LIB_SRCS  := $(filter-out %.bpf.c,$(wildcard src/lib/*.c $(FEATURES:%=src/%/*.c))) $(filter-out src/main.c,$(wildcard src/*.c))
 LIB_OBJS  := $(patsubst src/%.c,$(OUT)/obj/%.o,$(LIB_SRCS))
 MAIN_OBJ  := $(OUT)/obj/main.o
-TEST_SRCS := $(wildcard tests/c/test_*.c)
-TEST_BINS := $(patsubst tests/c/%.c,$(OUT)/tests/%,$(TEST_SRCS))
+TEST_DIRS := unit prog fuzz
+TEST_SRCS := $(wildcard $(TEST_DIRS:%=tests/%/test_*.c))
+TEST_BINS := $(patsubst %.c,$(OUT)/tests/%,$(notdir $(TEST_SRCS)))
+FEAT_INC  := $(FEATURES:%=-Isrc/%)
+vpath %.bpf.c $(FEATURES:%=src/%)
+vpath test_%.c $(TEST_DIRS:%=tests/%)
 VMLINUX   := $(OUT)/include/vmlinux.h
 
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
-	-I$(OUT)/include -Isrc/bpf -I/usr/include/$(MULTIARCH)
+	-I$(OUT)/include -Isrc/bpf $(FEAT_INC) -I/usr/include/$(MULTIARCH)
 CFLAGS   ?= -O2 -g
 # -Wno-format-truncation: snprintf truncating is the intended, safe outcome where we use it;
 # GCC's guess at path lengths would otherwise force PATH_MAX-sized buffers everywhere.
 CFLAGS   += -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter -Wno-format-truncation \
-	-Isrc -Isrc/lib -Isrc/bpf -I$(OUT)/skel -DBPFLAB_VERSION='"$(VERSION)"' -MMD -MP
+	-Isrc -Isrc/lib -Isrc/bpf $(FEAT_INC) -I$(OUT)/skel -DBPFLAB_VERSION='"$(VERSION)"' -MMD -MP
 LDLIBS   += -lbpf -lelf -lz -lm
 
 .SECONDARY:
@@ -49,7 +56,7 @@ $(VMLINUX):
 	$(Q)test -r /sys/kernel/btf/vmlinux || { echo "error: /sys/kernel/btf/vmlinux missing: the kernel needs CONFIG_DEBUG_INFO_BTF=y to build bpflab's tracing programs" >&2; exit 1; }
 	$(Q)$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $@.tmp && mv $@.tmp $@
 
-$(OUT)/bpf/%.bpf.o: src/bpf/%.bpf.c $(wildcard src/bpf/*.h) $(VMLINUX)
+$(OUT)/bpf/%.bpf.o: %.bpf.c $(wildcard src/bpf/*.h src/*/*.h) $(VMLINUX)
 	$(call msg,BPF,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
@@ -73,10 +80,10 @@ $(OUT)/bpflab: $(MAIN_OBJ) $(OUT)/libbpflab.a
 	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
 	$(Q)if [ "$(OUT)" = .output ]; then ln -sf $(abspath $@) bpflab; fi
 
-$(OUT)/tests/%: tests/c/%.c tests/c/tap.h $(OUT)/libbpflab.a
+$(OUT)/tests/%: %.c tests/lib/tap.h $(OUT)/libbpflab.a
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(CFLAGS) -Itests/c $< $(OUT)/libbpflab.a $(LDLIBS) -o $@
+	$(Q)$(CC) $(CFLAGS) -Itests/lib $< $(OUT)/libbpflab.a $(LDLIBS) -o $@
 
 tests: $(OUT)/bpflab $(TEST_BINS)
 

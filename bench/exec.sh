@@ -36,7 +36,7 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-cc -O2 -o "$tmp/hx" tests/c/helper_exec.c
+cc -O2 -o "$tmp/hx" tests/e2e/helper_exec.c
 
 wait_file() { # file pattern
   for _ in $(seq 1 200); do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 0.05; done

@@ -11,7 +11,7 @@ setup_file() {
   # World-readable, so a process running as another uid (for -u) can exec from it.
   HXDIR=$(mktemp -d /tmp/bpflab-exec-XXXXXX)
   chmod 755 "$HXDIR"
-  cc -O2 -o "$HXDIR/hx" "$BATS_TEST_DIRNAME/../c/helper_exec.c"
+  cc -O2 -o "$HXDIR/hx" "$BATS_TEST_DIRNAME/helper_exec.c"
   # Unique command names (comm is at most 15 characters).
   TNAME="xt$(printf '%x' $$)$RANDOM"; TNAME=${TNAME:0:15}
   cp /bin/true "$HXDIR/$TNAME"

@@ -1099,7 +1099,7 @@ const struct cmd_req probe_commands[] = {
 		{ "TC hook", { FEAT_TCX, FEAT_TC_CLSACT, FEAT_NONE }, { "a tcx link", "a clsact qdisc" },
 		  "--reply --hook tc" },
 		{ NULL } }, FEAT_NONE, NULL },
-	/* Keep in step with the programs of src/bpf/exec.bpf.c and their fallbacks. */
+	/* Keep in step with the programs of src/exec/exec.bpf.c and their fallbacks. */
 	{ "exec", "issue 4", NULL, {
 		{ "a hook on execve/execveat", { FEAT_TRACEPOINT, FEAT_RAW_TP, FEAT_NONE },
 		  { "the syscall tracepoints of execve and execveat",

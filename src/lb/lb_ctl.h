@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /* The load balancer's control plane on its maps: parse VIPs and backends, read the
  * configuration back from the maps, and apply a whole new one (Maglev tables swapped in
- * one map update each). Used by `bpflab lb` and by the fixtures in tests/c/test_lb.c. */
+ * one map update each). Used by `bpflab lb` and by the fixtures in tests/prog/test_lb.c. */
 #ifndef BPFLAB_LB_CTL_H
 #define BPFLAB_LB_CTL_H
 

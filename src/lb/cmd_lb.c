@@ -1065,7 +1065,7 @@ int cmd_lb(int argc, char **argv)
 			   pos[0]);
 }
 
-/* ---- benchmark cases: the fixtures of tests/c/test_lb.c ---- */
+/* ---- benchmark cases: the fixtures of tests/prog/test_lb.c ---- */
 
 static void lb_bench_cleanup(struct bench_prog *b)
 {

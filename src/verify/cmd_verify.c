@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* bpflab verify: the talk's "let's make the verifier unhappy", explained. Loads each
  * program of an object on its own with a full verifier log; on rejection says which C
- * line, which known mistake, and the usual fix (src/lib/vlog.c); on success, what the
+ * line, which known mistake, and the usual fix (src/verify/vlog.c); on success, what the
  * verification cost. Nothing is attached or pinned; all is unloaded at exit. */
 #include <errno.h>
 #include <getopt.h>
