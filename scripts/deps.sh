@@ -5,7 +5,9 @@
 set -euo pipefail
 PKGS=(clang llvm make gcc pkg-config libbpf-dev bpftool libelf-dev zlib1g-dev
       iproute2 iputils-ping bats jq python3 nftables iptables ethtool bpftrace)
-PKGS+=(procps util-linux file) # sysctl, pkill; nsenter, setpriv, unshare; the hard-way tour (examples/hello) shows `file hello.bpf.o`
+PKGS+=(curl wrk) # lab up --serve: HTTP clients for the backends' servers (README, docs.bats)
+PKGS+=(strace) # lb.bats: SIGKILL injected inside the pin commit
+PKGS+=(procps util-linux file librsvg2-bin) # rsvg-convert: the bench chart test; sysctl, pkill; nsenter, setpriv, unshare; the hard-way tour (examples/hello) shows `file hello.bpf.o`
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

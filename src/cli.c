@@ -1,20 +1,48 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-/* The command table and what every command's option parsing shares: help, usage errors,
- * the common -j/-v/-h options. In the library so tests can link commands too. */
+/* The command table: dispatch by name or prefix, bpflab's own options, help, man pages,
+ * completion, the --json error record. In the library so tests can link commands too. */
+#include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/utsname.h>
+#include <linux/version.h>
+#include <bpf/libbpf.h>
 
 #include "commands.h"
 #include "util.h"
+#include "json.h"
 
 static const struct command commands[] = {
-#define CMD(id, summary) { #id, summary, cmd_##id##_usage, cmd_##id, NULL },
-#define ALIAS(name, id) { name, "alias of " #id, cmd_##id##_usage, cmd_##id, #id },
+#define CMD(id, summary) { #id, summary, cmd_##id, NULL, &cmd_##id##_spec },
+#define ALIAS(name, id) { name, "alias of " #id, cmd_##id, #id, &cmd_##id##_spec },
 #include "commands.def"
 #undef CMD
 #undef ALIAS
+};
+
+#define O(lname, otype, field, arg, help) OPTDEF(lname, 0, otype, struct main_opts, field, arg, help)
+static const struct opt_def main_defs[] = {
+	{ O("netns", OPT_STR, netns, "NAME", "run the command inside network namespace NAME") },
+	{ O("version", OPT_FLAG, version, NULL, "the version, the libbpf it runs on, the kernel it "
+	    "was built against") },
+	{ O("man", OPT_STR, man, "PAGE", "print the man page of a command, or of bpflab itself "
+	    "(`make install` installs them)") },
+	{ O("completion", OPT_FLAG, completion, NULL, "print the bash completion script") },
+	OPTS_END
+};
+#undef O
+
+/* Name "": usage errors say "bpflab: ...". '+': the command's words are the command's. */
+const struct cmd_spec cli_main_spec = {
+	.help_fn = print_help,
+	.name = "",
+	.opts = main_defs,
+	.json_help = "machine-readable output (JSON Lines for streams); with it, a failure is also a "
+		     "{\"type\":\"error\"} record on stdout",
+	.stop_at_arg = true,
+	.max_args = -1,
 };
 
 const struct command *find_command(const char *name)
@@ -25,11 +53,34 @@ const struct command *find_command(const char *name)
 	return NULL;
 }
 
+const struct command *find_command_prefix(const char *name, bool *ambiguous)
+{
+	const struct command *c = find_command(name), *hit = NULL;
+	size_t len = strlen(name);
+
+	*ambiguous = false;
+	if (c || !len)
+		return c;
+	for (size_t i = 0; i < ARRAY_SIZE(commands); i++) {
+		if (strncmp(commands[i].name, name, len))
+			continue;
+		/* An alias and its command are one command. */
+		if (hit && hit->fn == commands[i].fn)
+			continue;
+		if (hit) {
+			*ambiguous = true;
+			return NULL;
+		}
+		hit = &commands[i];
+	}
+	return hit;
+}
+
 void print_usage(const char *name, FILE *f)
 {
 	const struct command *c = find_command(name);
 	if (c)
-		fprintf(f, "%s", c->usage);
+		opts_print_help(c->spec, f);
 }
 
 void print_help(FILE *f)
@@ -40,47 +91,235 @@ void print_help(FILE *f)
 	for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
 		if (!commands[i].alias_of)
 			fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].summary);
-	fprintf(f, "  %-8s %s\n", "help", "this text; `bpflab help CMD` or `bpflab CMD --help` for one command");
-	fprintf(f, "\nglobal options:\n"
-		   "  -v, --verbose   show libbpf's messages and the commands bpflab runs\n"
-		   "  -j, --json      machine-readable output (JSON Lines for streams)\n"
-		   "  --netns NAME    run the command inside network namespace NAME\n"
-		   "  --version       print the version\n"
-		   "\nexit codes: 0 ok, 1 failure, 2 usage error, 3 kernel feature missing,\n"
+	fprintf(f, "  %-8s %s\n", "help", "this text; `bpflab help CMD`, `bpflab CMD help` or `bpflab CMD --help` "
+		   "for one command");
+	fprintf(f, "\nAny unambiguous prefix names a command or a subcommand (`bpflab cou`, `bpflab lab st`).\n");
+	fprintf(f, "\nglobal options:\n");
+	opts_print_options(&cli_main_spec, f);
+	fprintf(f, "\nexit codes: 0 ok, 1 failure, 2 usage error, 3 kernel feature missing,\n"
 		   "            4 not privileged, 5 program rejected by the verifier\n");
 }
 
-int usage_error(const char *name, const char *fmt, ...)
-{
-	va_list ap;
-	fprintf(stderr, "bpflab %s: ", name);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "\nsee 'bpflab %s --help'\n", name);
-	return EXIT_USAGE;
-}
+#ifndef BPFLAB_BUILD_KERNEL
+#define BPFLAB_BUILD_KERNEL "unknown"
+#endif
 
-int common_opt(const char *name, int c)
+void print_version(FILE *f)
 {
-	switch (c) {
-	case 'j':
-		g_opts.json = true;
-		return 0;
-	case 'v':
-		g_opts.verbose = true;
-		return 0;
-	case 'h':
-		print_usage(name, stdout);
-		/* Callers return this straight away; 0 would be read as "go on". */
-		exit(EXIT_OK);
-	case '?':
-		fprintf(stderr, "see 'bpflab %s --help'\n", name);
-		return EXIT_USAGE;
-	case ':':
-		fprintf(stderr, "see 'bpflab %s --help'\n", name);
-		return EXIT_USAGE;
+	struct utsname u = {};
+	char uapi[32];
+
+	uname(&u);
+	snprintf(uapi, sizeof(uapi), "%d.%d.%d", LINUX_VERSION_CODE >> 16,
+		 (LINUX_VERSION_CODE >> 8) & 0xff, LINUX_VERSION_CODE & 0xff);
+	if (g_opts.json) {
+		struct json j;
+		json_init(&j, f);
+		json_obj_begin(&j);
+		json_kstr(&j, "type", "version");
+		json_kstr(&j, "version", BPFLAB_VERSION);
+		json_kstr(&j, "libbpf", libbpf_version_string());
+		json_key(&j, "libbpf_built");
+		json_obj_begin(&j);
+		json_kint(&j, "major", LIBBPF_MAJOR_VERSION);
+		json_kint(&j, "minor", LIBBPF_MINOR_VERSION);
+		json_obj_end(&j);
+		json_kstr(&j, "kernel_built", BPFLAB_BUILD_KERNEL);
+		json_kstr(&j, "uapi_headers", uapi);
+		json_kstr(&j, "kernel_running", u.release);
+		json_obj_end(&j);
+		json_newline(&j);
+		return;
 	}
-	return -1;
+	fprintf(f, "bpflab %s\n"
+		   "libbpf %s at run time (built with %d.%d headers)\n"
+		   "built against kernel %s (its BTF made vmlinux.h; CO-RE relocates to this one) "
+		   "and Linux %s uapi headers\n"
+		   "running on kernel %s\n",
+		BPFLAB_VERSION, libbpf_version_string(), LIBBPF_MAJOR_VERSION, LIBBPF_MINOR_VERSION,
+		BPFLAB_BUILD_KERNEL, uapi, u.release);
 }
 
+/* ---- man pages and completion, from the same tables as the help ---- */
+
+static void roff_text(FILE *f, const char *s, size_t n)
+{
+	opts_roff(f, s, n);
+}
+
+static void man_page(FILE *f, const struct command *c)
+{
+	char upper[32];
+	size_t i;
+
+	for (i = 0; c->name[i] && i < sizeof(upper) - 1; i++)
+		upper[i] = toupper((unsigned char)c->name[i]);
+	upper[i] = 0;
+	fprintf(f, ".\\\" Generated by bpflab --man %s from its option table: edit that, not this.\n",
+		c->name);
+	fprintf(f, ".TH BPFLAB-%s 1 \"\" \"bpflab %s\" \"bpflab manual\"\n", upper, BPFLAB_VERSION);
+	fprintf(f, ".SH NAME\nbpflab\\-%s \\- ", c->name);
+	roff_text(f, c->summary, strlen(c->summary));
+	fputc('\n', f);
+	opts_print_man(c->spec, c->summary, f);
+	fprintf(f, ".SH EXIT STATUS\n0 ok, 1 failure, 2 usage error (nothing changed), 3 kernel feature "
+		   "missing, 4 not privileged, 5 program rejected by the verifier.\n"
+		   ".SH SEE ALSO\n\\fBbpflab\\fR(1), \\fBbpflab\\-doctor\\fR(1)\n");
+}
+
+static void man_main(FILE *f)
+{
+	fprintf(f, ".\\\" Generated by bpflab --man bpflab from the command table: edit that, not this.\n"
+		   ".TH BPFLAB 1 \"\" \"bpflab %s\" \"bpflab manual\"\n"
+		   ".SH NAME\nbpflab \\- the eBPF 101 talk, made real\n.SH SYNOPSIS\n"
+		   "\\fBbpflab\\fR [\\-v] [\\-\\-json] [\\-\\-netns \\fINAME\\fR] \\fIcommand\\fR [\\fIargs\\fR]\n"
+		   ".SH COMMANDS\n", BPFLAB_VERSION);
+	for (size_t i = 0; i < ARRAY_SIZE(commands); i++) {
+		fprintf(f, ".TP\n\\fB%s\\fR\n", commands[i].name);
+		if (commands[i].alias_of)
+			fprintf(f, "another name for \\fB%s\\fR\n", commands[i].alias_of);
+		else {
+			roff_text(f, commands[i].summary, strlen(commands[i].summary));
+			fprintf(f, "; see \\fBbpflab\\-%s\\fR(1)\n", commands[i].name);
+		}
+	}
+	fprintf(f, ".SH OPTIONS\n");
+	opts_print_man_options(&cli_main_spec, f);
+	fprintf(f, ".SH EXIT STATUS\n0 ok, 1 failure, 2 usage error (nothing changed), 3 kernel "
+		   "feature missing, 4 not privileged, 5 program rejected by the verifier.\n");
+}
+
+int print_man(const char *name, FILE *f)
+{
+	const struct command *c;
+
+	if (!strcmp(name, "bpflab")) {
+		man_main(f);
+		return 0;
+	}
+	c = find_command(name);
+	if (!c || c->alias_of)
+		return -1;
+	man_page(f, c);
+	return 0;
+}
+
+void print_completion(FILE *f)
+{
+	fprintf(f, "# bash completion for bpflab %s. Generated by bpflab --completion from the\n"
+		   "# command and option tables: edit those, not this.\n"
+		   "_bpflab_ifaces() {\n"
+		   "  # In the --netns namespace when one was given: that is where the command runs.\n"
+		   "  ip ${ns:+-n \"$ns\"} -o link show 2>/dev/null | awk -F': ' '{ sub(/@.*/, \"\", $2); print $2 }'\n"
+		   "}\n"
+		   "_bpflab() {\n"
+		   "  local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]} cmd= sub= ns= i w\n"
+		   "  for ((i = 1; i < COMP_CWORD; i++)); do\n"
+		   "    w=${COMP_WORDS[i]}\n"
+		   "    if [ -z \"$cmd\" ]; then\n"
+		   "      case $w in --netns) ((i++)); ns=${COMP_WORDS[i]} ;; --man) ((i++)) ;; -*) ;; *) cmd=$w ;; esac\n"
+		   "    elif [[ $w != -* ]]; then\n"
+		   "      sub=$w; break\n"
+		   "    fi\n"
+		   "  done\n"
+		   "  if [ -z \"$cmd\" ]; then\n"
+		   "    case $prev in\n"
+		   "    --netns) COMPREPLY=($(compgen -W \"$(ip netns list 2>/dev/null | cut -d' ' -f1)\" -- \"$cur\")); return ;;\n"
+		   "    --man) COMPREPLY=($(compgen -W \"bpflab", BPFLAB_VERSION);
+	for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
+		if (!commands[i].alias_of)
+			fprintf(f, " %s", commands[i].name);
+	fprintf(f, "\" -- \"$cur\")); return ;;\n"
+		   "    esac\n"
+		   "    COMPREPLY=($(compgen -W \"");
+	for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
+		fprintf(f, "%s ", commands[i].name);
+	fprintf(f, "help ");
+	opts_print_words(&cli_main_spec, f);
+	fprintf(f, "\" -- \"$cur\"))\n"
+		   "    return\n"
+		   "  fi\n"
+		   "  # A prefix names a command as it does for bpflab itself (\"bpflab cou\").\n"
+		   "  local m= n=0\n"
+		   "  for w in");
+	for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
+		fprintf(f, " %s", commands[i].name);
+	fprintf(f, "; do\n"
+		   "    [ \"$w\" = \"$cmd\" ] && { m=$w; n=1; break; }\n"
+		   "    [[ $w == \"$cmd\"* ]] && { m=$w; ((n++)); }\n"
+		   "  done\n"
+		   "  [ $n -eq 1 ] && cmd=$m\n"
+		   "  case $cmd in\n");
+	for (size_t i = 0; i < ARRAY_SIZE(commands); i++) {
+		const struct command *c = &commands[i];
+		opts_print_completion(c->spec, c->name, f);
+	}
+	fprintf(f, "  help) COMPREPLY=($(compgen -W \"");
+	for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
+		fprintf(f, "%s ", commands[i].name);
+	fprintf(f, "\" -- \"$cur\")) ;;\n"
+		   "  esac\n"
+		   "}\n"
+		   "complete -F _bpflab bpflab\n");
+}
+
+int report_exit(int code)
+{
+	const char *msgs[WARN_KEEP];
+	int n;
+	struct json j;
+
+	/* A rejected program is an answer (the verify record says so), not an error. */
+	if (!g_opts.json || code == EXIT_OK || code == EXIT_REJECTED)
+		return code;
+	n = warn_kept(msgs, WARN_KEEP);
+	/* The message is the error: a "warning: ..." said on the way (bpf_stats_enabled, a
+	 * veth...) goes to details, after it. */
+	for (int i = 0; i < n; i++) {
+		if (strncmp(msgs[i], "warning", 7)) {
+			const char *m = msgs[i];
+			memmove(&msgs[1], &msgs[0], i * sizeof(msgs[0]));
+			msgs[0] = m;
+			break;
+		}
+	}
+	json_init(&j, stdout);
+	json_obj_begin(&j);
+	json_kstr(&j, "type", "error");
+	if (g_opts.cmd)
+		json_kstr(&j, "command", g_opts.cmd);
+	json_kint(&j, "exit_code", code);
+	json_kstr(&j, "exit", exit_code_name(code));
+	json_kstr(&j, "message", n ? msgs[0] : exit_code_name(code));
+	if (n > 1) {
+		json_key(&j, "details");
+		json_arr_begin(&j);
+		for (int i = 1; i < n; i++)
+			json_str(&j, msgs[i]);
+		json_arr_end(&j);
+	}
+	json_obj_end(&j);
+	json_newline(&j);
+	return code;
+}
+
+const char *exit_code_name(int code)
+{
+	switch (code) {
+	case EXIT_OK: return "ok";
+	case EXIT_FAIL: return "failure";
+	case EXIT_USAGE: return "usage";
+	case EXIT_UNSUPPORTED: return "unsupported";
+	case EXIT_NOPERM: return "permission";
+	case EXIT_REJECTED: return "rejected";
+	default: return "other";
+	}
+}
+
+/* What the options library (lib/opts.c) asks of the command table. */
+static bool has_command(const char *name)
+{
+	return find_command(name) != NULL;
+}
+
+const struct opts_hooks cli_hooks = { .print_usage = print_usage, .has_command = has_command };

@@ -5,14 +5,16 @@ exec_wait() { # file pattern: until the tracer says it is attached (at most 5 s)
   for _ in $(seq 1 100); do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 0.05; done
 }
 step "exec: the talk's Hello World, then every exec with its arguments and result"
-say "bpflab hello --printk: bpf_printk(\"Hello, exec!\") on sys_enter_execve, read from trace_pipe"
+say "bpf_printk(\"Hello, exec!\") on sys_enter_execve, read from trace_pipe"
+cmd bpflab hello --printk --duration 1.5
 "$BPFLAB" hello --printk --duration 1.5 > "/tmp/$LAB-printk.txt" 2> "/tmp/$LAB-printk.err" &
 exec_wait "/tmp/$LAB-printk.err" trace_pipe
 in_node client true
 wait
 grep -m 2 'Hello, exec!' "/tmp/$LAB-printk.txt" | sed 's/^ */     /'
-say "bpflab --netns $LAB-client exec: every exec inside the client node (a ping, a route"
-say "lookup, a program that does not exist); the rest of the machine is filtered out in BPF"
+say "every exec inside the client node (a ping, a route lookup, a program that does not"
+say "exist); the rest of the machine is filtered out in BPF"
+cmd bpflab --netns "$LAB-client" exec --duration 2.5
 "$BPFLAB" --netns "$LAB-client" exec --duration 2.5 > "/tmp/$LAB-exec.txt" 2> /dev/null &
 exec_wait "/tmp/$LAB-exec.txt" ARGS
 # absolute paths: execvp would otherwise show its PATH search as failed execs

@@ -1,22 +1,16 @@
 # SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-# The talk's load balancer, made correct: Maglev per VIP, a connection table, NAT mode.
+# The talk's load balancer, made correct: Maglev per VIP, a connection table, NAT mode;
+# the backends' HTTP servers (lab up --serve) answer with their names.
 step "lb: the talk's load balancer in XDP: Maglev tables, connection tracking, NAT"
 LAB_VIP=198.18.0.100
-say "lb prepared (VIP $LAB_VIP on its lo, NAPI on its switch port); a TCP server on each backend"
-"$BPFLAB" lab up --name "$LAB" --lb nat >/dev/null
-lb_pids=()
-for b in a b; do
-  in_node "backend-$b" timeout 14 python3 tests/e2e/lb_tool.py serve "backend-$b" 80 12 &
-  lb_pids+=($!)
-done
-printf 'vip %s:80/tcp\nbackend %s:80/tcp 198.18.0.11\nbackend %s:80/tcp 198.18.0.12 weight 2\n' \
-  $LAB_VIP $LAB_VIP $LAB_VIP > "/tmp/$LAB-lb.conf"
-sed 's/^/     /' "/tmp/$LAB-lb.conf"
-show "$BPFLAB" --netns "$LAB-lb" lb start eth0 --mode nat --config "/tmp/$LAB-lb.conf"
-say "the client opens 12 TCP connections to $LAB_VIP:80; each backend answers with its name"
-in_node client timeout 10 python3 tests/e2e/lb_tool.py clients $LAB_VIP 80 12 each | sed 's/^/     /'
-show "$BPFLAB" --netns "$LAB-lb" lb show
-show "$BPFLAB" --netns "$LAB-lb" lb stop eth0
-kill "${lb_pids[@]}" 2>/dev/null || true
-wait "${lb_pids[@]}" 2>/dev/null || true
-rm -f "/tmp/$LAB-lb.conf"
+say "the lab prepared for it (VIP on lb's lo, NAPI on its switch port), an HTTP server per backend"
+show bpflab lab up --name "$LAB" --lb nat --serve
+show bpflab --netns "$LAB-lb" lb start eth0 --mode nat
+show bpflab --netns "$LAB-lb" lb vip add $LAB_VIP:80/tcp
+show bpflab --netns "$LAB-lb" lb backend add $LAB_VIP:80/tcp 198.18.0.11
+show bpflab --netns "$LAB-lb" lb backend add $LAB_VIP:80/tcp 198.18.0.12 --weight 2
+say "30 HTTP requests from the client, each a new TCP connection: Maglev spreads them 1:2"
+cmd 'for i in $(seq 30); do' bpflab lab exec --name "$LAB" client -- curl -s http://$LAB_VIP/ '; done | sort | uniq -c'
+for _ in $(seq 30); do in_node client curl -s -m 2 http://$LAB_VIP/; done | sort | uniq -c | sed 's/^/     /'
+show bpflab --netns "$LAB-lb" lb show
+show bpflab --netns "$LAB-lb" lb stop eth0

@@ -5,6 +5,7 @@
 step "bench: what a packet costs here (quick run: programs + 2 live layers)"
 say "BPF_PROG_TEST_RUN vs the bare program of each hook; live: XDP live-frames traffic"
 say "into a veth in throwaway namespaces, CPU time of the receiving CPU per packet"
+cmd bpflab bench --quick --rows xdp_native_drop,udp_closed --json
 "$BPFLAB" bench --quick --rows xdp_native_drop,udp_closed --json 2>/dev/null \
   > "/tmp/$LAB-bench.jsonl" || say "bench failed (see: bpflab bench --quick)"
 jq -r 'select(.type == "prog" and .ok and .baseline != null) |

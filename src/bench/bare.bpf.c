@@ -9,6 +9,7 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
 #include "csum.h"
+#include "bare.h"
 
 #ifndef AF_INET
 #define AF_INET 2
@@ -22,11 +23,11 @@ struct {
 	__type(value, __u64);
 } rx_count SEC(".maps");
 
-/* The generator's frame header (Ethernet + IPv4 + UDP), written into every frame: a
- * recycled live-frames page comes back as the receiver left it (rewritten by a router's
- * TTL and MAC changes), so the template is restored on each transmit. */
-#define GEN_HDR 42
-const volatile __u8 gen_hdr[GEN_HDR] = {};
+/* The generator's frame, written into every frame it sends: a recycled live-frames page
+ * comes back as the receiver left it (rewritten by a router's TTL and MAC changes, or a
+ * balancer's NAT), so the whole template is restored on each transmit. */
+const volatile __u64 gen_tmpl[BARE_GEN_MAX / 8] = {};
+const volatile __u32 gen_len = 0;
 
 /* Frames the generator sent (its rate is read during one long live-frames run). */
 struct {
@@ -92,6 +93,24 @@ int xdp_drop_count(struct xdp_md *ctx)
 	return XDP_DROP;
 }
 
+/* The same, after reading the frame's first byte: the floor for a program that looks at
+ * its packet. The frame was just written by the generator on the other CPU, so the first
+ * touch pays for bringing its cache line over, as a NIC's DMA write would make it. */
+SEC("xdp")
+int xdp_drop_read(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	volatile __u8 first;
+
+	if (data + 1 > data_end)
+		return XDP_PASS;
+	first = *(__u8 *)data;
+	(void)first;
+	count_one();
+	return XDP_DROP;
+}
+
 SEC("tc")
 int tc_drop_count(struct __sk_buff *skb)
 {
@@ -104,18 +123,29 @@ int xdp_gen(struct xdp_md *ctx)
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
-	__u8 *p = data;
-	__u32 key = 0;
+	const __u8 *tb = (const __u8 *)gen_tmpl;
+	__u32 key = 0, len = gen_len, i, k;
 	__u64 *c;
 
-	if (data + GEN_HDR > data_end)
+	if (len > BARE_GEN_MAX || len < 14 || data + len > data_end)
 		return XDP_DROP;
 	c = bpf_map_lookup_elem(&gen_count, &key);
 	if (c)
 		(*c)++;
-#pragma unroll
-	for (int i = 0; i < GEN_HDR; i++)
-		p[i] = gen_hdr[i];
+	for (i = 0; i < BARE_GEN_MAX / 8; i++) {
+		if (i * 8 + 8 > len)
+			break;
+		if (data + i * 8 + 8 > data_end)
+			return XDP_DROP;
+		*(__u64 *)(data + i * 8) = gen_tmpl[i];
+	}
+	for (k = i * 8; k < BARE_GEN_MAX; k++) {
+		if (k >= len)
+			break;
+		if (data + k + 1 > data_end)
+			return XDP_DROP;
+		*(__u8 *)(data + k) = tb[k];
+	}
 	return XDP_TX;
 }
 
@@ -171,8 +201,7 @@ int xdp_fwd(struct xdp_md *ctx)
  * the original frame back (length at the head, then every byte) and tail-calls the
  * measured program from slot 0 of restore_jmp. The bare baseline is timed through the
  * same wrapper, so the restore and the tail call cancel out of the difference. */
-#define RESTORE_MAX 256
-__u64 restore_tmpl[RESTORE_MAX / 8] = {};
+__u64 restore_tmpl[BARE_RESTORE_MAX / 8] = {};
 __u32 restore_len = 0;
 
 struct {
@@ -189,21 +218,21 @@ int xdp_restore(struct xdp_md *ctx)
 	void *data, *data_end;
 	const __u8 *tb = (const __u8 *)restore_tmpl;
 
-	if (len > RESTORE_MAX || len < 14)
+	if (len > BARE_RESTORE_MAX || len < 14)
 		return XDP_ABORTED;
 	/* Always adjusted, by 0 when nothing grew, so both sides pay the same. */
 	if (bpf_xdp_adjust_head(ctx, (int)(ctx->data_end - ctx->data) - (int)len))
 		return XDP_ABORTED;
 	data = (void *)(long)ctx->data;
 	data_end = (void *)(long)ctx->data_end;
-	for (i = 0; i < RESTORE_MAX / 8; i++) {
+	for (i = 0; i < BARE_RESTORE_MAX / 8; i++) {
 		if (i * 8 + 8 > len)
 			break;
 		if (data + i * 8 + 8 > data_end)
 			return XDP_ABORTED;
 		*(__u64 *)(data + i * 8) = restore_tmpl[i];
 	}
-	for (k = i * 8; k < RESTORE_MAX; k++) {
+	for (k = i * 8; k < BARE_RESTORE_MAX; k++) {
 		if (k >= len)
 			break;
 		if (data + k + 1 > data_end)

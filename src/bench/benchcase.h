@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /* A bpflab program set up for a per-packet cost measurement (BPF_PROG_TEST_RUN repeat,
  * and live frames). Each feature provides setup functions; `bpflab bench` runs them
- * beside the bare program of the same hook, in the same run. The same packets as the
- * tests: the benchmark fixtures are the test fixtures. */
+ * beside the bare program of the same hook, in the same run, and some of them (see the
+ * row table in bench_live.c) also with live traffic. The same packets as the tests: the
+ * benchmark fixtures are the test fixtures. */
 #ifndef BPFLAB_BENCHCASE_H
 #define BPFLAB_BENCHCASE_H
 
@@ -20,7 +21,11 @@ struct bench_prog {
 	size_t pkt_len;
 	__u32 expect_retval;    /* the verdict it must give: a mismatch fails the row */
 	bool rewrites;          /* it changes the packet, so repeat runs see the rewritten one:
-				 * the runner must restore the packet (PERFORMANCE.md pitfall) */
+				 * the runner must restore the packet (docs/bench.md) */
+	/* For the live rows (the program attached to a veth and fed live frames of pkt):
+	 * what the command would read, and what the program counts as lost. Zero: none. */
+	int events_fd;          /* ring buffer the command consumes: the bench drains it too */
+	long long (*lost)(struct bench_prog *b); /* events or packets the program lost, so far */
 	void *priv;             /* skeleton or state for cleanup */
 	void (*cleanup)(struct bench_prog *b);
 };

@@ -1,17 +1,25 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /* The one packet parser of bpflab's XDP and TC programs.
  *
- * Contract: parse_packet() never reads past data_end and returns
+ * Contract: parse_packet() never reads past data_end, never trusts a length it has not
+ * checked against the IP header's own length fields, and returns
  *   PARSE_OK        Ethernet (+ up to 2 VLAN tags) and, for IPv4/IPv6, a sane L3 header;
- *                   for TCP, UDP, ICMP, ICMPv6 also a whole L4 header, except in a
- *                   non-first fragment (p->frag == FRAG_LATER, p->l4 == NULL: ports are
- *                   never read from those).
+ *                   for TCP, UDP, ICMP, ICMPv6 also a whole L4 header inside the IP packet,
+ *                   except in a non-first fragment (p->frag == FRAG_LATER, p->l4 == NULL:
+ *                   ports are never read from those).
  *   PARSE_NOT_IP    a whole Ethernet header whose payload is not IP (ARP, LLDP, ...).
- *   PARSE_TRUNCATED a header is cut short by the end of the frame.
+ *   PARSE_TRUNCATED the frame ends inside the Ethernet/VLAN headers or the fixed IPv4 / IPv6
+ *                   header, before the IP length fields could be checked.
  *   PARSE_MALFORMED a header is all there but lies: IPv4 ihl < 5, version != 4/6,
- *                   tot_len < ihl*4 or past the frame, TCP doff < 5, UDP len < 8 or
- *                   past the IP payload, more IPv6 extension headers than we walk.
+ *                   tot_len < ihl*4, ihl*4 or tot_len past the frame; payload_len past the
+ *                   frame; an IPv6 extension header past the IP payload, or hop-by-hop not
+ *                   first (RFC 8200 4.1); an L4 header longer than the IP payload leaves for
+ *                   it (TCP < 20 or doff*4, UDP < 8, ICMP/ICMPv6 < 8), TCP doff < 5, UDP len
+ *                   < 8 or past the IP payload.
+ *   PARSE_EXTHDRS   more than PARSE_MAX_EXTHDRS IPv6 extension headers: not walked further.
  * Lengths come from the IP header, never from the frame: short frames are padded to 60.
+ * IPv6: any fragment header makes the packet a fragment (two of them: FRAG_LATER); any
+ * routing header with segments left sets p->ip6_rh_left, whatever follows it.
  * Fields not reached are left zero/NULL.
  */
 #ifndef BPFLAB_PARSE_H
@@ -31,14 +39,17 @@
 #define ETH_P_8021AD 0x88A8
 #endif
 #define PARSE_MAX_VLANS 2
-/* IPv6 extension headers walked before giving up; real traffic rarely has more than 2. */
-#define PARSE_MAX_EXTHDRS 6
+/* IPv6 extension headers walked before giving up (PARSE_EXTHDRS). RFC 8200 4.1 lists six
+ * kinds, each at most once except destination options (twice); 8 leaves room for that
+ * plus AH, and real traffic rarely has more than 2. */
+#define PARSE_MAX_EXTHDRS 8
 
 enum parse_result {
 	PARSE_OK = 0,
 	PARSE_NOT_IP,
 	PARSE_TRUNCATED,
 	PARSE_MALFORMED,
+	PARSE_EXTHDRS,
 };
 
 enum frag_kind {
@@ -90,57 +101,59 @@ struct pkt {
 	void *l4;            /* struct tcphdr / udphdr / icmphdr / icmp6hdr, or NULL */
 };
 
-static __always_inline int parse_ipv6_exthdrs(void *data, void *data_end, struct pkt *p,
-					      __u8 *nexthdr, void **cursor)
+/* Walks the extension headers from offset *offp up to `end` (the end of the IPv6 payload
+ * as payload_len says; never past data_end). Offsets, not pointers: masking them keeps
+ * every path's state the same shape, so the verifier's work stays linear in the bound. */
+static __always_inline int parse_ipv6_exthdrs(void *data, void *data_end, __u32 end,
+					      struct pkt *p, __u8 *nexthdr, __u32 *offp)
 {
-	void *cur = *cursor;
+	__u32 off = *offp & 0x7fff; /* 62 at most: Ethernet, 2 VLAN tags, IPv6 */
 	__u8 nh = *nexthdr;
 
-	for (int i = 0; i < PARSE_MAX_EXTHDRS; i++) {
-		switch (nh) {
-		case IPPROTO_HOPOPTS:
-		case IPPROTO_ROUTING:
-		case IPPROTO_DSTOPTS: {
-			__u8 *h = cur;
-			/* 4 bytes for a routing header's segments-left; it is 8 or more long,
-			 * so this is never stricter than the length check below. */
-			if ((void *)(h + (nh == IPPROTO_ROUTING ? 4 : 2)) > data_end)
-				return PARSE_TRUNCATED;
-			if (nh == IPPROTO_ROUTING)
-				p->ip6_rh_left = h[3];
-			nh = h[0];
-			cur += (h[1] + 1) * 8;
-			break;
-		}
-		case IPPROTO_FRAGMENT: {
-			__u8 *h = cur;
-			__u16 off;
-			if ((void *)(h + 8) > data_end)
-				return PARSE_TRUNCATED;
-			nh = h[0];
-			off = bpf_ntohs(*(__be16 *)(h + 2));
-			p->frag = (off & 0xfff8) ? FRAG_LATER : ((off & 1) ? FRAG_FIRST : FRAG_NONE);
-			/* An atomic fragment (offset 0, no M flag) is a whole packet. */
-			cur += 8;
-			break;
-		}
-		case IPPROTO_AH: {
-			__u8 *h = cur;
-			if ((void *)(h + 2) > data_end)
-				return PARSE_TRUNCATED;
-			nh = h[0];
-			cur += (h[1] + 2) * 4;
-			break;
-		}
-		default:
+	for (int i = 0; i <= PARSE_MAX_EXTHDRS; i++) {
+		__u8 *h;
+		__u32 len;
+
+		if (nh != IPPROTO_HOPOPTS && nh != IPPROTO_ROUTING && nh != IPPROTO_DSTOPTS &&
+		    nh != IPPROTO_FRAGMENT && nh != IPPROTO_AH) {
 			*nexthdr = nh;
-			*cursor = cur;
+			*offp = off;
 			return PARSE_OK;
 		}
-		if (cur > data_end)
-			return PARSE_TRUNCATED;
+		if (i == PARSE_MAX_EXTHDRS)
+			return PARSE_EXTHDRS;
+		if (nh == IPPROTO_HOPOPTS && i > 0)
+			return PARSE_MALFORMED;
+		/* 8 bytes: the smallest extension header; it holds every field read here. */
+		if (off + 8 > end)
+			return PARSE_MALFORMED;
+		h = data + off;
+		if ((void *)(h + 8) > data_end)
+			return PARSE_MALFORMED;
+		if (nh == IPPROTO_FRAGMENT) {
+			__u16 fo = bpf_ntohs(*(__be16 *)(h + 2));
+			/* a second fragment header: no L4 header to trust */
+			if ((fo & 0xfff8) || p->frag)
+				p->frag = FRAG_LATER;
+			else
+				p->frag = FRAG_FIRST;
+			len = 8;
+		} else if (nh == IPPROTO_AH) {
+			len = (h[1] + 2) * 4;
+		} else {
+			if (nh == IPPROTO_ROUTING && h[3])
+				p->ip6_rh_left = h[3];
+			len = (h[1] + 1) * 8;
+		}
+		nh = h[0];
+		/* At most 8 headers of at most 2048 bytes after 62 of Ethernet, VLANs and
+		 * IPv6: off stays below 16510, so the mask changes nothing but the verifier's
+		 * view of off (and keeps it under its 64 KiB packet-offset limit). */
+		off = (off + len) & 0x7fff;
+		if (off > end)
+			return PARSE_MALFORMED;
 	}
-	return PARSE_MALFORMED;
+	return PARSE_EXTHDRS;
 }
 
 static __always_inline int parse_packet(void *data, void *data_end, struct pkt *p)
@@ -197,6 +210,7 @@ static __always_inline int parse_packet(void *data, void *data_end, struct pkt *
 		l3_end = p->l3_off + tot;
 	} else if (proto == ETH_P_IPV6) {
 		struct ipv6hdr *ip6 = cur;
+		__u32 off;
 		__u8 nh;
 		int r;
 
@@ -210,11 +224,11 @@ static __always_inline int parse_packet(void *data, void *data_end, struct pkt *
 		p->ip6 = ip6;
 		nh = ip6->nexthdr;
 		cur = ip6 + 1;
-		r = parse_ipv6_exthdrs(data, data_end, p, &nh, &cur);
+		off = p->l3_off + sizeof(*ip6);
+		r = parse_ipv6_exthdrs(data, data_end, l3_end, p, &nh, &off);
 		if (r != PARSE_OK)
 			return r;
-		if (cur > data + l3_end)
-			return PARSE_MALFORMED;
+		cur = data + off;
 		p->l4_proto = nh;
 	} else {
 		return PARSE_NOT_IP;
@@ -228,19 +242,21 @@ static __always_inline int parse_packet(void *data, void *data_end, struct pkt *
 	switch (p->l4_proto) {
 	case IPPROTO_TCP: {
 		struct tcphdr *th = cur;
+		if (p->l4_len < sizeof(*th))
+			return PARSE_MALFORMED;
 		if ((void *)(th + 1) > data_end)
-			return PARSE_TRUNCATED;
+			return PARSE_MALFORMED; /* cannot be: l3_end <= data_end; for the verifier */
 		if (th->doff < 5 || th->doff * 4 > p->l4_len)
 			return PARSE_MALFORMED;
-		if (cur + th->doff * 4 > data_end)
-			return PARSE_TRUNCATED;
 		break;
 	}
 	case IPPROTO_UDP: {
 		struct udphdr *uh = cur;
 		__u16 ulen;
+		if (p->l4_len < sizeof(*uh))
+			return PARSE_MALFORMED;
 		if ((void *)(uh + 1) > data_end)
-			return PARSE_TRUNCATED;
+			return PARSE_MALFORMED;
 		ulen = bpf_ntohs(uh->len);
 		/* A first fragment carries only part of the datagram that len describes. */
 		if (ulen < 8 || (p->frag == FRAG_NONE && ulen > p->l4_len))
@@ -248,12 +264,11 @@ static __always_inline int parse_packet(void *data, void *data_end, struct pkt *
 		break;
 	}
 	case IPPROTO_ICMP:
-		if (cur + sizeof(struct icmphdr) > data_end)
-			return PARSE_TRUNCATED;
-		break;
 	case IPPROTO_ICMPV6:
-		if (cur + sizeof(struct icmp6hdr) > data_end)
-			return PARSE_TRUNCATED;
+		if (p->l4_len < sizeof(struct icmphdr))
+			return PARSE_MALFORMED;
+		if (cur + sizeof(struct icmphdr) > data_end)
+			return PARSE_MALFORMED;
 		break;
 	default:
 		return PARSE_OK;

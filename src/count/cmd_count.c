@@ -3,40 +3,59 @@
  * reads the global `counter` through the skeleton's mapped .bss and the per-CPU
  * protocol counters from a map. */
 #include <errno.h>
-#include <getopt.h>
+#include <stddef.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <math.h>
 #include <unistd.h>
+#include <linux/magic.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
-#include "commands.h"
+#include "opts.h"
 #include "util.h"
 #include "bpfutil.h"
 #include "json.h"
 #include "count.h"
 #include "count.skel.h"
+#include "count_prog.h"
 #include "benchcase.h"
 #include "pkt.h"
+#include "ifstats.h"
 
-const char cmd_count_usage[] =
-	"usage: bpflab count [IFACE] [options]\n"
-	"\n"
-	"Attach an XDP program to IFACE (default lo, as in the talk) that counts packets and\n"
-	"bytes per protocol and per XDP verdict; print a rate every interval and a summary.\n"
-	"If a pinned count program is on IFACE, its counters are read instead.\n"
-	"\n"
-	"options:\n"
-	"  -m, --mode MODE       auto (default), native or generic XDP\n"
-	"  -i, --interval S      seconds between rate lines (default 1, 0 for none)\n"
-	"  -d, --duration S      stop after S seconds (default: until Ctrl-C)\n"
-	"      --drop            return XDP_DROP instead of XDP_PASS (the talk's experiment)\n"
-	"      --pin             stay attached after exit, pinned under " BPFLAB_PIN_ROOT "/count/IFACE\n"
-	"      --detach          remove a pinned count program from IFACE and exit\n"
-	"  -j, --json            JSON Lines: interval records and a summary record\n"
-	"  -v, --verbose         show libbpf's messages\n";
+struct count_opts {
+	int mode; /* enum xdp_mode */
+	double interval, duration;
+	bool drop, pin, detach;
+};
+
+#define O(lname, sopt, otype, field, arg, help) OPTDEF(lname, sopt, otype, struct count_opts, field, arg, help)
+static const struct opt_def count_opts[] = {
+	OPTS_XDP_MODE(struct count_opts, mode),
+	{ O("interval", 'i', OPT_DURATION, interval, "S", "seconds between rate lines (0: none)"), .def = "1", .dmin = INTERVAL_MIN, .zero_ok = true },
+	OPTS_DURATION(struct count_opts, duration),
+	{ O("drop", 0, OPT_FLAG, drop, NULL, "return XDP_DROP instead of XDP_PASS (the talk's "
+	    "experiment)") },
+	{ O("pin", 0, OPT_FLAG, pin, NULL, "stay attached after exit, pinned under "
+	    BPFLAB_PIN_ROOT "/count/IFACE") },
+	{ O("detach", 0, OPT_FLAG, detach, NULL, "remove a pinned count program from IFACE and exit") },
+	OPTS_END
+};
+#undef O
+
+const struct cmd_spec cmd_count_spec = {
+	.name = "count",
+	.args = "[IFACE] [options]",
+	.about = "Attach an XDP program to IFACE (default lo, as in the talk) that counts packets and\n"
+		 "bytes per protocol and per XDP verdict; print a rate every interval and a summary.\n"
+		 "If a pinned count program is on IFACE, its counters are read instead.\n",
+	.opts = count_opts,
+	.json_help = "JSON Lines: interval records and a summary record",
+	.first_arg = OPT_IFACE,
+	.max_args = 1,
+};
 
 static const char *proto_names[CP__MAX] = {
 	"ipv4", "ipv6", "arp", "icmp", "icmpv6", "tcp", "udp", "other", "malformed",
@@ -110,14 +129,11 @@ static void print_interval(struct count_ctx *c, double t, const struct count_sta
 
 	if (g_opts.json) {
 		struct json j;
-		json_init(&j, stdout);
-		json_obj_begin(&j);
-		json_kstr(&j, "type", "interval");
+		json_record_begin(&j, stdout, "interval");
 		json_kdouble(&j, "elapsed", t);
 		json_kdouble(&j, "pps", dt > 0 ? pk / dt : 0);
 		json_counters(&j, s, counter);
-		json_obj_end(&j);
-		json_newline(&j);
+		json_record_end(&j);
 		return;
 	}
 	printf("%7.1fs  counter %-8llu %8.0f pkt/s", t, (unsigned long long)counter,
@@ -134,9 +150,7 @@ static void print_summary(struct count_ctx *c, const struct count_stats *s, __u6
 {
 	if (g_opts.json) {
 		struct json j;
-		json_init(&j, stdout);
-		json_obj_begin(&j);
-		json_kstr(&j, "type", "summary");
+		json_record_begin(&j, stdout, "summary");
 		json_kstr(&j, "interface", c->ifname);
 		json_kint(&j, "ifindex", c->ifindex);
 		json_kstr(&j, "mode", xdp_mode_str(c->mode));
@@ -144,8 +158,7 @@ static void print_summary(struct count_ctx *c, const struct count_stats *s, __u6
 		json_kbool(&j, "pinned", c->pin || c->pinned_existing);
 		json_kdouble(&j, "elapsed", elapsed);
 		json_counters(&j, s, counter);
-		json_obj_end(&j);
-		json_newline(&j);
+		json_record_end(&j);
 		return;
 	}
 	printf("\ncount_xdp on %s (%s mode): %llu packets in %.1fs (global counter: %llu)\n",
@@ -167,6 +180,7 @@ static int watch(struct count_ctx *c, double duration, double interval)
 	struct count_stats s = {}, prev = {};
 	double start = now_mono(), last = start, next = start + interval;
 	__u64 counter = 0;
+	bool gone = false;
 	int err;
 
 	while (!exiting) {
@@ -175,8 +189,16 @@ static int watch(struct count_ctx *c, double duration, double interval)
 			wake = next;
 		if (now >= start + (duration >= 0 ? duration : 1e18))
 			break;
+		/* At most 0.25 s asleep: `wake` may be 1e18 (no end, no interval), and a deleted
+		 * interface (its program gone with it) must be noticed within a second. */
 		if (wake > now)
-			poll(NULL, 0, (int)((wake - now) * 1000) + 1);
+			poll(NULL, 0, wake - now > 0.25 ? 250 : (int)((wake - now) * 1000) + 1);
+		if (ifstats_iface_gone(c->ifname, c->ifindex)) {
+			pr_warn("interface %s (ifindex %d) is gone; the program went with it\n",
+				c->ifname, c->ifindex);
+			gone = true;
+			break;
+		}
 		now = now_mono();
 		if (interval > 0 && now >= next && !exiting) {
 			err = read_stats(c, &s, &counter);
@@ -187,8 +209,9 @@ static int watch(struct count_ctx *c, double duration, double interval)
 			print_interval(c, now - start, &s, &prev, counter, now - last);
 			prev = s;
 			last = now;
-			while (next <= now)
-				next += interval;
+			/* One step, not a loop: a late wake-up skips the lines it missed. */
+			if (next <= now)
+				next += interval * ceil((now - next) / interval + 1e-9);
 		}
 	}
 	err = read_stats(c, &s, &counter);
@@ -197,23 +220,12 @@ static int watch(struct count_ctx *c, double duration, double interval)
 		return EXIT_FAIL;
 	}
 	print_summary(c, &s, counter, now_mono() - start);
-	return EXIT_OK;
+	return gone ? EXIT_FAIL : EXIT_OK;
 }
 
 static int detach_pinned(const char *ifname)
 {
-	char dir[256];
-	int err;
-
-	if (pin_dir_path("count", ifname, dir, sizeof(dir)))
-		return EXIT_USAGE;
-	err = pin_dir_detach(dir);
-	if (err == -ENOENT)
-		pr_warn("no pinned count program on '%s' (%s is missing)\n", ifname, dir);
-	if (err)
-		return EXIT_FAIL;
-	print_detached("detached", ifname, dir, "detached count_xdp from");
-	return EXIT_OK;
+	return pin_undo("count", ifname, "pinned count program", "detached", "detached count_xdp from");
 }
 
 static int open_pinned(struct count_ctx *c)
@@ -245,86 +257,47 @@ static int open_pinned(struct count_ctx *c)
 
 static int pin_all(struct count_ctx *c, struct count_bpf *skel, int link_fd)
 {
-	char tmp[300], path[340];
-	int err;
+	const struct pin_obj maps[] = {
+		{ "stats", bpf_map__fd(skel->maps.stats) },
+		{ "bss", bpf_map__fd(skel->maps.bss) },
+	};
 
-	err = pin_tmp_begin(c->pin_dir, tmp, sizeof(tmp));
-	if (err)
-		return err;
-	snprintf(path, sizeof(path), "%s/link", tmp);
-	err = bpf_obj_pin(link_fd, path);
-	if (!err) {
-		snprintf(path, sizeof(path), "%s/stats", tmp);
-		err = bpf_map__pin(skel->maps.stats, path);
-	}
-	if (!err) {
-		snprintf(path, sizeof(path), "%s/bss", tmp);
-		err = bpf_map__pin(skel->maps.bss, path);
-	}
-	if (err) {
-		pr_warn("pinning under %s failed: %s\n", tmp, strerr(err));
-		pin_dir_remove(tmp);
-		return err;
-	}
-	return pin_tmp_commit(tmp, c->pin_dir);
+	return pin_link_and_maps(c->pin_dir, link_fd, maps, ARRAY_SIZE(maps));
 }
 
 int cmd_count(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "mode", required_argument, 0, 'm' },
-		{ "interval", required_argument, 0, 'i' },
-		{ "duration", required_argument, 0, 'd' },
-		{ "drop", no_argument, 0, 'D' },
-		{ "pin", no_argument, 0, 'P' },
-		{ "detach", no_argument, 0, 'X' },
-		COMMON_LONGOPTS,
-		{}
-	};
+	struct count_opts o = { .interval = 1, .duration = -1 };
 	struct count_ctx c = { .ifname = "lo", .stats_fd = -1, .bss_fd = -1 };
-	double duration = -1, interval = 1;
-	bool drop = false, detach = false;
+	double duration, interval;
+	bool drop, detach;
 	struct count_bpf *skel = NULL;
-	int opt, err, ret = EXIT_FAIL, link_fd = -1;
+	int err, ret = EXIT_FAIL, link_fd = -1;
 
-	while ((opt = getopt_long(argc, argv, "m:i:d:" COMMON_SHORTOPTS, opts, NULL)) != -1) {
-		switch (opt) {
-		case 'm':
-			if (xdp_mode_parse(optarg, &c.mode))
-				return EXIT_USAGE;
-			break;
-		case 'i':
-			if (parse_duration(optarg, &interval))
-				return usage_error("count", "invalid --interval '%s'", optarg);
-			break;
-		case 'd':
-			if (parse_duration(optarg, &duration))
-				return usage_error("count", "invalid --duration '%s'", optarg);
-			break;
-		case 'D': drop = true; break;
-		case 'P': c.pin = true; break;
-		case 'X': detach = true; break;
-		default:
-			if ((err = common_opt("count", opt)) >= 0 && err != 0)
-				return err;
-		}
-	}
+	if ((err = opts_parse(&cmd_count_spec, argc, argv, &o)) != OPTS_GO_ON)
+		return err;
 	if (optind < argc)
-		c.ifname = argv[optind++];
-	if (optind < argc)
-		return usage_error("count", "unexpected argument '%s'", argv[optind]);
+		c.ifname = argv[optind];
+	c.mode = o.mode;
+	c.pin = o.pin;
+	duration = o.duration;
+	interval = o.interval;
+	drop = o.drop;
+	detach = o.detach;
 	if (iface_check_name(c.ifname))
 		return EXIT_USAGE;
-	if ((err = require_root("bpflab count")))
+	if ((err = require_caps("count", CAPN_BPF | CAPN_PERFMON | CAPN_NET_ADMIN, "CAP_BPF to load "
+				"the XDP program and read its counters, CAP_PERFMON for the verifier to "
+				"allow packet pointer arithmetic, CAP_NET_ADMIN to attach it")))
 		return err;
 	if (detach)
 		return detach_pinned(c.ifname);
 	if (iface_resolve(c.ifname, &c.ifindex))
 		return EXIT_USAGE;
-	if (pin_dir_path("count", c.ifname, c.pin_dir, sizeof(c.pin_dir)))
+	if (pin_dir_prepare("count", c.ifname, c.pin_dir, sizeof(c.pin_dir)))
 		return EXIT_USAGE;
 
-	if (fs_is_mounted("/sys/fs/bpf", 0xcafe4a11)) {
+	if (fs_is_mounted("/sys/fs/bpf", BPF_FS_MAGIC)) {
 		err = open_pinned(&c);
 		if (err < 0)
 			return EXIT_FAIL;
@@ -342,20 +315,12 @@ int cmd_count(int argc, char **argv)
 		}
 	}
 
-	skel = count_bpf__open();
+	skel = count_prog_load(&(struct count_prog_cfg){ .drop = drop });
 	if (!skel) {
-		pr_warn("failed to open the count program: %s\n", strerr(errno));
-		return EXIT_FAIL;
-	}
-	skel->rodata->verdict = drop ? XDP_DROP : XDP_PASS;
-	err = count_bpf__load(skel);
-	if (err) {
-		pr_warn("failed to load the count program: %s%s\n", strerr(err),
-			g_opts.verbose ? "" : " (run with -v for the verifier log)");
-		ret = err == -EPERM ? EXIT_NOPERM : EXIT_FAIL;
+		ret = errno == EPERM ? EXIT_NOPERM : EXIT_FAIL;
 		goto out;
 	}
-	link_fd = xdp_link_attach(bpf_program__fd(skel->progs.count_xdp), c.ifindex, c.ifname,
+	link_fd = xdp_link_attach(count_prog_fd(skel), c.ifindex, c.ifname,
 				  c.mode, &c.mode);
 	if (link_fd < 0) {
 		ret = link_fd == -EOPNOTSUPP ? EXIT_UNSUPPORTED : EXIT_FAIL;
@@ -367,18 +332,15 @@ int cmd_count(int argc, char **argv)
 		goto out;
 	if (g_opts.json) {
 		struct json j;
-		json_init(&j, stdout);
-		json_obj_begin(&j);
-		json_kstr(&j, "type", "attached");
+		json_record_begin(&j, stdout, "attached");
 		json_kstr(&j, "interface", c.ifname);
 		json_kint(&j, "ifindex", c.ifindex);
 		json_kstr(&j, "mode", xdp_mode_str(c.mode));
 		json_kstr(&j, "program", "count_xdp");
-		json_kstr(&j, "verdict", drop ? "drop" : "pass");
+		json_kstr(&j, "action", drop ? "drop" : "pass");
 		if (c.pin)
 			json_kstr(&j, "pin_dir", c.pin_dir);
-		json_obj_end(&j);
-		json_newline(&j);
+		json_record_end(&j);
 	} else {
 		fprintf(stderr, "count_xdp attached to %s (ifindex %d) in %s mode, verdict %s%s%s\n",
 			c.ifname, c.ifindex, xdp_mode_str(c.mode), drop ? "XDP_DROP" : "XDP_PASS",
@@ -401,21 +363,34 @@ static void count_bench_cleanup(struct bench_prog *b)
 	count_bpf__destroy(b->priv);
 }
 
-/* count on an ICMP echo: parse, classify, two per-CPU adds and one atomic add. */
-int count_bench_setup(struct bench_prog *b)
+/* One bench case of count on an ICMP echo, with the verdict of `drop`. */
+static int count_bench_load(struct bench_prog *b, bool drop)
 {
-	struct count_bpf *skel = count_bpf__open_and_load();
+	struct count_bpf *skel = count_prog_load(&(struct count_prog_cfg){ .drop = drop });
 	struct pkt_spec s;
 
 	if (!skel)
 		return -errno;
 	pkt_spec_default(&s);
-	b->name = "count";
-	b->baseline = "xdp_pass";
-	b->prog_fd = bpf_program__fd(skel->progs.count_xdp);
+	b->name = drop ? "count --drop" : "count";
+	b->baseline = drop ? "xdp_drop" : "xdp_pass";
+	b->prog_fd = count_prog_fd(skel);
 	b->pkt_len = pkt_build(&s, b->pkt);
-	b->expect_retval = XDP_PASS;
+	b->expect_retval = drop ? XDP_DROP : XDP_PASS;
 	b->priv = skel;
 	b->cleanup = count_bench_cleanup;
 	return 0;
+}
+
+/* count on an ICMP echo: parse, classify, two per-CPU adds and one atomic add. */
+int count_bench_setup(struct bench_prog *b)
+{
+	return count_bench_load(b, false);
+}
+
+/* count --drop, the talk's experiment: the same program with the XDP_DROP verdict (the
+ * row bench compares with a bare drop, also live). */
+int count_bench_drop_setup(struct bench_prog *b)
+{
+	return count_bench_load(b, true);
 }

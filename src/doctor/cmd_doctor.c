@@ -1,27 +1,35 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* bpflab doctor: what this kernel supports, probed by doing it, and what each bpflab
  * command can therefore do here. The verdicts come from probe.c's command table. */
-#include <getopt.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "commands.h"
+#include "opts.h"
 #include "util.h"
 #include "json.h"
 #include "probe.h"
 
-const char cmd_doctor_usage[] =
-	"usage: bpflab doctor [--short] [--json]\n"
-	"\n"
-	"Probe what this kernel supports by loading tiny programs and attaching them (network\n"
-	"attach inside a throwaway network namespace), then say for every bpflab command\n"
-	"whether it works here, works with a fallback, or is unavailable and what to do.\n"
-	"Changes nothing on the machine. Exit 0 even when features are missing: it is a report.\n"
-	"\n"
-	"options:\n"
-	"  -s, --short     only what is not OK, and one line per command\n"
-	"  -j, --json      one JSON object: features (by name) and commands (by name)\n"
-	"  -v, --verbose   show libbpf's messages and the commands bpflab runs\n";
+struct doctor_opts {
+	bool brief;
+};
+
+static const struct opt_def doctor_opts[] = {
+	{ OPTDEF("short", 's', OPT_FLAG, struct doctor_opts, brief, NULL,
+		 "only what is not OK, and one line per command") },
+	OPTS_END
+};
+
+const struct cmd_spec cmd_doctor_spec = {
+	.name = "doctor",
+	.args = "[--short] [--json]",
+	.about = "Probe what this kernel supports by loading tiny programs and attaching them (network\n"
+		 "attach inside a throwaway network namespace), then say for every bpflab command\n"
+		 "whether it works here, works with a fallback, or is unavailable and what to do.\n"
+		 "Changes nothing on the machine. Exit 0 even when features are missing: it is a report.\n",
+	.opts = doctor_opts,
+	.json_help = "one JSON object: features (by name) and commands (by name)",
+};
 
 static const char *status_upper(enum probe_status s)
 {
@@ -37,9 +45,7 @@ static void print_json(const struct cmd_verdict *v, double elapsed)
 {
 	struct json j;
 
-	json_init(&j, stdout);
-	json_obj_begin(&j);
-	json_kstr(&j, "type", "doctor");
+	json_record_begin(&j, stdout, "doctor");
 	json_kstr(&j, "kernel", probe_feature(FEAT_KERNEL)->value);
 	json_kdouble(&j, "elapsed", elapsed);
 	json_key(&j, "features");
@@ -50,11 +56,16 @@ static void print_json(const struct cmd_verdict *v, double elapsed)
 		json_obj_begin(&j);
 		json_kstr(&j, "title", probe_feature_title(f));
 		json_kstr(&j, "status", probe_status_str(r->status));
-		json_kint(&j, "errno", r->err);
-		json_kstr(&j, "errno_name", probe_errno_name(r->err));
-		json_kstr(&j, "value", r->value);
+		/* null, not 0 or "", where nothing applies (docs/json.md) */
+		json_key(&j, "errno");
+		if (r->err)
+			json_int(&j, r->err);
+		else
+			json_null(&j);
+		json_kstr(&j, "errno_name", r->err ? probe_errno_name(r->err) : NULL);
+		json_kstr(&j, "value", *r->value ? r->value : NULL);
 		json_kstr(&j, "detail", r->detail);
-		json_kstr(&j, "hint", r->hint);
+		json_kstr(&j, "hint", *r->hint ? r->hint : NULL);
 		json_obj_end(&j);
 	}
 	json_obj_end(&j);
@@ -64,9 +75,8 @@ static void print_json(const struct cmd_verdict *v, double elapsed)
 		const struct cmd_req *c = &probe_commands[i];
 		json_key(&j, c->name);
 		json_obj_begin(&j);
-		json_kbool(&j, "built", find_command(c->name) != NULL);
-		json_kstr(&j, "issue", c->issue);
-		json_kstr(&j, "verdict", verdict_kind_str(v[i].kind));
+		json_kbool(&j, "built", opts_command_exists(c->name));
+		json_kstr(&j, "status", verdict_kind_str(v[i].kind));
 		json_kstr(&j, "text", v[i].text);
 		json_kstr(&j, "limits", v[i].limits);
 		json_key(&j, "uses");
@@ -92,8 +102,7 @@ static void print_json(const struct cmd_verdict *v, double elapsed)
 		json_obj_end(&j);
 	}
 	json_obj_end(&j);
-	json_obj_end(&j);
-	json_newline(&j);
+	json_record_end(&j);
 }
 
 static void print_human(const struct cmd_verdict *v, double elapsed, bool brief)
@@ -125,7 +134,7 @@ static void print_human(const struct cmd_verdict *v, double elapsed, bool brief)
 	for (size_t i = 0; i < probe_ncommands; i++) {
 		const struct cmd_req *c = &probe_commands[i];
 		printf("  %-7s %s%s\n", c->name, v[i].text,
-		       find_command(c->name) ? "" : " [not in this build yet]");
+		       opts_command_exists(c->name) ? "" : " [not in this build yet]");
 		if (v[i].limits[0])
 			printf("  %-7s but %s\n", "", v[i].limits);
 		if (c->note && !brief)
@@ -137,31 +146,18 @@ static void print_human(const struct cmd_verdict *v, double elapsed, bool brief)
 
 int cmd_doctor(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "short", no_argument, 0, 's' },
-		COMMON_LONGOPTS,
-		{}
-	};
+	struct doctor_opts o = {};
 	struct cmd_verdict v[16];
 	struct probe_result res[FEAT__MAX];
-	bool brief = false;
 	double start;
-	int opt, err;
+	int err;
 
-	while ((opt = getopt_long(argc, argv, "s" COMMON_SHORTOPTS, opts, NULL)) != -1) {
-		if (opt == 's') {
-			brief = true;
-			continue;
-		}
-		if ((err = common_opt("doctor", opt)) >= 0 && err != 0)
-			return err;
-	}
-	if (optind < argc)
-		return usage_error("doctor", "unexpected argument '%s'", argv[optind]);
-	if ((err = require_root("bpflab doctor")))
+	if ((err = opts_parse(&cmd_doctor_spec, argc, argv, &o)) != OPTS_GO_ON)
+		return err;
+	if ((err = require_caps("doctor", PROBE_CAPS, PROBE_CAPS_WHY)))
 		return err;
 	if (probe_ncommands > ARRAY_SIZE(v)) {
-		pr_warn("doctor: too many commands in the probe table\n");
+		pr_warn("too many commands in the probe table\n");
 		return EXIT_FAIL;
 	}
 
@@ -174,6 +170,6 @@ int cmd_doctor(int argc, char **argv)
 	if (g_opts.json)
 		print_json(v, now_mono() - start);
 	else
-		print_human(v, now_mono() - start, brief);
+		print_human(v, now_mono() - start, o.brief);
 	return EXIT_OK;
 }

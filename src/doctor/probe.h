@@ -44,6 +44,11 @@ enum feature {
 	FEAT_NONE = -1,       /* ends a list of alternatives */
 };
 
+/* What probing needs: it loads every program type and makes a throwaway namespace. */
+#define PROBE_CAPS (CAPN_BPF | CAPN_PERFMON | CAPN_NET_ADMIN | CAPN_SYS_ADMIN)
+#define PROBE_CAPS_WHY "the probes load every program type (CAP_BPF, CAP_PERFMON, " \
+	"CAP_NET_ADMIN) and make a throwaway network namespace (CAP_SYS_ADMIN)"
+
 enum probe_status {
 	PROBE_UNKNOWN = 0, /* the probe could not run (not root, no `ip`, ...) */
 	PROBE_OK,
@@ -85,7 +90,6 @@ struct cmd_need {
 };
 struct cmd_req {
 	const char *name;   /* bpflab command */
-	const char *issue;  /* where it is specified */
 	const char *note;   /* always true, whatever the probes say (NULL if none) */
 	struct cmd_need need[PROBE_MAX_NEEDS];
 	/* What the talk used where bpflab deliberately does otherwise (FEAT_NONE: nothing):

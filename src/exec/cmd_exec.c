@@ -5,7 +5,6 @@
 #define _GNU_SOURCE /* strerrorname_np, memmem, memrchr */
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <poll.h>
 #include <pwd.h>
 #include <regex.h>
@@ -18,81 +17,47 @@
 #include <sys/vfs.h>
 #include <time.h>
 #include <unistd.h>
+#include <linux/magic.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
-#include "commands.h"
+#include "opts.h"
 #include "util.h"
 #include "bpfutil.h"
-#include "json.h"
 #include "probe.h"
 #include "exec.h"
+#include "exec_show.h"
+#include "exec_printk.h"
 #include "exec.skel.h"
-#include "hello_printk.skel.h"
 
-#ifndef CGROUP2_SUPER_MAGIC
-#define CGROUP2_SUPER_MAGIC 0x63677270
-#endif
 
-/* A wakeup per event costs ~2 µs (PERFORMANCE.md): events go out without one and the
- * reader looks every POLL_MS, so a line shows within this many ms. */
+/* Waking the reader on every event cost +2.96 µs per traced exec, polling +0.75 µs
+ * (bench/exec.sh, 200k failing execs on the project VM): events go out without a wakeup
+ * and the reader looks every POLL_MS, so a line shows within this many ms. */
 #define POLL_MS 25
-
-const char cmd_exec_usage[] =
-	"usage: bpflab exec [options]        (also: bpflab hello)\n"
-	"\n"
-	"Trace every execve and execveat on the machine: one line per exec with its result,\n"
-	"successful or not. Hooks: the syscall tracepoints (this kernel has no kprobes) and\n"
-	"sched_process_exec; -v says which were chosen. Events that did not fit in the ring\n"
-	"buffer are counted and reported as soon as there are any, and at exit.\n"
-	"\n"
-	"options:\n"
-	"  -T, --time              print the wall-clock time (HH:MM:SS)\n"
-	"  -t, --timestamp         print seconds since the tracer started\n"
-	"  -x, --fails             failed execs only\n"
-	"  -u, --uid UID           only execs by this user (number or name)\n"
-	"  -n, --name REGEX        only commands whose name matches (the new name for a\n"
-	"                          successful exec, the filename's last part for a failed one)\n"
-	"  -l, --line REGEX        only execs whose arguments, joined by spaces, match\n"
-	"  -q, --quote             put arguments in double quotes\n"
-	"  -c, --cgroup PATH       only processes in this cgroup v2 directory or below it\n"
-	"  (bpflab --netns NAME exec: only processes in network namespace NAME, e.g. a lab node)\n"
-	"      --max-args N        arguments shown per exec (default 20, at most 1024)\n"
-	"      --ringbuf-size SIZE ring buffer bytes, a power of two >= 4096 (default 4M;\n"
-	"                          K and M suffixes)\n"
-	"  -d, --duration S        stop after S seconds (default: until Ctrl-C)\n"
-	"      --printk            the talk's version: bpf_printk(\"Hello, exec!\") on every\n"
-	"                          execve, read back from trace_pipe\n"
-	"  -j, --json              JSON Lines: attached, exec, lost and summary records\n"
-	"  -v, --verbose           show the hooks chosen and libbpf's messages\n"
-	"\n"
-	"Failed execs show RET as -ERRNO (e.g. -ENOENT). Truncated argument lists end in\n"
-	"'...'; control characters and bytes that are not UTF-8 are shown as \\xNN.\n";
 
 struct exec_opts {
 	bool show_time, show_ts, quote;
 	bool failed_only;
 	__u32 uid;               /* (__u32)-1: any */
-	bool name_re_set, line_re_set;
-	regex_t name_re, line_re;
+	struct opt_regex { bool set; regex_t re; } name_re, line_re;
 	const char *cgroup;
 	__u32 max_args;
 	__u32 ringbuf_size;
 	double duration;
+	bool printk;
 };
 
 struct exec_ctx {
 	struct exec_opts *o;
 	struct exec_bpf *skel;
-	double start_mono;   /* seconds, CLOCK_MONOTONIC */
-	double mono_to_real; /* add to a CLOCK_MONOTONIC time to get the wall clock */
+	struct exec_show show;
 	__u64 received, shown;
 	__u64 lost_reported;
-	char *esc;           /* escape buffer: 4 bytes out per byte in, at worst */
-	size_t esc_cap;
 };
 
-/* Which hooks to attach: the one place the choice is made, from the shared probes. */
+/* Which hooks to attach. The order of preference is the doctor's table in probe.c
+ * (probe_exec_attach, probe_exec_sched): what `bpflab doctor` says is what runs. */
 struct exec_hooks {
 	bool syscall_tp;  /* syscalls:sys_exit_execve{,at}; else raw_tp sys_exit */
 	bool sched_btf;   /* tp_btf sched_process_exec; else raw_tp */
@@ -101,8 +66,8 @@ struct exec_hooks {
 
 static int choose_hooks(struct exec_hooks *h)
 {
-	const struct probe_result *tp = probe_feature(FEAT_TRACEPOINT);
-	const char *force = getenv("BPFLAB_EXEC_HOOKS");
+	const char *force = getenv("BPFLAB_EXEC_HOOKS"), *path;
+	enum feature sys = probe_exec_attach(), sched = probe_exec_sched();
 
 	/* Tests run the fallback on a kernel that does not need it. */
 	if (force && !strcmp(force, "raw_tp")) {
@@ -110,33 +75,27 @@ static int choose_hooks(struct exec_hooks *h)
 			pr_warn("BPFLAB_EXEC_HOOKS=raw_tp: %s\n", probe_feature(FEAT_RAW_TP)->detail);
 			return -EOPNOTSUPP;
 		}
-		h->syscall_tp = h->sched_btf = false;
-		goto describe;
+		sys = sched = FEAT_RAW_TP;
 	}
-
-	/* The probe looks through a private tracefs mount, and it may only have found
-	 * sched's tracepoint: the syscall ones must be the ones it attached to. */
-	h->syscall_tp = tp->status == PROBE_OK && !strncmp(tp->value, "syscalls:", 9);
-	h->sched_btf = probe_ok(FEAT_TP_BTF);
-	if (h->syscall_tp) {
-		const char *path;
-		/* libbpf resolves tracepoint ids in tracefs: mount it if this boot has not. */
-		if (ensure_tracefs(&path))
-			h->syscall_tp = false;
-	}
-	if (!h->syscall_tp && !probe_ok(FEAT_RAW_TP)) {
+	/* The probe reads tracefs through a private mount; libbpf resolves tracepoint ids
+	 * in the real one, so mount it if this boot has not (else take the next choice). */
+	if (sys == FEAT_TRACEPOINT && ensure_tracefs(&path))
+		sys = probe_ok(FEAT_RAW_TP) ? FEAT_RAW_TP : FEAT_NONE;
+	if (sys == FEAT_NONE) {
+		const struct probe_result *tp = probe_feature(FEAT_TRACEPOINT);
 		pr_warn("no way to hook execve here: syscall tracepoints: %s; raw tracepoints: %s\n",
 			tp->detail, probe_feature(FEAT_RAW_TP)->detail);
 		if (tp->hint[0])
 			pr_warn("hint: %s\n", tp->hint);
 		return -EOPNOTSUPP;
 	}
-	if (!h->sched_btf && !probe_ok(FEAT_RAW_TP)) {
-		pr_warn("no way to hook sched_process_exec here (tp_btf: %s)\n",
-			probe_feature(FEAT_TP_BTF)->detail);
+	if (sched == FEAT_NONE) {
+		pr_warn("no way to hook sched_process_exec here (tp_btf: %s; raw_tp: %s)\n",
+			probe_feature(FEAT_TP_BTF)->detail, probe_feature(FEAT_RAW_TP)->detail);
 		return -EOPNOTSUPP;
 	}
-describe:
+	h->syscall_tp = sys == FEAT_TRACEPOINT;
+	h->sched_btf = sched == FEAT_TP_BTF;
 	h->syscall_desc = h->syscall_tp ? "tracepoint syscalls:sys_exit_execve{,at} (failures)"
 					: "raw_tp sys_exit (failures; no syscall tracepoints, so it runs for every syscall)";
 	h->sched_desc = h->sched_btf ? "tp_btf sched_process_exec (successes)"
@@ -144,22 +103,30 @@ describe:
 	return 0;
 }
 
-static int parse_size(const char *s, __u32 *out)
+/* A ring buffer's size: a power of two, a whole number of pages, as the kernel wants. */
+/* --help ends with what this kernel gives, probed (the doctor's table), not assumed. */
+static void help_here(FILE *f)
 {
-	char *end;
-	unsigned long long v;
+	enum feature sys, sched;
+	const struct probe_result *kp;
 
-	if (!*s || *s == '-')
-		return -EINVAL;
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno || end == s)
-		return -EINVAL;
-	if (*end == 'k' || *end == 'K')
-		v <<= 10, end++;
-	else if (*end == 'm' || *end == 'M')
-		v <<= 20, end++;
-	if (*end || v < 4096 || v > (1ULL << 30) || (v & (v - 1)))
+	if (caps_missing(CAPN_BPF | CAPN_PERFMON)) {
+		fprintf(f, "\nHere: not probed (needs CAP_BPF and CAP_PERFMON); `bpflab doctor` says more.\n");
+		return;
+	}
+	sys = probe_exec_attach();
+	sched = probe_exec_sched();
+	kp = probe_feature(FEAT_KPROBE);
+	fprintf(f, "\nHere (probed now): execve/execveat through %s, successful execs through %s; "
+		"kprobes: %s.\n", sys == FEAT_NONE ? "nothing (exec cannot run)" : probe_feature_title(sys),
+		sched == FEAT_NONE ? "nothing" : probe_feature_title(sched), probe_status_str(kp->status));
+}
+
+static int parse_ringbuf_size(const char *s, __u32 *out)
+{
+	uint64_t v;
+
+	if (parse_size(s, 4096, 1ULL << 30, &v) || (v & (v - 1)))
 		return -EINVAL;
 	*out = v;
 	return 0;
@@ -181,252 +148,112 @@ static int parse_uid(const char *s, __u32 *uid)
 	return 0;
 }
 
-static const char *errno_name(int err)
+static int opt_uid(const char *arg, void *dst, char *why, size_t n)
 {
-	const char *n = strerrorname_np(err < 0 ? -err : err);
-	return n ? n : "E?";
+	if (!parse_uid(arg, dst))
+		return 0;
+	snprintf(why, n, "a number or a user name");
+	return -1;
 }
 
-static const char *syscall_name(__u16 s)
+static int opt_ringbuf(const char *arg, void *dst, char *why, size_t n)
 {
-	switch (s) {
-	case EXEC_SYS_EXECVE: return "execve";
-	case EXEC_SYS_EXECVEAT: return "execveat";
-	default: return "unknown";
+	if (!parse_ringbuf_size(arg, dst))
+		return 0;
+	snprintf(why, n, "a power of two from 4096 to 1G, e.g. 65536, 256K, 16M");
+	return -1;
+}
+
+static int opt_regex(const char *arg, void *dst, char *why, size_t n)
+{
+	struct opt_regex *r = dst;
+	char msg[128];
+	int err;
+
+	if (r->set)
+		regfree(&r->re), r->set = false;
+	if ((err = regcomp(&r->re, arg, REG_EXTENDED | REG_NOSUB))) {
+		regerror(err, &r->re, msg, sizeof(msg));
+		snprintf(why, n, "not a regular expression: %s", msg);
+		return -1;
 	}
+	r->set = true;
+	return 0;
 }
 
-/* The argument strings of an event, split at the NULs. */
-struct exec_args {
-	const char *arg[EXEC_MAX_ARGS_LIMIT];
-	size_t len[EXEC_MAX_ARGS_LIMIT];
-	__u32 n;          /* shown */
-	bool truncated;   /* some arguments or bytes are not shown */
+#define O(lname, sopt, otype, field, arg, help) OPTDEF(lname, sopt, otype, struct exec_opts, field, arg, help)
+static const struct opt_def exec_opts[] = {
+	{ O("time", 'T', OPT_FLAG, show_time, NULL, "print the wall-clock time (HH:MM:SS)") },
+	{ O("timestamp", 't', OPT_FLAG, show_ts, NULL, "print seconds since the tracer started") },
+	{ O("fails", 'x', OPT_FLAG, failed_only, NULL, "failed execs only") },
+	{ O("uid", 'u', OPT_FUNC, uid, "UID", "only execs by this user (number or name)"),
+	  .parse = opt_uid },
+	{ O("name", 'n', OPT_FUNC, name_re, "REGEX", "only commands whose name matches (the new "
+	    "name for a successful exec, the filename's last part for a failed one)"),
+	  .parse = opt_regex },
+	{ O("line", 'l', OPT_FUNC, line_re, "REGEX", "only execs whose arguments, joined by "
+	    "spaces, match"), .parse = opt_regex },
+	{ O("quote", 'q', OPT_FLAG, quote, NULL, "put arguments in double quotes") },
+	{ O("cgroup", 'c', OPT_FILE, cgroup, "PATH", "only processes in this cgroup v2 directory "
+	    "or below it") },
+	{ O("max-args", 0, OPT_U32, max_args, "N", "arguments shown per exec"), .def = "20",
+	  .min = 1, .max = EXEC_MAX_ARGS_LIMIT },
+	{ O("ringbuf-size", 0, OPT_FUNC, ringbuf_size, "SIZE", "ring buffer bytes, a power of two "
+	    "from 4096 to 1G (K, M and G suffixes: 2^10, 2^20, 2^30)"), .def = "4M",
+	  .parse = opt_ringbuf },
+	OPTS_DURATION(struct exec_opts, duration),
+	{ O("printk", 0, OPT_FLAG, printk, NULL, "the talk's version: bpf_printk(\"Hello, exec!\") "
+	    "on every execve, read back from trace_pipe") },
+	OPTS_END
+};
+#undef O
+
+const struct cmd_spec cmd_exec_spec = {
+	.name = "exec",
+	.args = "[options]        (also: bpflab hello)",
+	.about = "Trace every execve and execveat on the machine: one line per exec with its result,\n"
+		 "successful or not. Hooks: the syscall tracepoints of execve/execveat (raw tracepoints\n"
+		 "where there are none) and sched_process_exec, never a kprobe: tracepoints are the\n"
+		 "stable interface. `bpflab doctor` says which this kernel has; -v which were chosen.\n"
+		 "Events that did not fit in the ring buffer are counted and reported as soon as there\n"
+		 "are any, and at exit. `bpflab --netns NAME exec` traces only processes in network\n"
+		 "namespace NAME, e.g. a lab node.\n",
+	.opts = exec_opts,
+	.notes = "Failed execs show RET as -ERRNO (e.g. -ENOENT). Truncated argument lists end in\n"
+		 "'...'; control characters and bytes that are not UTF-8 are shown as \\xNN.\n",
+	.json_help = "JSON Lines: attached, exec, lost and summary records",
+	.help_tail = help_here,
 };
 
-/* `have`: argument bytes present in the record; args_len is trusted only up to it. */
-static void split_args(const struct exec_event *e, size_t have, __u32 max_args,
-		       struct exec_args *a)
+static bool matches(struct exec_ctx *c, const struct exec_record *r)
 {
-	size_t len = e->args_len < have ? e->args_len : have;
-	size_t i = 0;
-
-	a->n = 0;
-	a->truncated = e->flags & (EXEC_F_ARGS_TRUNCATED | EXEC_F_MAX_ARGS | EXEC_F_ARGS_UNREADABLE);
-	while (i < len) {
-		const char *p = e->args + i;
-		const char *z = memchr(p, 0, len - i);
-		size_t l = z ? (size_t)(z - p) : len - i;
-
-		if (a->n >= max_args) {
-			a->truncated = true;
-			break;
-		}
-		a->arg[a->n] = p;
-		a->len[a->n] = l;
-		a->n++;
-		i += l + 1;
-	}
-	if (e->argc > a->n)
-		a->truncated = true;
-}
-
-/* -n: the name the process has now; for a failed exec, the name it would have had. */
-static void command_name(const struct exec_event *e, char *buf, size_t cap)
-{
-	const char *n = e->comm;
-	size_t l;
-
-	if (e->retval != 0) {
-		size_t fl = strnlen(e->filename, EXEC_FILENAME_LEN);
-		const char *slash = memrchr(e->filename, '/', fl);
-		n = slash ? slash + 1 : e->filename;
-	}
-	l = strnlen(n, EXEC_COMM_LEN - 1);
-	if (l >= cap)
-		l = cap - 1;
-	memcpy(buf, n, l);
-	buf[l] = 0;
-}
-
-static bool matches(struct exec_ctx *c, const struct exec_event *e, const struct exec_args *a)
-{
-	if (c->o->name_re_set) {
-		char name[EXEC_COMM_LEN];
-		command_name(e, name, sizeof(name));
-		if (regexec(&c->o->name_re, name, 0, NULL, 0))
-			return false;
-	}
-	if (c->o->line_re_set) {
-		char line[EXEC_ARGS_SIZE + 1];
-		size_t o = 0;
-		/* On the raw bytes: what was executed, not how it is shown. A NUL inside
-		 * cannot happen (they separate arguments), so regexec sees the whole line. */
-		for (__u32 i = 0; i < a->n; i++) {
-			if (i && o < EXEC_ARGS_SIZE)
-				line[o++] = ' ';
-			size_t l = a->len[i] < EXEC_ARGS_SIZE - o ? a->len[i] : EXEC_ARGS_SIZE - o;
-			memcpy(line + o, a->arg[i], l);
-			o += l;
-		}
-		line[o] = 0;
-		if (regexec(&c->o->line_re, line, 0, NULL, 0))
+	if (c->o->name_re.set && regexec(&c->o->name_re.re, r->name, 0, NULL, 0))
+		return false;
+	if (c->o->line_re.set) {
+		static char line[EXEC_ARGS_SIZE + 1];
+		exec_record_line(r, line, sizeof(line));
+		if (regexec(&c->o->line_re.re, line, 0, NULL, 0))
 			return false;
 	}
 	return true;
-}
-
-static const char *esc(struct exec_ctx *c, const char *s, size_t n)
-{
-	escape_for_terminal(s, n, c->esc, c->esc_cap);
-	return c->esc;
-}
-
-static void format_wall(double real, char *buf, size_t cap, bool iso)
-{
-	time_t sec = (time_t)real;
-	struct tm tm;
-
-	if (iso) {
-		gmtime_r(&sec, &tm);
-		size_t l = strftime(buf, cap, "%Y-%m-%dT%H:%M:%S", &tm);
-		snprintf(buf + l, cap - l, ".%06ldZ", (long)((real - sec) * 1e6));
-	} else {
-		localtime_r(&sec, &tm);
-		strftime(buf, cap, "%H:%M:%S", &tm);
-	}
-}
-
-static void print_json_event(struct exec_ctx *c, const struct exec_event *e,
-			     const struct exec_args *a)
-{
-	double mono = e->ts_ns / 1e9;
-	char when[64];
-	struct json j;
-
-	format_wall(mono + c->mono_to_real, when, sizeof(when), true);
-	json_init(&j, stdout);
-	json_obj_begin(&j);
-	json_kstr(&j, "type", "exec");
-	json_kstr(&j, "time", when);
-	json_kdouble(&j, "elapsed", mono - c->start_mono);
-	json_kuint(&j, "ts_ns", e->ts_ns);
-	json_kuint(&j, "uid", e->uid);
-	json_kuint(&j, "pid", e->pid);
-	json_kuint(&j, "tid", e->tid);
-	json_kuint(&j, "ppid", e->ppid);
-	json_key(&j, "pcomm");
-	json_strn(&j, e->pcomm, strnlen(e->pcomm, EXEC_COMM_LEN));
-	json_key(&j, "comm");
-	json_strn(&j, e->comm, strnlen(e->comm, EXEC_COMM_LEN));
-	json_key(&j, "filename");
-	json_strn(&j, e->filename, strnlen(e->filename, EXEC_FILENAME_LEN));
-	json_kstr(&j, "syscall", syscall_name(e->syscall));
-	json_kint(&j, "retval", e->retval);
-	json_key(&j, "error");
-	if (e->retval)
-		json_str(&j, errno_name(e->retval));
-	else
-		json_null(&j);
-	json_kuint(&j, "argc", e->argc);
-	json_key(&j, "args");
-	json_arr_begin(&j);
-	for (__u32 i = 0; i < a->n; i++)
-		json_strn(&j, a->arg[i], a->len[i]);
-	json_arr_end(&j);
-	json_kbool(&j, "args_truncated", a->truncated);
-	if (e->flags & EXEC_F_ARGS_UNREADABLE)
-		json_kbool(&j, "args_unreadable", true);
-	if (e->flags & EXEC_F_FILENAME_UNREADABLE)
-		json_kbool(&j, "filename_unreadable", true);
-	if (e->flags & EXEC_F_FILENAME_TRUNCATED)
-		json_kbool(&j, "filename_truncated", true);
-	json_obj_end(&j);
-	/* Not json_newline(): it flushes, and a write per event would cap the reader's rate.
-	 * The poll loop flushes once per batch. */
-	fputc('\n', stdout);
-}
-
-static void print_header(struct exec_ctx *c)
-{
-	if (c->o->show_time)
-		printf("%-8s ", "TIME");
-	if (c->o->show_ts)
-		printf("%-8s ", "TIME(s)");
-	printf("%-6s %-16s %-7s %-7s %-16s %-8s %s\n", "UID", "COMM", "PID", "PPID", "PCOMM",
-	       "RET", "ARGS");
-	fflush(stdout);
-}
-
-static void print_text_event(struct exec_ctx *c, const struct exec_event *e,
-			     const struct exec_args *a)
-{
-	double mono = e->ts_ns / 1e9;
-	char ret[32], comm[4 * EXEC_COMM_LEN + 1], pcomm[4 * EXEC_COMM_LEN + 1];
-
-	if (c->o->show_time) {
-		char t[32];
-		format_wall(mono + c->mono_to_real, t, sizeof(t), false);
-		printf("%-8s ", t);
-	}
-	if (c->o->show_ts)
-		printf("%-8.3f ", mono - c->start_mono);
-	if (e->retval)
-		snprintf(ret, sizeof(ret), "-%s", errno_name(e->retval));
-	else
-		snprintf(ret, sizeof(ret), "0");
-	escape_for_terminal(e->comm, strnlen(e->comm, EXEC_COMM_LEN), comm, sizeof(comm));
-	escape_for_terminal(e->pcomm, strnlen(e->pcomm, EXEC_COMM_LEN), pcomm, sizeof(pcomm));
-	printf("%-6u %-16s %-7u %-7u %-16s %-8s", e->uid, comm, e->pid, e->ppid, pcomm, ret);
-	if (a->n == 0 && e->filename[0]) {
-		/* No arguments to show (argc 0, or unreadable): the filename says what ran. */
-		printf(" %s", esc(c, e->filename, strnlen(e->filename, EXEC_FILENAME_LEN)));
-	}
-	for (__u32 i = 0; i < a->n; i++) {
-		if (c->o->quote) {
-			putchar(' ');
-			putchar('"');
-			for (size_t k = 0; k < a->len[i]; k++) {
-				const char *p = a->arg[i] + k;
-				size_t run = 0;
-				if (*p == '"') {
-					fputs("\\\"", stdout);
-					continue;
-				}
-				while (k + run < a->len[i] && p[run] != '"')
-					run++;
-				fputs(esc(c, p, run), stdout);
-				k += run - 1;
-			}
-			putchar('"');
-		} else {
-			printf(" %s", esc(c, a->arg[i], a->len[i]));
-		}
-	}
-	if (a->truncated)
-		fputs(" ...", stdout);
-	putchar('\n');
 }
 
 static int handle_event(void *ctx, void *data, size_t size)
 {
 	struct exec_ctx *c = ctx;
 	struct exec_event *e = data;
-	static struct exec_args a;
+	static struct exec_record r; /* ~16 KiB of argument slices: not on the stack */
 
 	if (size < offsetof(struct exec_event, args))
 		return 0;
 	/* Variable length, read in place: only args_len bytes of args[] arrived. The ring
 	 * buffer is mapped read-only, so the bound is checked, not written back. */
 	c->received++;
-	split_args(e, size - offsetof(struct exec_event, args), c->o->max_args, &a);
-	if (!matches(c, e, &a))
+	exec_record_fill(&c->show, e, size - offsetof(struct exec_event, args), &r);
+	if (!matches(c, &r))
 		return 0;
 	c->shown++;
-	if (g_opts.json)
-		print_json_event(c, e, &a);
-	else
-		print_text_event(c, e, &a);
+	exec_show_event(&c->show, &r);
 	return 0;
 }
 
@@ -437,44 +264,7 @@ static void report_lost(struct exec_ctx *c)
 	if (lost == c->lost_reported)
 		return;
 	c->lost_reported = lost;
-	if (g_opts.json) {
-		struct json j;
-		json_init(&j, stdout);
-		json_obj_begin(&j);
-		json_kstr(&j, "type", "lost");
-		json_kuint(&j, "lost", lost);
-		json_obj_end(&j);
-		json_newline(&j);
-	}
-	fprintf(stderr, "bpflab exec: %llu event%s lost so far: the %u KiB ring buffer was full; "
-		"raise --ringbuf-size\n", (unsigned long long)lost, lost == 1 ? "" : "s",
-		c->o->ringbuf_size >> 10);
-}
-
-static void print_summary(struct exec_ctx *c, double elapsed)
-{
-	__u64 lost = c->skel->bss->lost;
-
-	if (g_opts.json) {
-		struct json j;
-		json_init(&j, stdout);
-		json_obj_begin(&j);
-		json_kstr(&j, "type", "summary");
-		json_kdouble(&j, "elapsed", elapsed);
-		json_kuint(&j, "events", c->received);
-		json_kuint(&j, "shown", c->shown);
-		json_kuint(&j, "lost", lost);
-		json_kuint(&j, "ringbuf_size", c->o->ringbuf_size);
-		json_obj_end(&j);
-		json_newline(&j);
-		return;
-	}
-	fprintf(stderr, "\n%llu execs seen, %llu shown, %llu lost in %.1fs\n",
-		(unsigned long long)c->received, (unsigned long long)c->shown,
-		(unsigned long long)lost, elapsed);
-	if (lost)
-		fprintf(stderr, "warning: %llu events did not fit in the %u KiB ring buffer; "
-			"raise --ringbuf-size\n", (unsigned long long)lost, c->o->ringbuf_size >> 10);
+	exec_show_lost(&c->show, lost, c->o->ringbuf_size);
 }
 
 static int open_cgroup(const char *path)
@@ -483,11 +273,11 @@ static int open_cgroup(const char *path)
 	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
 	if (fd < 0) {
-		pr_warn("bpflab exec: cannot open cgroup '%s': %s\n", path, strerror(errno));
+		pr_warn("cannot open cgroup '%s': %s\n", path, strerror(errno));
 		return -1;
 	}
 	if (fstatfs(fd, &st) || st.f_type != CGROUP2_SUPER_MAGIC) {
-		pr_warn("bpflab exec: '%s' is not a cgroup v2 directory (mounted cgroup2 here: "
+		pr_warn("'%s' is not a cgroup v2 directory (mounted cgroup2 here: "
 			"see `mount -t cgroup2`)\n", path);
 		close(fd);
 		return -1;
@@ -500,7 +290,7 @@ static int attach_prog(struct bpf_program *p, struct bpf_link **l)
 	*l = bpf_program__attach(p);
 	if (!*l) {
 		int err = -errno;
-		pr_warn("bpflab exec: attaching %s failed: %s\n", bpf_program__name(p), strerr(err));
+		pr_warn("attaching %s failed: %s\n", bpf_program__name(p), strerr(err));
 		return err;
 	}
 	return 0;
@@ -526,7 +316,7 @@ static int run_events(struct exec_opts *o)
 		fprintf(stderr, "hooks: %s + %s\n", h.syscall_desc, h.sched_desc);
 	skel = exec_bpf__open();
 	if (!skel) {
-		pr_warn("bpflab exec: failed to open the BPF program: %s\n", strerr(errno));
+		pr_warn("failed to open the BPF program: %s\n", strerr(errno));
 		goto out_cg;
 	}
 	c.skel = skel;
@@ -537,7 +327,7 @@ static int run_events(struct exec_opts *o)
 		/* main() has joined the namespace: trace only the processes inside it. */
 		struct stat st;
 		if (stat("/proc/self/ns/net", &st)) {
-			pr_warn("bpflab exec: cannot identify network namespace '%s': %s\n",
+			pr_warn("cannot identify network namespace '%s': %s\n",
 				g_opts.netns, strerror(errno));
 			goto out;
 		}
@@ -556,7 +346,7 @@ static int run_events(struct exec_opts *o)
 	bpf_program__set_autoload(skel->progs.exec_sched_raw, !h.sched_btf);
 	err = exec_bpf__load(skel);
 	if (err) {
-		pr_warn("bpflab exec: failed to load the BPF program: %s%s\n", strerr(err),
+		pr_warn("failed to load the BPF program: %s%s\n", strerr(err),
 			g_opts.verbose ? "" : " (run with -v for the verifier log)");
 		ret = err == -EPERM ? EXIT_NOPERM : EXIT_FAIL;
 		goto out;
@@ -564,13 +354,13 @@ static int run_events(struct exec_opts *o)
 	if (cg_fd >= 0) {
 		__u32 key = 0;
 		if (bpf_map_update_elem(bpf_map__fd(skel->maps.cgroup_filter), &key, &cg_fd, BPF_ANY)) {
-			pr_warn("bpflab exec: setting the cgroup filter failed: %s\n", strerror(errno));
+			pr_warn("setting the cgroup filter failed: %s\n", strerror(errno));
 			goto out;
 		}
 	}
 	rb = ring_buffer__new(bpf_map__fd(skel->maps.events), handle_event, &c, NULL);
 	if (!rb) {
-		pr_warn("bpflab exec: failed to open the ring buffer: %s\n", strerr(errno));
+		pr_warn("failed to open the ring buffer: %s\n", strerr(errno));
 		goto out;
 	}
 	err = attach_prog(h.sched_btf ? skel->progs.exec_sched_btf : skel->progs.exec_sched_raw,
@@ -587,43 +377,34 @@ static int run_events(struct exec_opts *o)
 	/* Bursts of thousands of lines: fewer, bigger writes (flushed every poll anyway). */
 	if (!isatty(STDOUT_FILENO))
 		setvbuf(stdout, NULL, _IOFBF, 1 << 16);
-	c.esc_cap = 4 * EXEC_ARGS_SIZE + 16;
-	c.esc = malloc(c.esc_cap);
-	if (!c.esc)
+	c.show = (struct exec_show){ .json = g_opts.json, .show_time = o->show_time,
+				     .show_ts = o->show_ts, .quote = o->quote, .max_args = o->max_args };
+	c.show.esc_cap = 4 * EXEC_ARGS_SIZE + 16;
+	c.show.esc = malloc(c.show.esc_cap);
+	if (!c.show.esc)
 		goto out;
 	clock_gettime(CLOCK_REALTIME, &rt);
 	clock_gettime(CLOCK_MONOTONIC, &mt);
-	c.start_mono = mt.tv_sec + mt.tv_nsec / 1e9;
-	c.mono_to_real = rt.tv_sec + rt.tv_nsec / 1e9 - c.start_mono;
+	c.show.start_mono = mt.tv_sec + mt.tv_nsec / 1e9;
+	c.show.mono_to_real = rt.tv_sec + rt.tv_nsec / 1e9 - c.show.start_mono;
 
-	if (g_opts.json) {
-		struct json j;
-		json_init(&j, stdout);
-		json_obj_begin(&j);
-		json_kstr(&j, "type", "attached");
-		json_kstr(&j, "syscall_hook", h.syscall_tp ? "tracepoint" : "raw_tp");
-		json_kstr(&j, "exec_hook", h.sched_btf ? "tp_btf" : "raw_tp");
-		json_kuint(&j, "ringbuf_size", o->ringbuf_size);
-		json_kuint(&j, "max_args", o->max_args);
-		if (g_opts.netns)
-			json_kstr(&j, "netns", g_opts.netns);
-		json_obj_end(&j);
-		json_newline(&j);
-	} else {
-		fprintf(stderr, "Tracing execve/execveat%s; Ctrl-C to stop\n",
-			o->failed_only ? " failures" : "");
-		print_header(&c);
+	{
+		struct exec_attached at = { .syscall_hook = h.syscall_tp ? "tracepoint" : "raw_tp",
+					    .exec_hook = h.sched_btf ? "tp_btf" : "raw_tp",
+					    .ringbuf_size = o->ringbuf_size, .max_args = o->max_args,
+					    .netns = g_opts.netns, .failed_only = o->failed_only };
+		exec_show_attached(&c.show, &at);
 	}
 
 	ret = EXIT_OK;
 	while (!exiting) {
-		if (o->duration >= 0 && now_mono() - c.start_mono >= o->duration)
+		if (o->duration >= 0 && now_mono() - c.show.start_mono >= o->duration)
 			break;
 		err = ring_buffer__poll(rb, POLL_MS);
 		if (err >= 0)
 			err = ring_buffer__consume(rb);
 		if (err < 0 && err != -EINTR) {
-			pr_warn("bpflab exec: reading the ring buffer failed: %s\n", strerr(err));
+			pr_warn("reading the ring buffer failed: %s\n", strerr(err));
 			ret = EXIT_FAIL;
 			break;
 		}
@@ -633,216 +414,55 @@ static int run_events(struct exec_opts *o)
 	ring_buffer__consume(rb);
 	fflush(stdout);
 	report_lost(&c);
-	print_summary(&c, now_mono() - c.start_mono);
+	{
+		struct exec_summary sum = { .elapsed = now_mono() - c.show.start_mono,
+					    .events = c.received, .shown = c.shown,
+					    .lost = c.skel->bss->lost, .ringbuf_size = o->ringbuf_size };
+		exec_show_summary(&c.show, &sum);
+	}
 out:
 	ring_buffer__free(rb);
 	for (int i = 0; i < (int)ARRAY_SIZE(links); i++)
 		bpf_link__destroy(links[i]);
 	exec_bpf__destroy(skel);
-	free(c.esc);
+	free(c.show.esc);
 out_cg:
 	if (cg_fd >= 0)
 		close(cg_fd);
 	return ret;
 }
 
-/* One trace_pipe line: "  task-PID  [CPU] flags  TS: bpf_trace_printk: MSG". */
-static void print_printk_line(const char *line, size_t len)
-{
-	const char *tag = "bpf_trace_printk: ", *msg = memmem(line, len, tag, strlen(tag));
-	char out[4 * 512 + 1];
-
-	if (!msg)
-		return;
-	if (!g_opts.json) {
-		escape_for_terminal(line, len, out, sizeof(out));
-		printf("%s\n", out);
-		fflush(stdout);
-		return;
-	}
-	const char *p = line, *end = line + len, *br = memchr(line, '[', len);
-	const char *dash = NULL;
-	struct json j;
-
-	while (p < end && *p == ' ')
-		p++;
-	/* The task name may hold dashes and spaces: the PID follows the last dash before '['. */
-	for (const char *q = p; br && q < br; q++)
-		if (*q == '-')
-			dash = q;
-	json_init(&j, stdout);
-	json_obj_begin(&j);
-	json_kstr(&j, "type", "printk");
-	if (dash) {
-		json_key(&j, "task");
-		json_strn(&j, p, dash - p);
-		json_kint(&j, "pid", strtol(dash + 1, NULL, 10));
-	}
-	if (br)
-		json_kint(&j, "cpu", strtol(br + 1, NULL, 10));
-	msg += strlen(tag);
-	json_key(&j, "message");
-	json_strn(&j, msg, end - msg);
-	json_obj_end(&j);
-	json_newline(&j);
-}
-
-static int run_printk(double duration)
-{
-	struct hello_printk_bpf *skel;
-	const char *tracefs;
-	char path[128], buf[8192];
-	size_t have = 0;
-	int fd = -1, err, ret = EXIT_FAIL;
-	double start;
-
-	if (ensure_tracefs(&tracefs))
-		return EXIT_UNSUPPORTED;
-	skel = hello_printk_bpf__open_and_load();
-	if (!skel) {
-		err = -errno;
-		pr_warn("bpflab exec --printk: failed to load the program: %s\n", strerr(err));
-		return err == -EPERM ? EXIT_NOPERM : EXIT_FAIL;
-	}
-	snprintf(path, sizeof(path), "%s/trace_pipe", tracefs);
-	fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-	if (fd < 0) {
-		pr_warn("bpflab exec --printk: cannot open %s: %s\n", path, strerror(errno));
-		goto out;
-	}
-	err = hello_printk_bpf__attach(skel);
-	if (err) {
-		pr_warn("bpflab exec --printk: attaching to sys_enter_execve failed: %s\n", strerr(err));
-		goto out;
-	}
-	if (g_opts.json)
-		printf("{\"type\":\"attached\",\"hook\":\"tracepoint\",\"trace_pipe\":\"%s\"}\n", path);
-	else
-		fprintf(stderr, "bpf_printk(\"Hello, exec!\") on every execve; reading %s "
-			"(shared: other tools' lines are skipped); Ctrl-C to stop\n", path);
-	fflush(stdout);
-	start = now_mono();
-	ret = EXIT_OK;
-	while (!exiting && (duration < 0 || now_mono() - start < duration)) {
-		struct pollfd p = { .fd = fd, .events = POLLIN };
-		ssize_t r;
-		char *nl;
-
-		if (poll(&p, 1, 100) <= 0)
-			continue;
-		r = read(fd, buf + have, sizeof(buf) - 1 - have);
-		if (r <= 0)
-			continue;
-		have += r;
-		while ((nl = memchr(buf, '\n', have))) {
-			print_printk_line(buf, nl - buf);
-			have -= nl + 1 - buf;
-			memmove(buf, nl + 1, have);
-		}
-		if (have == sizeof(buf) - 1) { /* a line longer than the buffer: show it cut */
-			print_printk_line(buf, have);
-			have = 0;
-		}
-	}
-out:
-	if (fd >= 0)
-		close(fd);
-	hello_printk_bpf__destroy(skel);
-	return ret;
-}
-
 int cmd_exec(int argc, char **argv)
 {
-	enum { OPT_MAX_ARGS = 256, OPT_RINGBUF, OPT_PRINTK };
-	static const struct option opts[] = {
-		{ "time", no_argument, 0, 'T' },
-		{ "timestamp", no_argument, 0, 't' },
-		{ "fails", no_argument, 0, 'x' },
-		{ "uid", required_argument, 0, 'u' },
-		{ "name", required_argument, 0, 'n' },
-		{ "line", required_argument, 0, 'l' },
-		{ "quote", no_argument, 0, 'q' },
-		{ "cgroup", required_argument, 0, 'c' },
-		{ "duration", required_argument, 0, 'd' },
-		{ "max-args", required_argument, 0, OPT_MAX_ARGS },
-		{ "ringbuf-size", required_argument, 0, OPT_RINGBUF },
-		{ "printk", no_argument, 0, OPT_PRINTK },
-		COMMON_LONGOPTS,
-		{}
-	};
 	struct exec_opts o = { .uid = (__u32)-1, .max_args = 20, .ringbuf_size = 4 << 20,
 			       .duration = -1 };
-	bool printk = false;
-	uint64_t v;
-	int opt, err, ret;
+	int err, ret;
 
-	while ((opt = getopt_long(argc, argv, "Ttxu:n:l:qc:d:" COMMON_SHORTOPTS, opts, NULL)) != -1) {
-		switch (opt) {
-		case 'T': o.show_time = true; break;
-		case 't': o.show_ts = true; break;
-		case 'x': o.failed_only = true; break;
-		case 'q': o.quote = true; break;
-		case 'u':
-			if (parse_uid(optarg, &o.uid))
-				return usage_error("exec", "invalid --uid '%s': a number or a user name", optarg);
-			break;
-		case 'n':
-		case 'l': {
-			regex_t *re = opt == 'n' ? &o.name_re : &o.line_re;
-			bool *set = opt == 'n' ? &o.name_re_set : &o.line_re_set;
-			char msg[128];
-			if (*set)
-				regfree(re), *set = false;
-			if ((err = regcomp(re, optarg, REG_EXTENDED | REG_NOSUB))) {
-				regerror(err, re, msg, sizeof(msg));
-				return usage_error("exec", "invalid regular expression '%s': %s", optarg, msg);
-			}
-			*set = true;
-			break;
-		}
-		case 'c': o.cgroup = optarg; break;
-		case 'd':
-			if (parse_duration(optarg, &o.duration))
-				return usage_error("exec", "invalid --duration '%s'", optarg);
-			break;
-		case OPT_MAX_ARGS:
-			if (parse_u64(optarg, 1, EXEC_MAX_ARGS_LIMIT, &v))
-				return usage_error("exec", "invalid --max-args '%s': 1 to %d", optarg,
-						   EXEC_MAX_ARGS_LIMIT);
-			o.max_args = v;
-			break;
-		case OPT_RINGBUF:
-			if (parse_size(optarg, &o.ringbuf_size))
-				return usage_error("exec", "invalid --ringbuf-size '%s': a power of two "
-						   "from 4096 to 1G, e.g. 65536, 256K, 16M", optarg);
-			break;
-		case OPT_PRINTK: printk = true; break;
-		default:
-			if ((err = common_opt("exec", opt)) >= 0 && err != 0)
-				return err;
-		}
-	}
-	if (optind < argc)
-		return usage_error("exec", "unexpected argument '%s'", argv[optind]);
-	if (printk && (o.failed_only || o.uid != (__u32)-1 || o.name_re_set || o.line_re_set ||
+	if ((ret = opts_parse(&cmd_exec_spec, argc, argv, &o)) != OPTS_GO_ON)
+		goto out;
+	ret = EXIT_FAIL;
+	if (o.printk && (o.failed_only || o.uid != (__u32)-1 || o.name_re.set || o.line_re.set ||
 		       o.cgroup || o.quote || o.show_time || o.show_ts || o.max_args != 20 ||
 		       o.ringbuf_size != 4 << 20)) {
 		ret = usage_error("exec", "--printk is the talk's program as it was: it takes only "
 				  "--duration and --json");
 		goto out;
 	}
-	if ((err = require_root("bpflab exec"))) {
+	/* tracefs is root's (0700): another uid also needs CAP_DAC_OVERRIDE to read it. */
+	if ((err = require_caps("exec", CAPN_BPF | CAPN_PERFMON | (is_root() ? 0 : CAPN_DAC_OVERRIDE),
+				"CAP_BPF and CAP_PERFMON to load and attach tracing programs"
+				"; CAP_DAC_OVERRIDE to read tracefs when not uid 0"))) {
 		ret = err;
 		goto out;
 	}
-	if (printk)
-		ret = run_printk(o.duration);
+	if (o.printk)
+		ret = exec_printk_run(o.duration);
 	else
 		ret = run_events(&o);
 out:
-	if (o.name_re_set)
-		regfree(&o.name_re);
-	if (o.line_re_set)
-		regfree(&o.line_re);
+	if (o.name_re.set)
+		regfree(&o.name_re.re);
+	if (o.line_re.set)
+		regfree(&o.line_re.re);
 	return ret;
 }

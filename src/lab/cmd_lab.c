@@ -12,7 +12,7 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
-#include <getopt.h>
+#include <stddef.h>
 #include <net/if.h>
 #include <sched.h>
 #include <fcntl.h>
@@ -25,38 +25,12 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
-#include "commands.h"
+#include "opts.h"
 #include "util.h"
+#include "netns.h"
 #include "bpfutil.h"
 #include "json.h"
 #include "lab.h"
-
-const char cmd_lab_usage[] =
-	"usage: bpflab lab up [--name NAME] [--backends N] [--lb nat|dsr]\n"
-	"       bpflab lab down [--name NAME]\n"
-	"       bpflab lab status [--name NAME] [--json]\n"
-	"       bpflab lab exec [--name NAME] NODE -- CMD [ARGS...]\n"
-	"\n"
-	"The talk's picture as network namespaces: client, lb, backend-a, backend-b (and more\n"
-	"with --backends) on one bridge that lives in its own namespace NAME-sw.\n"
-	"Addresses: " LAB_NET4 "0/24 (RFC 2544 test range) and " LAB_NET6 "/64 (RFC 3849):\n"
-	"client .1, lb .2, backend-a .11, backend-b .12, ...; MACs 02:00:c6:12:00:<host>.\n"
-	"\n"
-	"  up        create the lab (idempotent: an existing lab is checked and completed)\n"
-	"  down      remove everything the lab made, also after a half-failed up\n"
-	"  status    nodes, addresses, MACs and the BPF programs attached in each\n"
-	"  exec      run CMD inside NODE's network namespace; unlike `ip netns exec` the\n"
-	"            mount namespace is kept, so /sys/fs/bpf pins stay visible\n"
-	"\n"
-	"options:\n"
-	"  -n, --name NAME     lab name, [a-z0-9-], at most 12 characters (default bpflab)\n"
-	"  -b, --backends N    number of backends, 1-16 (default 2)\n"
-	"      --lb MODE       prepare for `bpflab lb` in nat or dsr mode: the VIP " LAB_VIP4 " on\n"
-	"                      lb's lo (so lb answers ARP for it); dsr: also on every backend's\n"
-	"                      lo with arp_ignore=1/arp_announce=2; an XDP_PASS program on lb's\n"
-	"                      switch port (XDP_TX into a veth needs the peer's NAPI); no TX checksum\n"
-	"                      offload on the other nodes (an XDP-forwarded frame loses it)\n"
-	"  -j, --json          machine-readable status\n";
 
 int lab_check_name(const char *name)
 {
@@ -118,13 +92,6 @@ const struct lab_node *lab_find_node(const struct lab *lab, const char *node)
 	return NULL;
 }
 
-static bool netns_exists(const char *name)
-{
-	char p[96];
-	snprintf(p, sizeof(p), "/run/netns/%s", name);
-	return access(p, F_OK) == 0;
-}
-
 /* Backends present from an earlier `up`, so status/down need no --backends. */
 static int lab_count_backends(const char *name)
 {
@@ -138,34 +105,25 @@ static int lab_count_backends(const char *name)
 	return n;
 }
 
-static int ip(const char *fmt, const char *a, const char *b, const char *c, const char *d)
-{
-	char cmd[512];
-	snprintf(cmd, sizeof(cmd), fmt, a, b, c, d);
-	return run_cmdf(!g_opts.verbose, "%s", cmd);
-}
-
 static int setup_node(struct lab *lab, struct lab_node *n)
 {
+	struct netns_end eth0 = { n->netns, "eth0", n->mac }, port = { lab->sw_netns, n->sw_port, NULL };
 	char addr4[48], addr6[64];
 	int err = 0;
 
-	if (!netns_exists(n->netns))
-		err |= ip("ip netns add %s", n->netns, 0, 0, 0);
-	err |= ip("ip -n %s link set lo up", n->netns, 0, 0, 0);
-	if (run_cmdf(true, "ip -n %s link show eth0", n->netns) != 0)
-		err |= ip("ip -n %s link add eth0 type veth peer name %s netns %s", n->netns,
-			  n->sw_port, lab->sw_netns, 0);
-	err |= ip("ip -n %s link set eth0 address %s", n->netns, n->mac, 0, 0);
-	/* Duplicate address detection would hold the v6 address back for a second or two. */
 	snprintf(addr4, sizeof(addr4), "%s/%d", n->ip4, LAB_PREFIX4);
 	snprintf(addr6, sizeof(addr6), "%s/%d", n->ip6, LAB_PREFIX6);
-	err |= ip("ip -n %s addr replace %s dev eth0", n->netns, addr4, 0, 0);
-	err |= ip("ip -n %s addr replace %s dev eth0 nodad", n->netns, addr6, 0, 0);
-	err |= ip("ip -n %s link set eth0 up", n->netns, 0, 0, 0);
-	err |= ip("ip -n %s link set %s master br0", lab->sw_netns, n->sw_port, 0, 0);
-	err |= ip("ip -n %s link set %s up", lab->sw_netns, n->sw_port, 0, 0);
-	return err ? -EIO : 0;
+	err = err ?: netns_add(n->netns);
+	err = err ?: netns_link_up(n->netns, "lo");
+	err = err ?: netns_veth_add(&eth0, &port);
+	/* An eth0 from an earlier, half-made lab keeps its MAC only if we set it again. */
+	err = err ?: netns_link_set_mac(n->netns, "eth0", n->mac);
+	err = err ?: netns_addr_add(n->netns, "eth0", addr4);
+	err = err ?: netns_addr_add(n->netns, "eth0", addr6);
+	err = err ?: netns_link_up(n->netns, "eth0");
+	err = err ?: netns_link_master(lab->sw_netns, n->sw_port, "br0");
+	err = err ?: netns_link_up(lab->sw_netns, n->sw_port);
+	return err;
 }
 
 static int lab_down(struct lab *lab, bool quiet);
@@ -179,10 +137,10 @@ static int lab_peer_xdp_pass(const char *netns, const char *ifname)
 		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = XDP_PASS },
 		{ .code = BPF_JMP | BPF_EXIT },
 	};
-	int self = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC), fd, ifindex, err = -EIO;
+	int self = netns_save(), fd, ifindex, err = -EIO;
 
 	if (self < 0)
-		return -errno;
+		return self;
 	if (!netns_enter(netns) && (ifindex = if_nametoindex(ifname)) > 0) {
 		fd = bpf_prog_load(BPF_PROG_TYPE_XDP, "lab_napi_pass", "GPL", prog, 2, NULL);
 		if (fd >= 0) {
@@ -190,29 +148,31 @@ static int lab_peer_xdp_pass(const char *netns, const char *ifname)
 			close(fd);
 		}
 	}
-	setns(self, CLONE_NEWNET);
-	close(self);
+	netns_restore(self);
 	return err;
 }
 
 /* `up --lb MODE`: what the talk's load balancer needs from the lab (see usage). */
 static int lab_lb_setup(struct lab *lab, const char *mode)
 {
+	char *ethtool[] = { "ethtool", "-K", "eth0", "tx", "off", NULL };
+	char *sysctl[] = { "sysctl", "-qw", "net.ipv4.conf.all.arp_ignore=1",
+			   "net.ipv4.conf.all.arp_announce=2", "net.ipv4.conf.eth0.arp_ignore=1",
+			   "net.ipv4.conf.eth0.arp_announce=2", NULL };
+	bool quiet = !g_opts.verbose;
 	int err = 0;
 
-	err |= ip("ip -n %s addr replace %s/32 dev lo", lab->nodes[1].netns, LAB_VIP4, 0, 0);
-	err |= lab_peer_xdp_pass(lab->sw_netns, lab->nodes[1].sw_port) ? 1 : 0;
+	err |= netns_addr_add(lab->nodes[1].netns, "lo", LAB_VIP4 "/32");
+	err |= lab_peer_xdp_pass(lab->sw_netns, lab->nodes[1].sw_port);
 	for (int i = 0; i < lab->nnodes; i++) {
 		const char *ns = lab->nodes[i].netns;
 		if (i == 1)
 			continue;
-		err |= run_cmdf(!g_opts.verbose, "ip netns exec %s ethtool -K eth0 tx off", ns);
+		err |= netns_run(ns, ethtool, quiet);
 		if (i < 2 || strcmp(mode, "dsr"))
 			continue;
-		err |= ip("ip -n %s addr replace %s/32 dev lo", ns, LAB_VIP4, 0, 0);
-		err |= run_cmdf(!g_opts.verbose, "ip netns exec %s sysctl -qw net.ipv4.conf.all.arp_ignore=1 "
-				"net.ipv4.conf.all.arp_announce=2 net.ipv4.conf.eth0.arp_ignore=1 "
-				"net.ipv4.conf.eth0.arp_announce=2", ns);
+		err |= netns_addr_add(ns, "lo", LAB_VIP4 "/32");
+		err |= netns_run(ns, sysctl, quiet);
 	}
 	return err ? -EIO : 0;
 }
@@ -221,15 +181,9 @@ static int lab_up(struct lab *lab)
 {
 	int err = 0;
 
-	if (!netns_exists(lab->sw_netns))
-		err |= ip("ip netns add %s", lab->sw_netns, 0, 0, 0);
-	err |= ip("ip -n %s link set lo up", lab->sw_netns, 0, 0, 0);
-	if (run_cmdf(true, "ip -n %s link show br0", lab->sw_netns) != 0)
-		err |= ip("ip -n %s link add br0 type bridge", lab->sw_netns, 0, 0, 0);
-	/* No STP forwarding delay and no IPv6 on the switch itself: it only switches. */
-	err |= ip("ip -n %s link set br0 type bridge forward_delay 0 stp_state 0",
-		  lab->sw_netns, 0, 0, 0);
-	err |= ip("ip -n %s link set br0 up", lab->sw_netns, 0, 0, 0);
+	err = err ?: netns_add(lab->sw_netns);
+	err = err ?: netns_link_up(lab->sw_netns, "lo");
+	err = err ?: netns_bridge_add(lab->sw_netns, "br0");
 	for (int i = 0; i < lab->nnodes && !err; i++)
 		err |= setup_node(lab, &lab->nodes[i]);
 	if (err) {
@@ -241,132 +195,192 @@ static int lab_up(struct lab *lab)
 	return EXIT_OK;
 }
 
+/* The namespaces a lab makes: <lab>-sw, -client, -lb, -backend-*. */
+static bool lab_ns_suffix(const char *rest)
+{
+	return !strcmp(rest, "sw") || !strcmp(rest, "client") || !strcmp(rest, "lb") ||
+	       !strncmp(rest, "backend-", 8);
+}
+
 static int lab_down(struct lab *lab, bool quiet)
 {
 	char prefix[32];
-	struct dirent *de;
-	int removed = 0, failed = 0;
-	DIR *d;
+	int removed, stopped;
 
 	/* Remove every namespace of this lab, including ones a larger --backends made or a
 	 * half-failed up left, so `down` converges whatever state it finds. */
+	/* Servers first: a process inside a namespace keeps it alive after its name is gone. */
+	stopped = lab_serve_stop(lab->name);
 	snprintf(prefix, sizeof(prefix), "%s-", lab->name);
-	d = opendir("/run/netns");
-	while (d && (de = readdir(d))) {
-		const char *rest;
-		if (strncmp(de->d_name, prefix, strlen(prefix)))
-			continue;
-		rest = de->d_name + strlen(prefix);
-		if (strcmp(rest, "sw") && strcmp(rest, "client") && strcmp(rest, "lb") &&
-		    strncmp(rest, "backend-", 8))
-			continue;
-		if (ip("ip netns del %s", de->d_name, 0, 0, 0))
-			failed++;
-		else
-			removed++;
+	removed = netns_del_prefix(prefix, lab_ns_suffix);
+	if (removed < 0)
+		pr_warn("lab '%s': some namespaces could not be removed (run with -v to see why)\n",
+			lab->name);
+	if (quiet)
+		return removed < 0 ? EXIT_FAIL : EXIT_OK;
+	if (g_opts.json) {
+		struct json j;
+		json_record_begin(&j, stdout, "lab_down");
+		json_kstr(&j, "lab", lab->name);
+		json_kbool(&j, "ok", removed >= 0);
+		if (removed >= 0)
+			json_kint(&j, "removed_namespaces", removed);
+		json_kint(&j, "stopped_servers", stopped);
+		json_record_end(&j);
+	} else if (removed >= 0) {
+		printf("lab '%s': removed %d namespaces%s", lab->name, removed, stopped ? "" : "\n");
+		if (stopped)
+			printf(", stopped %d HTTP servers\n", stopped);
 	}
-	if (d)
-		closedir(d);
-	if (!quiet && !g_opts.json)
-		printf("lab '%s': removed %d namespaces\n", lab->name, removed);
-	return failed ? EXIT_FAIL : EXIT_OK;
+	return removed < 0 ? EXIT_FAIL : EXIT_OK;
 }
 
-/* Lists XDP programs on the node's interfaces; runs inside its netns. */
-static void node_programs(const struct lab_node *n, struct json *j, char *human, size_t cap)
-{
-	int self = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
-	struct if_nameindex *ifs, *it;
-	size_t o = 0;
+/* What `status` shows, computed first and rendered once (text or JSON). */
+#define NODE_PROGS_MAX 32
+struct node_prog {
+	char ifname[IF_NAMESIZE];
+	struct iface_prog p;
+};
+struct node_status {
+	bool present;
+	int serve_pid; /* its `--serve` HTTP server, 0 if none */
+	int nprogs;
+	struct node_prog progs[NODE_PROGS_MAX];
+};
 
-	human[0] = 0;
-	if (self < 0 || netns_enter(n->netns)) {
-		if (self >= 0)
-			close(self);
+/* Every XDP and tcx program on the node's interfaces, looked at from inside its netns. */
+static void node_programs(const struct lab_node *n, struct node_status *st)
+{
+	int self = netns_save();
+	struct if_nameindex *ifs, *it;
+
+	st->nprogs = 0;
+	if (self < 0)
+		return;
+	if (netns_enter(n->netns)) {
+		close(self);
 		return;
 	}
 	ifs = if_nameindex();
 	for (it = ifs; it && it->if_index; it++) {
-		struct xdp_present p;
-		if (xdp_query_present(it->if_index, &p) <= 0)
-			continue;
-		if (j) {
-			json_obj_begin(j);
-			json_kstr(j, "interface", it->if_name);
-			json_kstr(j, "hook", "xdp");
-			json_kstr(j, "mode", p.mode);
-			json_kuint(j, "id", p.prog_id);
-			json_kstr(j, "name", p.name);
-			json_obj_end(j);
-		} else if (o < cap) {
-			o += snprintf(human + o, cap - o, "%sxdp:%s on %s (%s)", o ? ", " : "",
-				      p.name, it->if_name, p.mode);
+		struct iface_prog p[IFACE_PROGS_MAX];
+		int np = iface_programs(it->if_index, p, IFACE_PROGS_MAX);
+
+		for (int i = 0; i < np && st->nprogs < NODE_PROGS_MAX; i++) {
+			struct node_prog *o = &st->progs[st->nprogs++];
+			snprintf(o->ifname, sizeof(o->ifname), "%s", it->if_name);
+			o->p = p[i];
 		}
 	}
 	if (ifs)
 		if_freenameindex(ifs);
-	setns(self, CLONE_NEWNET);
-	close(self);
+	netns_restore(self);
+}
+
+static void render_json(const struct lab *lab, bool exists, const struct node_status *st)
+{
+	struct json j;
+
+	json_record_begin(&j, stdout, "lab");
+	json_kstr(&j, "lab", lab->name);
+	json_kbool(&j, "up", exists);
+	json_kstr(&j, "switch_netns", lab->sw_netns);
+	json_kstr(&j, "subnet4", LAB_NET4 "0/24");
+	json_kstr(&j, "subnet6", LAB_NET6 "/64");
+	json_kint(&j, "backends", exists ? lab->nbackends : 0);
+	json_key(&j, "nodes");
+	json_arr_begin(&j);
+	for (int i = 0; exists && i < lab->nnodes; i++) {
+		const struct lab_node *n = &lab->nodes[i];
+		json_obj_begin(&j);
+		json_kstr(&j, "node", n->name);
+		json_kstr(&j, "netns", n->netns);
+		json_kbool(&j, "present", st[i].present);
+		json_kstr(&j, "interface", "eth0");
+		json_kstr(&j, "ipv4", n->ip4);
+		json_kstr(&j, "ipv6", n->ip6);
+		json_kstr(&j, "mac", n->mac);
+		json_key(&j, "server");
+		if (st[i].serve_pid) {
+			json_obj_begin(&j);
+			json_kstr(&j, "protocol", "http");
+			json_kint(&j, "port", LAB_SERVE_PORT);
+			json_kint(&j, "pid", st[i].serve_pid);
+			json_obj_end(&j);
+		} else {
+			json_null(&j);
+		}
+		json_key(&j, "programs");
+		json_arr_begin(&j);
+		for (int k = 0; k < st[i].nprogs; k++) {
+			const struct node_prog *p = &st[i].progs[k];
+			json_obj_begin(&j);
+			/* ping's words: hook xdp|tc, attach tcx for a link (docs/json.md) */
+			bool tcx = !strncmp(p->p.hook, "tcx_", 4);
+			json_kstr(&j, "interface", p->ifname);
+			json_kstr(&j, "hook", tcx ? "tc" : p->p.hook);
+			json_kstr(&j, "attach", tcx ? "tcx" : NULL);
+			json_kstr(&j, "direction", tcx ? p->p.hook + 4 : "ingress");
+			json_kstr(&j, "mode", tcx ? NULL : p->p.mode);
+			json_kuint(&j, "id", p->p.id);
+			json_kstr(&j, "name", p->p.name);
+			json_obj_end(&j);
+		}
+		json_arr_end(&j);
+		json_obj_end(&j);
+	}
+	json_arr_end(&j);
+	json_record_end(&j);
+}
+
+static void render_text(const struct lab *lab, bool exists, const struct node_status *st)
+{
+	if (!exists) {
+		printf("lab '%s' is not up\n", lab->name);
+		return;
+	}
+	printf("lab '%s': switch br0 in %s, %s0/24, %s/64\n", lab->name, lab->sw_netns,
+	       LAB_NET4, LAB_NET6);
+	printf("  %-10s %-20s %-16s %-20s %-18s %s\n", "node", "netns", "ipv4", "ipv6", "mac", "bpf");
+	for (int i = 0; i < lab->nnodes; i++) {
+		const struct lab_node *n = &lab->nodes[i];
+		char progs[1024] = "-";
+		size_t o = 0;
+
+		for (int k = 0; k < st[i].nprogs && o < sizeof(progs); k++) {
+			const struct node_prog *p = &st[i].progs[k];
+			o += snprintf(progs + o, sizeof(progs) - o, "%s%s:%s#%u on %s (%s)", k ? ", " : "",
+				      p->p.hook, p->p.name[0] ? p->p.name : "?", p->p.id, p->ifname, p->p.mode);
+		}
+		printf("  %-10s %-20s %-16s %-20s %-18s %s\n", n->name,
+		       st[i].present ? n->netns : "(missing)", n->ip4, n->ip6, n->mac, progs);
+	}
+	for (int i = 0, k = 0; i < lab->nnodes; i++)
+		if (st[i].serve_pid)
+			printf("%s%s :%d (pid %d)", k++ ? ", " : "  http servers (lab up --serve): ",
+			       lab->nodes[i].name, LAB_SERVE_PORT, st[i].serve_pid);
+	for (int i = 0; i < lab->nnodes; i++)
+		if (st[i].serve_pid) {
+			printf("\n");
+			break;
+		}
 }
 
 static int lab_status(struct lab *lab, bool exists)
 {
-	struct json j;
+	static struct node_status st[2 + LAB_MAX_BACKENDS];
 
-	if (g_opts.json) {
-		json_init(&j, stdout);
-		json_obj_begin(&j);
-		json_kstr(&j, "lab", lab->name);
-		json_kbool(&j, "up", exists);
-		json_kstr(&j, "switch_netns", lab->sw_netns);
-		json_kstr(&j, "subnet4", LAB_NET4 "0/24");
-		json_kstr(&j, "subnet6", LAB_NET6 "/64");
-		json_kint(&j, "backends", exists ? lab->nbackends : 0);
-		json_key(&j, "nodes");
-		json_arr_begin(&j);
-	} else if (!exists) {
-		printf("lab '%s' is not up\n", lab->name);
-		return EXIT_OK;
-	} else {
-		printf("lab '%s': switch br0 in %s, %s0/24, %s/64\n", lab->name, lab->sw_netns,
-		       LAB_NET4, LAB_NET6);
-		printf("  %-10s %-20s %-16s %-20s %-18s %s\n", "node", "netns", "ipv4", "ipv6",
-		       "mac", "bpf");
-	}
 	for (int i = 0; exists && i < lab->nnodes; i++) {
-		const struct lab_node *n = &lab->nodes[i];
-		bool up = netns_exists(n->netns);
-		char progs[256];
-
-		if (g_opts.json) {
-			json_obj_begin(&j);
-			json_kstr(&j, "node", n->name);
-			json_kstr(&j, "netns", n->netns);
-			json_kbool(&j, "present", up);
-			json_kstr(&j, "interface", "eth0");
-			json_kstr(&j, "ipv4", n->ip4);
-			json_kstr(&j, "ipv6", n->ip6);
-			json_kstr(&j, "mac", n->mac);
-			json_key(&j, "programs");
-			json_arr_begin(&j);
-			if (up)
-				node_programs(n, &j, progs, sizeof(progs));
-			json_arr_end(&j);
-			json_obj_end(&j);
-		} else {
-			progs[0] = 0;
-			if (up)
-				node_programs(n, NULL, progs, sizeof(progs));
-			printf("  %-10s %-20s %-16s %-20s %-18s %s\n", n->name,
-			       up ? n->netns : "(missing)", n->ip4, n->ip6, n->mac,
-			       progs[0] ? progs : "-");
-		}
+		st[i].present = netns_exists(lab->nodes[i].netns);
+		st[i].nprogs = 0;
+		st[i].serve_pid = lab_serve_pid(lab->name, lab->nodes[i].name);
+		if (st[i].present)
+			node_programs(&lab->nodes[i], &st[i]);
 	}
-	if (g_opts.json) {
-		json_arr_end(&j);
-		json_obj_end(&j);
-		json_newline(&j);
-	}
+	if (g_opts.json)
+		render_json(lab, exists, st);
+	else
+		render_text(lab, exists, st);
 	return EXIT_OK;
 }
 
@@ -394,121 +408,162 @@ static int lab_exec(struct lab *lab, int argc, char **argv)
 
 struct lab_args {
 	const char *name;
-	const char *lb_mode;
+	int lb_mode; /* LB_NONE, or an index into lb_mode_names */
 	uint64_t backends;
+	bool serve;
 };
 
-/* Options may stand before and after the subcommand (`lab --name x up`, `lab up --name x`):
- * one parser for both places. '+' stops at the first non-option, so that `exec NODE -- cmd -x`
- * leaves the command's own options alone. Returns 0 or the exit code to return. */
-static int lab_parse_opts(int argc, char **argv, struct lab_args *a)
-{
-	static const struct option opts[] = {
-		{ "name", required_argument, 0, 'n' },
-		{ "backends", required_argument, 0, 'b' },
-		{ "lb", required_argument, 0, 'L' },
-		COMMON_LONGOPTS,
-		{}
-	};
-	int opt, err;
+enum { LB_NONE, LB_NAT, LB_DSR };
+static const char *const lb_mode_names[] = { NULL, "nat", "dsr" };
+static const struct opt_enum lb_modes[] = {
+	{ .name = "nat", .value = LB_NAT }, { .name = "dsr", .value = LB_DSR }, { .name = NULL }
+};
 
-	while ((opt = getopt_long(argc, argv, "+n:b:" COMMON_SHORTOPTS, opts, NULL)) != -1) {
-		switch (opt) {
-		case 'n': a->name = optarg; break;
-		case 'b':
-			if (parse_u64(optarg, 1, LAB_MAX_BACKENDS, &a->backends))
-				return usage_error("lab", "invalid --backends '%s': 1 to %d",
-						   optarg, LAB_MAX_BACKENDS);
-			break;
-		case 'L':
-			if (strcmp(optarg, "nat") && strcmp(optarg, "dsr"))
-				return usage_error("lab", "invalid --lb '%s': nat or dsr", optarg);
-			a->lb_mode = optarg;
-			break;
-		default:
-			if ((err = common_opt("lab", opt)) > 0)
-				return err;
-		}
+#define O(lname, sopt, otype, field, arg, help) OPTDEF(lname, sopt, otype, struct lab_args, field, arg, help)
+static const struct opt_def lab_opts[] = {
+	{ O("name", 'n', OPT_STR, name, "NAME", "lab name, [a-z0-9-], at most 12 characters"),
+	  .def = "bpflab" },
+	{ O("backends", 'b', OPT_UINT, backends, "N", "number of backends"), .def = "2",
+	  .min = 1, .max = LAB_MAX_BACKENDS, .only = "up" },
+	{ O("lb", 0, OPT_ENUM, lb_mode, "MODE", "prepare for `bpflab lb` in nat or dsr mode: the VIP "
+	    LAB_VIP4 " on lb's lo (so lb answers ARP for it); dsr: also on every backend's lo with "
+	    "arp_ignore=1/arp_announce=2; an XDP_PASS program on lb's switch port (XDP_TX into a "
+	    "veth needs the peer's NAPI); no TX checksum offload on the other nodes (an "
+	    "XDP-forwarded frame loses it)"), .values = lb_modes, .only = "up" },
+	{ O("serve", 's', OPT_FLAG, serve, NULL, "an HTTP server on port 80 of every backend that "
+	    "answers with the backend's name (curl http://198.18.0.11/ says backend-a); it listens "
+	    "on all addresses, so also on the VIP in dsr mode; `lab down` stops it"), .only = "up" },
+	OPTS_END
+};
+#undef O
+
+/* What every subcommand works on, made by cmd_lab before it dispatches. */
+static struct lab_args args;
+static struct lab cur_lab;
+static bool lab_exists;
+
+static int sub_up(int argc, char **argv)
+{
+	const char *name = args.name;
+	int err;
+
+	(void)argc, (void)argv;
+	err = lab_up(&cur_lab);
+	if (err)
+		return err;
+	if (args.lb_mode && lab_lb_setup(&cur_lab, lb_mode_names[args.lb_mode])) {
+		pr_warn("lab '%s': preparing for the load balancer (--lb %s) failed; run with -v\n",
+			name, lb_mode_names[args.lb_mode]);
+		return EXIT_FAIL;
 	}
-	return 0;
+	if (args.serve && lab_serve_start(&cur_lab)) {
+		/* The namespaces stay (up is idempotent); a server that did start goes. */
+		lab_serve_stop(name);
+		return EXIT_FAIL;
+	}
+	if (g_opts.json)
+		return lab_status(&cur_lab, true);
+	printf("lab '%s' is up: client %s, lb %s, %d backends from %s%s; "
+	       "`bpflab lab exec%s%s NODE -- CMD` runs a command in a node\n",
+	       name, cur_lab.nodes[0].ip4, cur_lab.nodes[1].ip4, cur_lab.nbackends, cur_lab.nodes[2].ip4,
+	       args.serve ? " serving HTTP on port 80" : "",
+	       strcmp(name, "bpflab") ? " --name " : "", strcmp(name, "bpflab") ? name : "");
+	return EXIT_OK;
 }
+
+static int sub_down(int argc, char **argv)
+{
+	(void)argc, (void)argv;
+	return lab_down(&cur_lab, false);
+}
+
+static int sub_status(int argc, char **argv)
+{
+	(void)argc, (void)argv;
+	return lab_status(&cur_lab, lab_exists);
+}
+
+static int sub_exec(int argc, char **argv)
+{
+	const char *name = args.name;
+
+	if (!lab_exists) {
+		pr_warn("lab '%s' is not up; run 'bpflab lab up%s%s' first\n", name,
+			strcmp(name, "bpflab") ? " --name " : "", strcmp(name, "bpflab") ? name : "");
+		return EXIT_FAIL;
+	}
+	return lab_exec(&cur_lab, argc, argv);
+}
+
+static const struct subcmd lab_subs[] = {
+	{ .name = "up", .args = "[--name NAME] [--backends N] [--lb nat|dsr] [--serve]",
+	  .summary = "create the lab (idempotent: an existing lab is checked and completed)",
+	  .fn = sub_up },
+	{ .name = "down", .args = "[--name NAME]",
+	  .summary = "remove everything the lab made, also after a half-failed up", .fn = sub_down },
+	{ .name = "status", .args = "[--name NAME] [--json]",
+	  .summary = "nodes, addresses, MACs and the BPF programs attached in each", .fn = sub_status },
+	{ .name = "exec", .args = "[--name NAME] NODE -- CMD [ARGS...]",
+	  .summary = "run CMD inside NODE's network namespace; unlike `ip netns exec` the mount "
+		     "namespace is kept, so /sys/fs/bpf pins stay visible", .fn = sub_exec },
+	{ .name = NULL }
+};
+
+const struct cmd_spec cmd_lab_spec = {
+	.name = "lab",
+	.args = "SUBCOMMAND [options]",
+	.about = "The talk's picture as network namespaces: client, lb, backend-a, backend-b (and more\n"
+		 "with --backends) on one bridge that lives in its own namespace NAME-sw.\n"
+		 "Addresses: " LAB_NET4 "0/24 (RFC 2544 test range) and " LAB_NET6 "/64 (RFC 3849):\n"
+		 "client .1, lb .2, backend-a .11, backend-b .12, ...; MACs 02:00:c6:12:00:<host>.\n"
+		 "Options may come before or after the subcommand (`lab --name x up`).\n",
+	.opts = lab_opts,
+	.subs = lab_subs,
+	.json_help = "machine-readable status",
+	/* '+': `exec NODE -- cmd -x` leaves the command's own options alone. */
+	.stop_at_arg = true,
+	.max_args = -1,
+};
 
 int cmd_lab(int argc, char **argv)
 {
-	struct lab_args a = { .name = "bpflab" };
-	const char *name, *sub, *lb_mode;
-	uint64_t nb;
-	struct lab lab;
-	bool exists;
+	const struct subcmd *s;
+	char sw[NETNS_NAME_MAX];
+	bool amb;
 	int err;
 
-	if ((err = lab_parse_opts(argc, argv, &a)))
+	args = (struct lab_args){ .name = "bpflab" };
+	/* Options before the subcommand, then the subcommand's own (argv[0] its name). */
+	if ((err = opts_parse(&cmd_lab_spec, argc, argv, &args)) != OPTS_GO_ON)
 		return err;
 	if (optind >= argc)
 		return usage_error("lab", "missing subcommand: up, down, status or exec");
-	sub = argv[optind++];
-	/* Options may also follow the subcommand: `lab up --name x`. */
-	if (strcmp(sub, "exec")) {
-		if ((err = lab_parse_opts(argc, argv, &a)))
-			return err;
-		if (optind < argc)
-			return usage_error("lab", "unexpected argument '%s'", argv[optind]);
-	} else {
-		while (optind < argc && argv[optind][0] == '-' && strcmp(argv[optind], "--")) {
-			if ((!strcmp(argv[optind], "--name") || !strcmp(argv[optind], "-n")) &&
-			    optind + 1 < argc) {
-				a.name = argv[optind + 1];
-				optind += 2;
-			} else {
-				return usage_error("lab", "unknown exec option '%s'", argv[optind]);
-			}
-		}
-	}
-	name = a.name;
-	lb_mode = a.lb_mode;
-	nb = a.backends;
-	if (lab_check_name(name))
-		return usage_error("lab", "invalid lab name '%s': 1-%d characters of a-z, 0-9 and '-'",
-				   name, LAB_NAME_MAX);
-	if ((err = require_root("bpflab lab")))
-		return err;
-	{
-		char sw[48];
-		snprintf(sw, sizeof(sw), "%s-sw", name);
-		exists = netns_exists(sw);
-	}
-	if (!nb)
-		nb = exists && lab_count_backends(name) ? lab_count_backends(name) : 2;
-	lab_plan(&lab, name, (int)nb);
-
-	if (!strcmp(sub, "up")) {
-		err = lab_up(&lab);
-		if (err)
-			return err;
-		if (lb_mode && lab_lb_setup(&lab, lb_mode)) {
-			pr_warn("lab '%s': preparing for the load balancer (--lb %s) failed; run with -v\n",
-				name, lb_mode);
-			return EXIT_FAIL;
-		}
-		if (g_opts.json)
-			return lab_status(&lab, true);
-		printf("lab '%s' is up: client %s, lb %s, %d backends from %s; "
-		       "`bpflab lab exec%s%s NODE -- CMD` runs a command in a node\n",
-		       name, lab.nodes[0].ip4, lab.nodes[1].ip4, lab.nbackends, lab.nodes[2].ip4,
-		       strcmp(name, "bpflab") ? " --name " : "", strcmp(name, "bpflab") ? name : "");
+	argc -= optind, argv += optind;
+	if (!strcmp(argv[0], "help")) {
+		opts_print_help(&cmd_lab_spec, stdout);
 		return EXIT_OK;
 	}
-	if (!strcmp(sub, "down"))
-		return lab_down(&lab, false);
-	if (!strcmp(sub, "status"))
-		return lab_status(&lab, exists);
-	if (!strcmp(sub, "exec")) {
-		if (!exists) {
-			pr_warn("lab '%s' is not up; run 'bpflab lab up%s%s' first\n", name,
-				strcmp(name, "bpflab") ? " --name " : "", strcmp(name, "bpflab") ? name : "");
-			return EXIT_FAIL;
-		}
-		return lab_exec(&lab, argc - optind, argv + optind);
-	}
-	return usage_error("lab", "unknown subcommand '%s': up, down, status or exec", sub);
+	s = opts_find_sub(lab_subs, argv[0], &amb);
+	if (!s)
+		return usage_error("lab", "%s subcommand '%s': up, down, status or exec",
+				   amb ? "ambiguous" : "unknown", argv[0]);
+	argv[0] = (char *)s->name;
+	if ((err = opts_parse(&cmd_lab_spec, argc, argv, &args)) != OPTS_GO_ON)
+		return err;
+	if (s->fn != sub_exec && optind < argc)
+		return usage_error("lab", "unexpected argument '%s'", argv[optind]);
+	if (lab_check_name(args.name))
+		return usage_error("lab", "invalid lab name '%s': 1-%d characters of a-z, 0-9 and '-'",
+				   args.name, LAB_NAME_MAX);
+	if ((err = require_caps("lab", CAPN_SYS_ADMIN | CAPN_NET_ADMIN | CAPN_BPF,
+				"CAP_SYS_ADMIN and CAP_NET_ADMIN to make namespaces, veths and the "
+				"bridge; CAP_BPF for --lb's XDP program and to name programs in status")))
+		return err;
+	snprintf(sw, sizeof(sw), "%s-sw", args.name);
+	lab_exists = netns_exists(sw);
+	if (!args.backends)
+		args.backends = lab_exists && lab_count_backends(args.name) ?
+			lab_count_backends(args.name) : 2;
+	lab_plan(&cur_lab, args.name, (int)args.backends);
+	return s->fn(argc - optind, argv + optind);
 }

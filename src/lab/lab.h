@@ -4,6 +4,7 @@
 #define BPFLAB_LAB_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 /* RFC 2544's benchmarking range and RFC 3849's documentation prefix: never routed, so a
@@ -40,5 +41,18 @@ int lab_plan(struct lab *lab, const char *name, int nbackends);
 /* The node called `node` (client, lb, backend-a, a, ...), or NULL. */
 const struct lab_node *lab_find_node(const struct lab *lab, const char *node);
 int lab_check_name(const char *name);
+
+/* `lab up --serve`: an HTTP server on every backend answering with the node's name (serve.c).
+ * Runtime state (pid files, logs) lives in LAB_RUN_DIR/<lab>/ and goes with `lab down`. */
+#define LAB_RUN_DIR "/run/bpflab/lab"
+#define LAB_SERVE_PORT 80
+void lab_run_dir(const char *lab, char *buf, size_t len);
+/* Starts the missing servers and waits until each answers; EXIT_OK or EXIT_FAIL. */
+int lab_serve_start(const struct lab *lab);
+/* Stops every server of the lab (also ones a killed `up` left) and removes its runtime
+ * folder; returns how many were stopped. */
+int lab_serve_stop(const char *lab);
+/* The pid of node's server, 0 if none runs. */
+int lab_serve_pid(const char *lab, const char *node);
 
 #endif

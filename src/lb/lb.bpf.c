@@ -5,8 +5,9 @@
  *   dsr  only the MACs change; the backend holds the VIP and answers the client itself;
  *   nat  source becomes the LB's address and a free port, destination the backend;
  *        the backend's replies come back here and are rewritten to come from the VIP.
- * Verdicts (docs/lb.md): not IPv4 or not for a VIP -> XDP_PASS untouched; for a VIP
- * address but malformed, a fragment, or with IPv4 options -> XDP_DROP and counted. */
+ * Verdicts (docs/lb.md): not to the LB's MAC, not IPv4 or not for a VIP -> XDP_PASS
+ * untouched; for a VIP address but malformed, a fragment, with IPv4 options or source
+ * port 0 -> XDP_DROP. Every packet adds 1 to exactly one verdict counter (lb.h). */
 #include "parse.h"
 #include "csum.h"
 #include "lb.h"
@@ -14,8 +15,11 @@
 
 /* Set before load from the pinned config, so a replaced program behaves the same. */
 const volatile __u32 lb_mode = LB_MODE_DSR;
-const volatile __u32 ring_size = LB_RING_DEFAULT;
+const volatile __u32 table_size = LB_TABLE_DEFAULT;
 const volatile __be32 snat_addr = 0;
+/* The interface's own MAC: only frames sent to it are balanced. Aligned so that it is
+ * compared as one 32- and one 16-bit word. */
+const volatile __u8 lb_mac[6] __attribute__((aligned(4))) = {};
 /* Benchmarks only: forget a new flow again, so every run of one packet is a new flow. */
 const volatile __u8 bench_forget = 0;
 
@@ -33,6 +37,16 @@ static __always_inline void count(struct lb_counters *c, int what)
 		c->c[what]++;
 }
 
+/* Broadcast, multicast and other hosts' frames (a bridge floods, promiscuous mode) are
+ * not ours to balance, and their destination must never become our source. */
+static __always_inline int to_lb_mac(const void *data)
+{
+	/* Through void *, not the packed struct ethhdr: clang would split a u32 load from
+	 * it into four byte loads. */
+	return !((*(const __u32 *)data ^ *(const volatile __u32 *)lb_mac) |
+		 (*(const __u16 *)(data + 4) ^ *(const volatile __u16 *)(lb_mac + 4)));
+}
+
 static __always_inline void stats_add(void *map, __u32 id, __u64 len, int new_flow)
 {
 	struct lb_stats *s = bpf_map_lookup_elem(map, &id);
@@ -44,11 +58,20 @@ static __always_inline void stats_add(void *map, __u32 id, __u64 len, int new_fl
 	s->new_flows += new_flow;
 }
 
-static __always_inline void set_macs(struct ethhdr *eth, const __u8 *dst)
+static __always_inline void set_macs(void *data, const __u8 *dst)
 {
-	/* The frame was addressed to us: our MAC becomes the source. */
-	__builtin_memcpy(eth->h_source, eth->h_dest, ETH_ALEN);
-	__builtin_memcpy(eth->h_dest, dst, ETH_ALEN);
+	/* The frame was addressed to us: our MAC becomes the source. In 16-bit words
+	 * (dst is a map value's MAC, 2-aligned): through the packed struct ethhdr, clang
+	 * would copy byte by byte. */
+	__u16 *w = data;
+	const __u16 *m = (const __u16 *)dst;
+
+	w[3] = w[0];
+	w[4] = w[1];
+	w[5] = w[2];
+	w[0] = m[0];
+	w[1] = m[1];
+	w[2] = m[2];
 }
 
 static __always_inline struct lb_backend *backend_get(__u32 id)
@@ -89,7 +112,9 @@ static __always_inline void nat_rewrite(struct iphdr *ip, void *l4, __u8 proto,
 }
 
 /* NAT: claims a reverse entry for this flow: the client's own port if free, else ports
- * derived from the flow hash. Returns the port, or 0 when all tries were taken. */
+ * derived from the flow hash. Returns the port, or 0 when all tries were taken: the
+ * caller has refused source port 0 and derived ports are >= LB_NAT_PORT_MIN, so 0 is
+ * never a claimed port, and a failure has inserted nothing. */
 static __always_inline __be16 nat_claim(const struct lb_flow *f, const struct lb_backend *be,
 					__u32 bid, __u32 vip_id, const __u8 *client_mac,
 					__u32 hash, struct lb_counters *cnt)
@@ -152,7 +177,9 @@ static __always_inline int nat_reply(struct ethhdr *eth, struct iphdr *ip, void 
  * nat: it is made to look like an error about what the backend itself sent (from
  * backend:port to the LB's address and NAT port): quoted addresses, ports and IP
  * checksum rewritten, the ICMP checksum updated for each, outer addresses LB -> backend.
- * Returns XDP_TX, or -1 when it is not about one of our flows. */
+ * Everything read or rewritten lies inside the ICMP message as the outer tot_len says
+ * (p->l4_len), never in the frame's padding. Returns XDP_TX, XDP_DROP (counted: lengths
+ * that do not hold), or -1 when it is not about one of our flows. */
 static __always_inline int icmp_to_backend(void *data, void *data_end, struct pkt *p,
 					   struct iphdr *ip, struct lb_counters *cnt)
 {
@@ -163,16 +190,25 @@ static __always_inline int icmp_to_backend(void *data, void *data_end, struct pk
 	struct lb_flow f = {};
 	struct lb_ct *ct;
 
-	if ((void *)(ic + 1) > data_end)
-		return -1;
+	/* The frame checks are for the verifier: l4_len lies inside the frame (parse.h). */
+	if ((void *)(ic + 1) > data_end || p->l4_len < sizeof(*ic))
+		goto malformed;
 	if (ic->type != ICMP_DEST_UNREACH && ic->type != ICMP_TIME_EXCEEDED)
 		return -1;
+	/* An error quotes the IP header and at least 8 bytes of the datagram (RFC 792). */
+	if (p->l4_len < sizeof(*ic) + sizeof(*in) + sizeof(*inp))
+		goto malformed;
 	in = (void *)(ic + 1);
-	if ((void *)(in + 1) > data_end || in->ihl != 5 ||
-	    (in->protocol != IPPROTO_TCP && in->protocol != IPPROTO_UDP))
-		return -1;
 	inp = (void *)(in + 1);
 	if ((void *)(inp + 1) > data_end)
+		goto malformed;
+	/* The quoted header's own lengths: a datagram too short for ports has none. */
+	if (in->version != 4 || in->ihl < 5 ||
+	    bpf_ntohs(in->tot_len) < sizeof(*in) + sizeof(*inp))
+		goto malformed;
+	/* Quoted options (we send none), other protocols, later fragments: no flow of ours. */
+	if (in->ihl != 5 || (in->protocol != IPPROTO_TCP && in->protocol != IPPROTO_UDP) ||
+	    (in->frag_off & bpf_htons(0x1fff)))
 		return -1;
 	f.saddr = in->daddr;
 	f.daddr = in->saddr;
@@ -207,6 +243,9 @@ static __always_inline int icmp_to_backend(void *data, void *data_end, struct pk
 	set_macs(p->eth, be->mac);
 	count(cnt, LBC_ICMP_TO_BACKEND);
 	return XDP_TX;
+malformed:
+	count(cnt, LBC_DROP_MALFORMED);
+	return XDP_DROP;
 }
 
 SEC("xdp")
@@ -229,6 +268,10 @@ int lb_xdp(struct xdp_md *ctx)
 	int r, new_flow = 0;
 
 	cnt = bpf_map_lookup_elem(&counters, &key);
+	if (data + sizeof(struct ethhdr) > data_end || !to_lb_mac(data)) {
+		count(cnt, LBC_PASS_NOT_FOR_US);
+		return XDP_PASS;
+	}
 	r = parse_packet(data, data_end, &p);
 	if (r == PARSE_NOT_IP || p.l3_proto != ETH_P_IP) {
 		count(cnt, LBC_PASS_NOT_IPV4);
@@ -244,8 +287,11 @@ int lb_xdp(struct xdp_md *ctx)
 	ports = data + L4_OFF(&p);
 	if (r == PARSE_OK && !p.frag && !p.ip_opts &&
 	    (p.l4_proto == IPPROTO_TCP || p.l4_proto == IPPROTO_UDP)) {
-		if ((void *)(ports + 1) > data_end)
-			return XDP_DROP; /* parse_packet checked it; the verifier needs to see it */
+		if ((void *)(ports + 1) > data_end) {
+			/* parse_packet checked it; the verifier needs to see it */
+			count(cnt, LBC_DROP_MALFORMED);
+			return XDP_DROP;
+		}
 		vk.addr = ip->daddr;
 		vk.port = ports->dest;
 		vk.proto = p.l4_proto;
@@ -290,6 +336,11 @@ int lb_xdp(struct xdp_md *ctx)
 		return XDP_PASS;
 	}
 
+	/* Port 0 is no port (RFC 768, 9293): a flow with it is refused before any state. */
+	if (!ports->source) {
+		count(cnt, LBC_DROP_PORT_ZERO);
+		return XDP_DROP;
+	}
 	f.saddr = ip->saddr;
 	f.daddr = ip->daddr;
 	f.sport = ports->source;
@@ -310,7 +361,7 @@ int lb_xdp(struct xdp_md *ctx)
 	if (!be) {
 		struct lb_ct nct = { .vip_id = vip->id };
 		__u32 h = lb_flow_hash(f.saddr, f.daddr, f.sport, f.dport, f.proto);
-		__u32 slot = h % ring_size, *pb;
+		__u32 slot = h % table_size, *pb;
 		void *ring = bpf_map_lookup_elem(&rings, &vip->id);
 
 		pb = ring ? bpf_map_lookup_elem(ring, &slot) : NULL;
@@ -328,7 +379,15 @@ int lb_xdp(struct xdp_md *ctx)
 				return XDP_DROP;
 			}
 		}
-		bpf_map_update_elem(&conntrack, &f, &nct, BPF_ANY);
+		if (bpf_map_update_elem(&conntrack, &f, &nct, BPF_ANY) && lb_mode == LB_MODE_NAT) {
+			/* Unrecorded, the reply's entry would outlive a dropped flow: undo it. */
+			struct lb_flow rk = { .saddr = be->addr, .daddr = snat_addr,
+					      .sport = be->port, .dport = nct.nat_port,
+					      .proto = f.proto };
+			bpf_map_delete_elem(&reverse, &rk);
+			count(cnt, LBC_DROP_NAT_PORT);
+			return XDP_DROP;
+		}
 		nat_port = nct.nat_port;
 		new_flow = 1;
 		if (bench_forget) {
@@ -344,15 +403,16 @@ int lb_xdp(struct xdp_md *ctx)
 
 	if (lb_mode == LB_MODE_NAT) {
 		void *l4 = data + L4_OFF(&p);
-		if (p.l4_proto == IPPROTO_TCP) {
-			if (l4 + sizeof(struct tcphdr) > data_end)
-				return XDP_DROP;
-		} else if (l4 + sizeof(struct udphdr) > data_end) {
+		/* parse_packet checked the whole header; the verifier needs to see it. */
+		if (p.l4_proto == IPPROTO_TCP ? l4 + sizeof(struct tcphdr) > data_end :
+						l4 + sizeof(struct udphdr) > data_end) {
+			count(cnt, LBC_DROP_MALFORMED);
 			return XDP_DROP;
 		}
 		nat_rewrite(ip, l4, p.l4_proto, snat_addr, be->addr, nat_port, be->port);
 	}
 	set_macs(p.eth, be->mac);
+	count(cnt, LBC_TX_BACKEND);
 	return XDP_TX;
 }
 

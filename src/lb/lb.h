@@ -7,32 +7,38 @@
 #include <linux/types.h>
 
 /* Version of everything pinned below; a pinned set with another version is refused. */
-#define LB_LAYOUT_VERSION 1
+#define LB_LAYOUT_VERSION 3
 
 #define LB_MAX_VIPS 64
 #define LB_MAX_BACKENDS 4096      /* backend ids 1..LB_MAX_BACKENDS-1; 0 means "none" */
 #define LB_CT_DEFAULT 131072      /* LRU entries per conntrack direction */
-#define LB_RING_DEFAULT 65537     /* Maglev table size per VIP: prime, >= 100 x backends */
+#define LB_TABLE_DEFAULT 65537    /* Maglev table size per VIP (--table-size): prime, >= 100 x backends */
 #define LB_NAT_TRIES 8            /* source ports tried before a NAT port failure */
 #define LB_NAT_PORT_MIN 1024
 
 enum lb_mode { LB_MODE_NAT = 1, LB_MODE_DSR = 2 };
 
-/* Global counters, one per-CPU slot each. */
+/* Global counters, one per-CPU slot each. The verdict counters come first: every packet
+ * adds 1 to exactly one of them, so they sum to the packets seen (docs/lb.md). The event
+ * counters after LBC__VERDICTS count something that happened on the way, not a verdict. */
 enum lb_counter {
+	LBC_PASS_NOT_FOR_US, /* not to the LB's MAC (broadcast, multicast, another host's) */
 	LBC_PASS_NOT_IPV4,   /* ARP, IPv6, other: not ours, XDP_PASS untouched */
 	LBC_PASS_NOT_VIP,    /* IPv4 not for a VIP (nor a NAT reply): XDP_PASS untouched */
+	LBC_PASS_OTHER_L4,   /* VIP address, not TCP/UDP or no such port: XDP_PASS */
 	LBC_DROP_MALFORMED,  /* for a VIP address, truncated or lying headers: XDP_DROP */
 	LBC_DROP_FRAGMENT,   /* for a VIP address, a fragment: XDP_DROP */
 	LBC_DROP_IP_OPTIONS, /* for a VIP address, IPv4 options: XDP_DROP */
+	LBC_DROP_PORT_ZERO,  /* for a VIP, TCP/UDP source port 0: XDP_DROP, no state */
 	LBC_DROP_NO_BACKEND, /* VIP with no backend of weight > 0: XDP_DROP */
 	LBC_DROP_NAT_PORT,   /* NAT: no free source port after LB_NAT_TRIES: XDP_DROP */
-	LBC_CT_MISS,         /* forward flow not in conntrack: a Maglev lookup was needed */
+	LBC_TX_BACKEND,      /* VIP hit: XDP_TX to its backend */
+	LBC_REPLY,           /* NAT: backend replies rewritten back to the client: XDP_TX */
+	LBC_ICMP_TO_BACKEND, /* ICMP errors about a VIP flow sent to its backend: XDP_TX */
+	LBC__VERDICTS,
+	LBC_CT_MISS = LBC__VERDICTS, /* forward flow not in conntrack: a Maglev lookup */
 	LBC_CT_STALE,        /* conntrack named a backend that is gone: chosen again */
 	LBC_NAT_PORT_REMAP,  /* NAT: the client's port was taken, another one was picked */
-	LBC_REPLY,           /* NAT: backend replies rewritten back to the client */
-	LBC_ICMP_TO_BACKEND, /* ICMP errors about a VIP flow sent to its backend */
-	LBC_PASS_OTHER_L4,   /* VIP address, not TCP/UDP or no such port: XDP_PASS */
 	LBC__MAX
 };
 
@@ -100,16 +106,19 @@ struct lb_stats {
 	__u64 new_flows;
 };
 
-/* Pinned "config" map, one entry: how the maps were made and the program set up. */
-struct lb_config {
+/* The balancer's metadata, one entry of the pinned map "config": how the maps were made
+ * and the program set up (the configuration the user wants is struct lb_cfg, lb_ctl.h). */
+struct lb_meta {
 	__u32 layout_version;
 	__u32 mode;          /* enum lb_mode */
-	__u32 ring_size;
+	__u32 table_size;    /* Maglev table size per VIP, --table-size */
 	__u32 ct_size;
 	__be32 snat_addr;    /* NAT: source address towards backends */
 	__u32 next_backend;  /* allocation cursor, so a freed id is not reused at once */
 	__u32 generation;    /* bumped by every change */
-	__u32 pad;
+	__u32 ifindex;       /* the interface it was started on: tells a deleted one apart */
+	__u32 xdp_tx_counted; /* xdp_tx_err0 holds the driver's count at start (a veth) */
+	__u64 xdp_tx_err0;   /* the veth's XDP_TX errors at start: lb show counts from it */
 };
 
 /* Flow hash for Maglev: user space computes the same to predict placement. Values are

@@ -1,30 +1,62 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
-/* The load balancer's control plane on its maps: parse VIPs and backends, read the
- * configuration back from the maps, and apply a whole new one (Maglev tables swapped in
- * one map update each). Used by `bpflab lb` and by the fixtures in tests/prog/test_lb.c. */
+/* The load balancer's control plane. A configuration in memory (struct lb_cfg: what the
+ * user wants) is parsed, edited, compared and written by lb_cfg.c; lb_ctl.c reads one
+ * back from the maps and applies a whole new one (Maglev tables swapped in one map
+ * update each). Used by `bpflab lb` and, through lb_prog.h, by tests, fuzzer and bench. */
 #ifndef BPFLAB_LB_CTL_H
 #define BPFLAB_LB_CTL_H
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <linux/types.h>
 #include "lb.h"
 
-struct lb_bpf;
+/* The load balancer's maps, written once: X(name, sized_at_start). Pinning, map reuse,
+ * layout checks, show and the fd table all walk this list. The names are the skeleton's
+ * (skel->maps.NAME) and the pinned files'. sized_at_start: max_entries comes from
+ * --ct-size, so a layout check compares everything but the size. */
+#define LB_MAPS(X)                 \
+	X(config, false)           \
+	X(vips, false)             \
+	X(vip_addrs, false)        \
+	X(backends, false)         \
+	X(rings, false)            \
+	X(conntrack, true)         \
+	X(reverse, true)           \
+	X(vip_stats, false)        \
+	X(backend_stats, false)    \
+	X(counters, false)
 
-/* File descriptors of the load balancer's maps; the order of LB_MAP_NAMES. */
+#define LB_MAP_COUNT_(name, sized) +1
+enum { LB_NMAPS = 0 LB_MAPS(LB_MAP_COUNT_) };
+#undef LB_MAP_COUNT_
+
+/* File descriptors of the maps, by name (f->vips) or in list order (f->fd[i]). */
 struct lb_fds {
-	int config, vips, vip_addrs, backends, rings, conntrack, reverse, vip_stats,
-	    backend_stats, counters;
+	union {
+		struct {
+#define LB_MAP_FIELD_(name, sized) int name;
+			LB_MAPS(LB_MAP_FIELD_)
+#undef LB_MAP_FIELD_
+		};
+		int fd[LB_NMAPS];
+	};
 };
-#define LB_NMAPS 10
-extern const char *const lb_map_names[LB_NMAPS];
-static inline int *lb_fd_at(struct lb_fds *f, int i) { return &((int *)f)[i]; }
+
+struct lb_map_desc {
+	const char *name;
+	bool sized_at_start;
+};
+extern const struct lb_map_desc lb_maps[LB_NMAPS];
+
+/* Every fd -1: nothing open. */
+void lb_fds_init(struct lb_fds *f);
 
 /* A whole configuration, as the user means it. */
 struct lb_cfg_vip {
 	struct lb_vip_key key;
-	__u32 id;             /* assigned by lb_state_apply */
+	__u32 id;             /* assigned by lb_cfg_apply */
 };
 struct lb_cfg_backend {
 	struct lb_vip_key vip;
@@ -33,18 +65,32 @@ struct lb_cfg_backend {
 	__u8 mac[6];
 	bool has_mac;
 	__u16 weight;
-	__u32 id;             /* assigned by lb_state_apply */
+	__u32 id;             /* assigned by lb_cfg_apply */
 };
-struct lb_state {
+struct lb_cfg {
 	int nvips, nbackends;
 	struct lb_cfg_vip vips[LB_MAX_VIPS];
 	struct lb_cfg_backend backends[LB_MAX_BACKENDS];
 };
 
-/* "A.B.C.D:PORT/tcp|udp" */
+static inline bool lb_vip_eq(const struct lb_vip_key *a, const struct lb_vip_key *b)
+{
+	return a->addr == b->addr && a->port == b->port && a->proto == b->proto;
+}
+
+/* The port a backend is reached on: its own, or the VIP's. */
+static inline __be16 lb_be_port(const struct lb_cfg_backend *b)
+{
+	return b->port ? b->port : b->vip.port;
+}
+
+/* "A.B.C.D:PORT/tcp|udp". -EINVAL malformed; -EADDRNOTAVAIL a well-formed address that
+ * can be no service's (0.0.0.0, broadcast, loopback, multicast): lb_addr_refusal says why. */
 int lb_parse_vip(const char *s, struct lb_vip_key *k);
-/* "A.B.C.D[:PORT]"; port 0 when not given */
+/* "A.B.C.D[:PORT]"; port 0 when not given. Errors as lb_parse_vip. */
 int lb_parse_addr_port(const char *s, __be32 *addr, __be16 *port);
+/* Why the address at the start of s is refused, or NULL. */
+const char *lb_addr_refusal(const char *s);
 int lb_parse_mac(const char *s, __u8 mac[6]);
 void lb_fmt_vip(const struct lb_vip_key *k, char *buf, size_t len);
 void lb_fmt_addr_port(__be32 addr, __be16 port, char *buf, size_t len);
@@ -53,31 +99,66 @@ const char *lb_mode_str(__u32 mode);
 const char *lb_counter_name(int i);
 
 /* State editing in memory: -ENOENT unknown VIP/backend, -EEXIST duplicate, -ENOSPC full. */
-int lb_state_vip_add(struct lb_state *s, const struct lb_vip_key *k);
-int lb_state_vip_del(struct lb_state *s, const struct lb_vip_key *k);
-struct lb_cfg_backend *lb_state_backend_find(struct lb_state *s, const struct lb_vip_key *vip,
+int lb_cfg_vip_add(struct lb_cfg *s, const struct lb_vip_key *k);
+int lb_cfg_vip_del(struct lb_cfg *s, const struct lb_vip_key *k);
+struct lb_cfg_backend *lb_cfg_backend_find(struct lb_cfg *s, const struct lb_vip_key *vip,
 					     __be32 addr, __be16 port);
-int lb_state_backend_add(struct lb_state *s, const struct lb_cfg_backend *b);
-int lb_state_backend_del(struct lb_state *s, const struct lb_vip_key *vip, __be32 addr,
+int lb_cfg_backend_add(struct lb_cfg *s, const struct lb_cfg_backend *b);
+int lb_cfg_backend_del(struct lb_cfg *s, const struct lb_vip_key *vip, __be32 addr,
 			 __be16 port);
-int lb_state_find_vip(const struct lb_state *s, const struct lb_vip_key *k);
+int lb_cfg_find_vip(const struct lb_cfg *s, const struct lb_vip_key *k);
+
+/* One change, as `lb vip` and `lb backend` make it. */
+enum lb_edit_op { LB_VIP_ADD, LB_VIP_DEL, LB_BACKEND_ADD, LB_BACKEND_DEL, LB_BACKEND_SET };
+struct lb_edit {
+	enum lb_edit_op op;
+	struct lb_vip_key vip;
+	struct lb_cfg_backend backend;  /* backend ops: vip, addr, port; add: weight, mac */
+	bool set_weight, set_mac;       /* LB_BACKEND_SET: what changes */
+};
+/* Applies e to c in memory. VIP ops: -EEXIST, -ENOENT, -ENOSPC. Backend ops: -ENXIO no
+ * such VIP, -EEXIST already there, -ENOENT not in the VIP, -ENOSPC full. */
+int lb_cfg_edit(struct lb_cfg *c, const struct lb_edit *e);
+
+/* The VIPs of c that have no backend of weight > 0 (their packets are dropped). */
+bool lb_cfg_vip_has_backend(const struct lb_cfg *c, const struct lb_vip_key *k);
+
+/* Writes c as a config file that lb_cfg_parse_file reads back to the same c. */
+void lb_cfg_write_file(const struct lb_cfg *c, FILE *f);
+
+/* What applying `to` over `from` changes; moved_share: of all flows of VIPs kept, the
+ * share Maglev places on another backend (from the old and the new tables). */
+struct lb_diff {
+	int vips_added, vips_removed, backends_added, backends_removed, backends_reweighted,
+	    backends_remac;
+	double moved_share;
+};
+enum lb_change_kind { LB_CH_VIP_ADD, LB_CH_VIP_DEL, LB_CH_BACKEND_ADD, LB_CH_BACKEND_DEL,
+		      LB_CH_BACKEND_WEIGHT, LB_CH_BACKEND_MAC, LB_CH_VIP_MOVED };
+/* One change: old/new backend as they apply (NULL when none); for LB_CH_VIP_MOVED,
+ * share is the part of the VIP's table that names another backend. */
+typedef void (*lb_change_fn)(void *ctx, enum lb_change_kind kind, const struct lb_vip_key *vip,
+			     const struct lb_cfg_backend *old, const struct lb_cfg_backend *new,
+			     double share);
+/* Compares; fn (may be NULL) sees every change. 0 or -ENOMEM, -EINVAL (table_size). */
+int lb_cfg_diff(const struct lb_cfg *from, const struct lb_cfg *to, __u32 table_size,
+		struct lb_diff *d, lb_change_fn fn, void *ctx);
 
 /* Parses a config file (lines "vip V", "backend V ADDR[:PORT] [weight W] [mac M]", '#'
  * comments) into s. On error prints "FILE:LINE: why" and returns -EINVAL. */
-int lb_state_parse_file(const char *path, struct lb_state *s);
+int lb_cfg_parse_file(const char *path, struct lb_cfg *s);
 
-int lb_fds_from_skel(struct lb_bpf *skel, struct lb_fds *f);
 void lb_fds_close(struct lb_fds *f);
-int lb_config_read(const struct lb_fds *f, struct lb_config *c);
-int lb_config_write(const struct lb_fds *f, const struct lb_config *c);
+int lb_meta_read(const struct lb_fds *f, struct lb_meta *c);
+int lb_meta_write(const struct lb_fds *f, const struct lb_meta *c);
 
-int lb_state_read(const struct lb_fds *f, struct lb_state *s);
+int lb_cfg_read(const struct lb_fds *f, struct lb_cfg *s);
 /* Makes the maps hold s (ids filled in). Each VIP's table is swapped whole; new backends
  * are written before any table names them, old ones removed after no table does.
  * Backends without a MAC must have one by now (-EINVAL). */
-int lb_state_apply(const struct lb_fds *f, struct lb_config *cfg, struct lb_state *s);
+int lb_cfg_apply(const struct lb_fds *f, struct lb_meta *cfg, struct lb_cfg *s);
 
-/* Reads a VIP's Maglev table into `table` (cfg->ring_size entries). */
+/* Reads a VIP's Maglev table into `table` (cfg->table_size entries). */
 int lb_ring_read(const struct lb_fds *f, __u32 vip_id, __u32 *table, __u32 size);
 
 /* Per-CPU values summed. */

@@ -6,12 +6,13 @@
 
 #include "lb.h"
 
-/* How the set was made (layout version, mode, sizes); read by user space only. */
+/* struct lb_meta: how the set was made (layout version, mode, sizes); user space only.
+ * The pinned name stays "config" so running balancers survive an upgrade. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, struct lb_config);
+	__type(value, struct lb_meta);
 } config SEC(".maps");
 
 /* VIP address:port/proto -> its id. */

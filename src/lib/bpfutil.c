@@ -1,10 +1,15 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* libbpf set-up, bpffs/tracefs, XDP attach through bpf_link (naming the owner of what is
+ * in the way). Atomic pinning is in pin.c; modes, what is attached to an interface and
+ * test runs in bpf_query.c; the three implement bpfutil.h. */
 #define _GNU_SOURCE
 #include "bpfutil.h"
 #include "util.h"
-#include "json.h"
 
 #include <dirent.h>
+#include <time.h>
+#include <sys/file.h>
+#include <fcntl.h>
 #include <errno.h>
 #include <limits.h>
 #include <sched.h>
@@ -18,13 +23,11 @@
 #include <sys/vfs.h>
 #include <unistd.h>
 #include <linux/if_link.h>
+#include <linux/magic.h>
 #include <linux/bpf.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
-#define BPF_FS_MAGIC 0xcafe4a11
-#define TRACEFS_MAGIC 0x74726163
-#define DEBUGFS_MAGIC 0x64626720
 
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
@@ -92,57 +95,152 @@ int ensure_tracefs(const char **path)
 	return -ENOENT;
 }
 
-int xdp_mode_parse(const char *s, enum xdp_mode *mode)
+/* Both must match: an ifindex is only unique within its netns. */
+static __u32 xdp_link_id(int ifindex, __u32 prog_id)
 {
-	if (!strcmp(s, "auto"))
-		*mode = XDP_MODE_AUTO;
-	else if (!strcmp(s, "native") || !strcmp(s, "drv"))
-		*mode = XDP_MODE_NATIVE;
-	else if (!strcmp(s, "generic") || !strcmp(s, "skb"))
-		*mode = XDP_MODE_GENERIC;
-	else {
-		pr_warn("invalid --mode '%s': use auto, native or generic\n", s);
-		return -EINVAL;
+	__u32 id = 0;
+
+	while (!bpf_link_get_next_id(id, &id)) {
+		struct bpf_link_info info = {};
+		__u32 len = sizeof(info);
+		int fd = bpf_link_get_fd_by_id(id);
+
+		if (fd < 0)
+			continue;
+		if (!bpf_obj_get_info_by_fd(fd, &info, &len) && info.type == BPF_LINK_TYPE_XDP &&
+		    (int)info.xdp.ifindex == ifindex && info.prog_id == prog_id) {
+			close(fd);
+			return id;
+		}
+		close(fd);
 	}
 	return 0;
 }
 
-const char *xdp_mode_str(enum xdp_mode mode)
+/* Looks under dir (bpffs, depth-bounded) for a pin of link `id`; its path into out. */
+static bool find_link_pin(const char *dir, __u32 id, int depth, char *out, size_t len)
 {
-	switch (mode) {
-	case XDP_MODE_NATIVE: return "native";
-	case XDP_MODE_GENERIC: return "generic";
-	default: return "auto";
-	}
-}
+	struct dirent *de;
+	char p[PATH_MAX];
+	bool found = false;
+	DIR *d;
 
-int xdp_query_present(int ifindex, struct xdp_present *out)
-{
-	LIBBPF_OPTS(bpf_xdp_query_opts, q);
-	struct bpf_prog_info info = {};
-	__u32 len = sizeof(info);
-	int err, fd;
+	if (depth > 6 || !(d = opendir(dir)))
+		return false;
+	while (!found && (de = readdir(d))) {
+		struct bpf_link_info info = {};
+		__u32 ilen = sizeof(info);
+		struct stat st;
+		int fd;
 
-	memset(out, 0, sizeof(*out));
-	err = bpf_xdp_query(ifindex, 0, &q);
-	if (err)
-		return err;
-	if (!q.prog_id)
-		return 0;
-	out->prog_id = q.prog_id;
-	switch (q.attach_mode) {
-	case XDP_ATTACHED_DRV: out->mode = "native"; break;
-	case XDP_ATTACHED_SKB: out->mode = "generic"; break;
-	case XDP_ATTACHED_HW: out->mode = "offload"; break;
-	default: out->mode = "multi"; break;
-	}
-	fd = bpf_prog_get_fd_by_id(q.prog_id);
-	if (fd >= 0) {
-		if (!bpf_obj_get_info_by_fd(fd, &info, &len))
-			snprintf(out->name, sizeof(out->name), "%s", info.name);
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(p, sizeof(p), "%s/%s", dir, de->d_name);
+		if (lstat(p, &st))
+			continue;
+		if (S_ISDIR(st.st_mode)) {
+			found = find_link_pin(p, id, depth + 1, out, len);
+			continue;
+		}
+		fd = bpf_obj_get(p);
+		if (fd < 0)
+			continue;
+		if (!bpf_obj_get_info_by_fd(fd, &info, &ilen) && info.id == id) {
+			snprintf(out, len, "%s", p);
+			found = true;
+		}
 		close(fd);
 	}
-	return 1;
+	closedir(d);
+	return found;
+}
+
+/* A process holding link `id` open: pid and name, from /proc/PID/fdinfo. */
+static bool find_link_holder(__u32 id, int *pid, char *comm, size_t len)
+{
+	char p[300], line[128];
+	struct dirent *de, *fe;
+	DIR *d = opendir("/proc");
+	bool found = false;
+
+	while (!found && d && (de = readdir(d))) {
+		DIR *fds;
+
+		if (de->d_name[0] < '1' || de->d_name[0] > '9')
+			continue;
+		snprintf(p, sizeof(p), "/proc/%s/fdinfo", de->d_name);
+		fds = opendir(p);
+		while (!found && fds && (fe = readdir(fds))) {
+			FILE *f;
+
+			if (fe->d_name[0] == '.')
+				continue;
+			snprintf(p, sizeof(p), "/proc/%s/fdinfo/%s", de->d_name, fe->d_name);
+			f = fopen(p, "r");
+			while (f && fgets(line, sizeof(line), f)) {
+				unsigned v;
+				if (sscanf(line, "link_id: %u", &v) == 1 && v == id) {
+					found = true;
+					break;
+				}
+			}
+			if (f)
+				fclose(f);
+		}
+		if (fds)
+			closedir(fds);
+		if (found) {
+			FILE *f;
+
+			*pid = atoi(de->d_name);
+			snprintf(p, sizeof(p), "/proc/%s/comm", de->d_name);
+			f = fopen(p, "r");
+			if (!f || !fgets(comm, len, f))
+				snprintf(comm, len, "?");
+			comm[strcspn(comm, "\n")] = 0;
+			if (f)
+				fclose(f);
+		}
+	}
+	if (d)
+		closedir(d);
+	return found;
+}
+
+void xdp_owner_hint(int ifindex, __u32 prog_id, const char *ifname, char *out, size_t len)
+{
+	__u32 id = xdp_link_id(ifindex, prog_id);
+	char pin[PATH_MAX], comm[64];
+	size_t root = strlen(BPFLAB_PIN_ROOT);
+	int pid = 0;
+
+	if (!id) {
+		snprintf(out, len, "it is attached without a bpf_link, so "
+			 "'ip link set dev %s xdp off' (or xdpgeneric off) removes it", ifname);
+		return;
+	}
+	/* bpflab's own pins first: the usual case, and a small tree. */
+	if (find_link_pin(BPFLAB_PIN_ROOT, id, 0, pin, sizeof(pin)) ||
+	    find_link_pin("/sys/fs/bpf", id, 0, pin, sizeof(pin))) {
+		if (!strncmp(pin, BPFLAB_PIN_ROOT "/lb/", root + 4))
+			snprintf(out, len, "it is bpflab's load balancer, held by the link pinned at %s: "
+				 "'bpflab lb stop %s' removes it", pin, ifname);
+		else if (!strncmp(pin, BPFLAB_PIN_ROOT "/count/", root + 7))
+			snprintf(out, len, "it is a pinned bpflab count, held by the link pinned at %s: "
+				 "'bpflab count %s --detach' removes it", pin, ifname);
+		else
+			snprintf(out, len, "it is held by the bpf_link pinned at %s ('ip link ... xdp "
+				 "off' cannot remove it): removing that pin (rm %s) detaches it, if "
+				 "no process holds the link too", pin, pin);
+		return;
+	}
+	if (find_link_holder(id, &pid, comm, sizeof(comm))) {
+		snprintf(out, len, "it is held by process %d (%s) through bpf_link %u ('ip link ... "
+			 "xdp off' cannot remove it): stopping that process detaches it", pid, comm, id);
+		return;
+	}
+	snprintf(out, len, "it is held by bpf_link %u, which no pin or process shown to us "
+		 "holds; 'bpftool link detach id %u' removes it", id, id);
 }
 
 int xdp_link_attach(int prog_fd, int ifindex, const char *ifname, enum xdp_mode mode,
@@ -154,9 +252,11 @@ int xdp_link_attach(int prog_fd, int ifindex, const char *ifname, enum xdp_mode 
 
 	err = xdp_query_present(ifindex, &cur);
 	if (err > 0) {
-		pr_warn("'%s' already has an XDP program: id %u, name '%s', %s mode; "
-			"detach it first (bpflab <command> %s --detach, or ip link set dev %s xdp off)\n",
-			ifname, cur.prog_id, cur.name[0] ? cur.name : "?", cur.mode, ifname, ifname);
+		char how[PATH_MAX + 256];
+
+		xdp_owner_hint(ifindex, cur.prog_id, ifname, how, sizeof(how));
+		pr_warn("'%s' already has an XDP program: id %u, name '%s', %s mode; %s\n",
+			ifname, cur.prog_id, cur.name[0] ? cur.name : "?", cur.mode, how);
 		return -EBUSY;
 	}
 	if (mode == XDP_MODE_NATIVE)
@@ -184,265 +284,4 @@ int xdp_link_attach(int prog_fd, int ifindex, const char *ifname, enum xdp_mode 
 			*effective = !strcmp(cur.mode, "native") ? XDP_MODE_NATIVE : XDP_MODE_GENERIC;
 	}
 	return fd;
-}
-
-int mkdir_p(const char *path, int mode)
-{
-	char tmp[PATH_MAX];
-	size_t n = snprintf(tmp, sizeof(tmp), "%s", path);
-
-	if (n >= sizeof(tmp))
-		return -ENAMETOOLONG;
-	for (char *p = tmp + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = 0;
-		if (mkdir(tmp, mode) && errno != EEXIST)
-			return -errno;
-		*p = '/';
-	}
-	if (mkdir(tmp, mode) && errno != EEXIST)
-		return -errno;
-	return 0;
-}
-
-int pin_dir_path(const char *cmd, const char *ifname, char *buf, size_t len)
-{
-	char ns[64];
-	int n;
-
-	netns_current_name(ns, sizeof(ns));
-	if (*ns)
-		n = snprintf(buf, len, "%s/%s/%s@%s", BPFLAB_PIN_ROOT, cmd, ifname, ns);
-	else
-		n = snprintf(buf, len, "%s/%s/%s", BPFLAB_PIN_ROOT, cmd, ifname);
-	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
-}
-
-static int rm_tree(const char *dir)
-{
-	DIR *d = opendir(dir);
-	struct dirent *de;
-	char p[PATH_MAX];
-
-	if (!d)
-		return errno == ENOENT ? 0 : -errno;
-	while ((de = readdir(d))) {
-		struct stat st;
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-			continue;
-		snprintf(p, sizeof(p), "%s/%s", dir, de->d_name);
-		if (!lstat(p, &st) && S_ISDIR(st.st_mode))
-			rm_tree(p);
-		else
-			unlink(p);
-	}
-	closedir(d);
-	return rmdir(dir) ? -errno : 0;
-}
-
-int pin_dir_remove(const char *dir)
-{
-	char parent[PATH_MAX];
-	int err = rm_tree(dir);
-	char *slash;
-
-	if (err)
-		return err;
-	/* Leave nothing behind: prune parents that became empty, up to and including the
-	 * bpflab root. rmdir refuses a folder that still holds someone else's pins. */
-	snprintf(parent, sizeof(parent), "%s", dir);
-	while ((slash = strrchr(parent, '/')) && slash > parent) {
-		*slash = 0;
-		if (strncmp(parent, BPFLAB_PIN_ROOT, strlen(BPFLAB_PIN_ROOT)) || rmdir(parent))
-			break;
-	}
-	return 0;
-}
-
-/* Removes "<dir>_tmp_<pid>" folders whose process is gone: a kill -9 mid-pin. */
-static void pin_tmp_reap(const char *dir)
-{
-	char parent[PATH_MAX], prefix[PATH_MAX], p[PATH_MAX];
-	const char *base;
-	struct dirent *de;
-	DIR *d;
-
-	snprintf(parent, sizeof(parent), "%s", dir);
-	char *slash = strrchr(parent, '/');
-	if (!slash)
-		return;
-	*slash = 0;
-	base = slash + 1;
-	snprintf(prefix, sizeof(prefix), "%s_tmp_", base);
-	d = opendir(parent);
-	while (d && (de = readdir(d))) {
-		if (strncmp(de->d_name, prefix, strlen(prefix)))
-			continue;
-		long pid = strtol(de->d_name + strlen(prefix), NULL, 10);
-		if (pid > 0 && (kill(pid, 0) == 0 || errno == EPERM))
-			continue;
-		snprintf(p, sizeof(p), "%s/%s", parent, de->d_name);
-		pr_debug("removing stale pin folder %s\n", p);
-		pin_dir_remove(p);
-	}
-	if (d)
-		closedir(d);
-}
-
-int pin_tmp_begin(const char *dir, char *tmp, size_t len)
-{
-	char parent[PATH_MAX];
-	int err;
-
-	err = ensure_bpffs(NULL);
-	if (err)
-		return err;
-	snprintf(parent, sizeof(parent), "%s", dir);
-	*strrchr(parent, '/') = 0;
-	err = mkdir_p(parent, 0700);
-	if (err) {
-		pr_warn("cannot create %s: %s\n", parent, strerr(err));
-		return err;
-	}
-	pin_tmp_reap(dir);
-	if ((size_t)snprintf(tmp, len, "%s_tmp_%d", dir, getpid()) >= len)
-		return -ENAMETOOLONG;
-	/* Another process removing its last pin may prune our fresh parent: make it again. */
-	if (mkdir(tmp, 0700) && errno == ENOENT)
-		mkdir_p(parent, 0700);
-	if (mkdir(tmp, 0700) && errno != EEXIST) {
-		err = -errno;
-		pr_warn("cannot create %s: %s\n", tmp, strerr(err));
-		return err;
-	}
-	return 0;
-}
-
-int pin_tmp_commit(const char *tmp, const char *dir)
-{
-	if (rename(tmp, dir)) {
-		int err = -errno;
-		pr_warn("cannot move pins into %s: %s\n", dir, strerr(err));
-		pin_dir_remove(tmp);
-		return err;
-	}
-	return 0;
-}
-
-int pin_dir_detach(const char *dir)
-{
-	char path[PATH_MAX];
-	int fd, err;
-
-	if (access(dir, F_OK))
-		return -ENOENT;
-	snprintf(path, sizeof(path), "%s/link", dir);
-	fd = bpf_obj_get(path);
-	if (fd >= 0) {
-		err = bpf_link_detach(fd) ? -errno : 0;
-		close(fd);
-		if (err && err != -ENOLINK && err != -EINVAL)
-			pr_warn("detaching %s: %s\n", path, strerr(err));
-	}
-	err = pin_dir_remove(dir);
-	if (err)
-		pr_warn("removing %s: %s\n", dir, strerr(err));
-	return err;
-}
-
-void print_detached(const char *type, const char *ifname, const char *dir, const char *human)
-{
-	struct json j;
-
-	if (!g_opts.json) {
-		printf("%s %s and removed %s\n", human, ifname, dir);
-		return;
-	}
-	json_init(&j, stdout);
-	json_obj_begin(&j);
-	json_kstr(&j, "type", type);
-	json_kstr(&j, "interface", ifname);
-	json_kstr(&j, "pin_dir", dir);
-	json_obj_end(&j);
-	json_newline(&j);
-}
-
-int pinned_link_alive(const char *path)
-{
-	struct bpf_link_info info = {};
-	__u32 len = sizeof(info);
-	int fd, err;
-
-	fd = bpf_obj_get(path);
-	if (fd < 0)
-		return fd == -ENOENT ? 0 : fd;
-	err = bpf_obj_get_info_by_fd(fd, &info, &len);
-	close(fd);
-	if (err)
-		return err;
-	if (info.type == BPF_LINK_TYPE_XDP)
-		return info.xdp.ifindex != 0;
-	return 1;
-}
-
-int test_run_xdp(int prog_fd, struct test_run *t)
-{
-	LIBBPF_OPTS(bpf_test_run_opts, o);
-	cpu_set_t old, one;
-	bool pinned = false;
-	int err;
-
-	o.data_in = t->in;
-	o.data_size_in = t->in_len;
-	o.data_out = t->out;
-	o.data_size_out = t->out ? t->out_cap : 0;
-	o.repeat = t->repeat > 0 ? t->repeat : 1;
-	if (t->cpu >= 0 && !sched_getaffinity(0, sizeof(old), &old)) {
-		CPU_ZERO(&one);
-		CPU_SET(t->cpu, &one);
-		pinned = !sched_setaffinity(0, sizeof(one), &one);
-		if (!pinned)
-			return -errno;
-	}
-	err = bpf_prog_test_run_opts(prog_fd, &o);
-	if (pinned)
-		sched_setaffinity(0, sizeof(old), &old);
-	if (err)
-		return err;
-	t->out_len = o.data_size_out;
-	t->retval = o.retval;
-	t->duration = o.duration;
-	return 0;
-}
-
-int percpu_sum_u64(int map_fd, const void *key, __u64 *out, size_t n)
-{
-	int ncpu = libbpf_num_possible_cpus();
-	__u64 *v;
-
-	memset(out, 0, n * sizeof(*out));
-	if (ncpu <= 0)
-		return ncpu ? ncpu : -EINVAL;
-	/* The kernel hands back one value per possible CPU, each rounded up to 8 bytes:
-	 * with __u64-only values that is exactly n words per CPU. */
-	v = calloc((size_t)ncpu * n, sizeof(*v));
-	if (!v)
-		return -ENOMEM;
-	if (bpf_map_lookup_elem(map_fd, key, v)) {
-		int err = -errno;
-		free(v);
-		return err;
-	}
-	for (int cpu = 0; cpu < ncpu; cpu++)
-		for (size_t i = 0; i < n; i++)
-			out[i] += v[(size_t)cpu * n + i];
-	free(v);
-	return 0;
-}
-
-const char *xdp_action_str(__u32 act)
-{
-	static const char *names[] = { "aborted", "drop", "pass", "tx", "redirect" };
-	return act < ARRAY_SIZE(names) ? names[act] : "unknown";
 }

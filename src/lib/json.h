@@ -34,17 +34,17 @@ void json_null(struct json *j);
 /* Ends one JSON Lines record: newline and flush. */
 void json_newline(struct json *j);
 
+/* One JSON Lines record, the shape every command's output has: json_record_begin starts
+ * the writer on f and opens {"type": type, ...; json_record_end closes it and ends the
+ * line. Between them, the record's own keys. */
+void json_record_begin(struct json *j, FILE *f, const char *type);
+void json_record_end(struct json *j);
+
 /* key + value shorthands */
 void json_kstr(struct json *j, const char *k, const char *v);
 void json_kint(struct json *j, const char *k, int64_t v);
 void json_kuint(struct json *j, const char *k, uint64_t v);
 void json_kdouble(struct json *j, const char *k, double v);
 void json_kbool(struct json *j, const char *k, bool v);
-
-/* Escapes bytes for a terminal: control characters and invalid UTF-8 become \xNN,
- * backslash doubles. Returns the length written (always NUL-terminated when cap > 0). */
-size_t escape_for_terminal(const char *s, size_t n, char *out, size_t cap);
-/* Length of the valid UTF-8 sequence at s (1..4), or 0 if it is not valid. */
-int utf8_seq_len(const unsigned char *s, size_t n);
 
 #endif

@@ -237,46 +237,6 @@ bool pkt_checksums_ok(const uint8_t *f, size_t len)
 	return true;
 }
 
-int parse_ipv4(const char *s, struct in_addr *out)
-{
-	int parts = 0;
-	const char *p = s;
-
-	/* inet_pton accepts what we want, but we also refuse leading zeros ("010.0.0.1"),
-	 * which other tools read as octal. */
-	while (*p) {
-		const char *start = p;
-		if (!isdigit((unsigned char)*p))
-			return -EINVAL;
-		while (isdigit((unsigned char)*p))
-			p++;
-		if (p - start > 1 && *start == '0')
-			return -EINVAL;
-		parts++;
-		if (*p == '.')
-			p++;
-		else if (*p)
-			return -EINVAL;
-	}
-	if (parts != 4 || inet_pton(AF_INET, s, out) != 1)
-		return -EINVAL;
-	return 0;
-}
-
-int parse_port(const char *s, uint16_t *port)
-{
-	char *end;
-	long v;
-
-	if (!s || !isdigit((unsigned char)*s) || (s[0] == '0' && s[1]))
-		return -EINVAL;
-	v = strtol(s, &end, 10);
-	if (*end || v < 1 || v > 65535)
-		return -EINVAL;
-	*port = (uint16_t)v;
-	return 0;
-}
-
 /* Finds the IP header and the L4 header of a frame (VLAN tags, IPv4 options, IPv6
  * extension headers); 0 when both are inside the frame. */
 static int pkt_locate(const uint8_t *f, size_t len, size_t *l3, size_t *l4, uint8_t *proto,

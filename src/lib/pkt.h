@@ -49,7 +49,4 @@ bool pkt_checksums_ok(const uint8_t *frame, size_t len);
  * 0, or -EINVAL when the frame cannot be walked, -EPROTONOSUPPORT when it is not IP. */
 int pkt_fix_checksums(uint8_t *frame, size_t len);
 
-int parse_ipv4(const char *s, struct in_addr *out);   /* strict dotted quad, no leading 0s */
-int parse_port(const char *s, uint16_t *port);        /* 1..65535, digits only */
-
 #endif

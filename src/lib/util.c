@@ -2,6 +2,7 @@
 /* Shared plumbing for every command. */
 #define _GNU_SOURCE
 #include "util.h"
+#include "netns.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -15,16 +16,64 @@
 #include <string.h>
 #include <dirent.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
+#include <linux/capability.h>
 #include <time.h>
 #include <unistd.h>
 
 struct global_opts g_opts;
 volatile sig_atomic_t exiting;
 
-static void vpr(const char *fmt, va_list ap)
+/* What was said on stderr, so that with --json a failing command can also say it on
+ * stdout as one {"type":"error"} record (see cli.c). */
+static char said[WARN_KEEP][256];
+static int nsaid;
+
+static void keep(const char *fmt, va_list ap)
 {
-	fputs("bpflab: ", stderr);
+	char *m;
+	size_t n;
+
+	if (nsaid >= WARN_KEEP)
+		return;
+	m = said[nsaid];
+	vsnprintf(m, sizeof(said[0]), fmt, ap);
+	n = strlen(m);
+	while (n && m[n - 1] == '\n')
+		m[--n] = 0;
+	if (n)
+		nsaid++;
+}
+
+void warn_keep(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	keep(fmt, ap);
+	va_end(ap);
+}
+
+int warn_kept(const char **msgs, int cap)
+{
+	int n = nsaid < cap ? nsaid : cap;
+	for (int i = 0; i < n; i++)
+		msgs[i] = said[i];
+	return n;
+}
+
+static void vpr(bool warning, const char *fmt, va_list ap)
+{
+	if (warning) {
+		va_list aq;
+		va_copy(aq, ap);
+		keep(fmt, aq);
+		va_end(aq);
+	}
+	if (g_opts.cmd)
+		fprintf(stderr, "bpflab %s: ", g_opts.cmd);
+	else
+		fputs("bpflab: ", stderr);
 	vfprintf(stderr, fmt, ap);
 }
 
@@ -32,7 +81,7 @@ void pr_warn(const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	vpr(fmt, ap);
+	vpr(true, fmt, ap);
 	va_end(ap);
 }
 
@@ -40,7 +89,7 @@ void pr_info(const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	vpr(fmt, ap);
+	vpr(false, fmt, ap);
 	va_end(ap);
 }
 
@@ -50,7 +99,7 @@ void pr_debug(const char *fmt, ...)
 	if (!g_opts.verbose)
 		return;
 	va_start(ap, fmt);
-	vpr(fmt, ap);
+	vpr(false, fmt, ap);
 	va_end(ap);
 }
 
@@ -72,14 +121,71 @@ void setup_signals(void)
 
 int parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
 {
-	char *end;
-	unsigned long long v;
+	uint64_t v = 0;
 
-	if (!s || !*s || !isdigit((unsigned char)*s))
+	/* Digits only: no sign, no space, no 0x (strtoull would take all three). */
+	if (!s || !*s)
 		return -EINVAL;
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno || *end || v < min || v > max)
+	for (const char *p = s; *p; p++) {
+		if (!isdigit((unsigned char)*p))
+			return -EINVAL;
+		if (v > (UINT64_MAX - (*p - '0')) / 10)
+			return -EINVAL;
+		v = v * 10 + (*p - '0');
+	}
+	if (v < min || v > max)
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
+int parse_size(const char *s, uint64_t min, uint64_t max, uint64_t *out)
+{
+	char digits[32];
+	size_t n = s ? strlen(s) : 0;
+	unsigned shift = 0;
+	uint64_t v;
+
+	if (n == 0 || n >= sizeof(digits))
+		return -EINVAL;
+	memcpy(digits, s, n + 1);
+	switch (digits[n - 1]) {
+	case 'K': shift = 10; break;
+	case 'M': shift = 20; break;
+	case 'G': shift = 30; break;
+	}
+	if (shift)
+		digits[--n] = 0;
+	if (parse_u64(digits, 0, UINT64_MAX >> shift, &v))
+		return -EINVAL;
+	v <<= shift;
+	if (v < min || v > max)
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
+int parse_seconds(const char *s, double min, double max, double *out)
+{
+	const char *p = s;
+	int whole = 0, frac = 0;
+	double v;
+
+	/* DIGITS[.DIGITS]: no sign, exponent, hex float, inf or nan (strtod takes them all,
+	 * and 1e-300 as an interval made a loop that never ended). */
+	if (!s)
+		return -EINVAL;
+	while (isdigit((unsigned char)*p))
+		p++, whole++;
+	if (*p == '.') {
+		p++;
+		while (isdigit((unsigned char)*p))
+			p++, frac++;
+	}
+	if (*p || whole + frac == 0 || whole > 9 || frac > 9)
+		return -EINVAL;
+	v = strtod(s, NULL);
+	if (v < min || v > max)
 		return -EINVAL;
 	*out = v;
 	return 0;
@@ -87,25 +193,7 @@ int parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
 
 int parse_duration(const char *s, double *seconds)
 {
-	char *end;
-	double v;
-
-	if (!s || !*s)
-		return -EINVAL;
-	errno = 0;
-	v = strtod(s, &end);
-	if (errno || end == s || !isfinite(v) || v < 0 || v > 86400 * 365)
-		return -EINVAL;
-	if (*end == 's' && !end[1])
-		end++;
-	else if (*end == 'm' && !end[1]) {
-		v *= 60;
-		end++;
-	}
-	if (*end)
-		return -EINVAL;
-	*seconds = v;
-	return 0;
+	return parse_seconds(s, 0, DURATION_MAX, seconds);
 }
 
 int iface_check_name(const char *name)
@@ -203,76 +291,93 @@ int run_cmdf(bool quiet, const char *fmt, ...)
 	return run_cmd(argv, quiet);
 }
 
-int netns_enter(const char *name)
-{
-	char path[PATH_MAX];
-	int fd;
-
-	if (!name || !*name || strchr(name, '/') || strlen(name) > 64) {
-		pr_warn("invalid network namespace name '%s'\n", name ? name : "");
-		return -EINVAL;
-	}
-	snprintf(path, sizeof(path), "/run/netns/%s", name);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		int err = -errno;
-		pr_warn("no network namespace '%s' (%s): %s\n", name, path, strerr(err));
-		return err;
-	}
-	if (setns(fd, CLONE_NEWNET)) {
-		int err = -errno;
-		close(fd);
-		pr_warn("cannot enter network namespace '%s': %s\n", name, strerr(err));
-		return err;
-	}
-	close(fd);
-	return 0;
-}
-
-void netns_current_name(char *buf, size_t len)
-{
-	struct stat self, init, st;
-	DIR *d;
-	struct dirent *de;
-
-	buf[0] = 0;
-	if (stat("/proc/self/ns/net", &self))
-		return;
-	/* The initial netns has a fixed inode number (PROC_NET_INIT_INO); /proc/1 may not be
-	 * readable (pid 1 of another pid namespace, or hidepid), so it is only a second check. */
-	if (self.st_ino == 0xEFFFFFF9UL ||
-	    (!stat("/proc/1/ns/net", &init) && init.st_ino == self.st_ino))
-		return;
-	d = opendir("/run/netns");
-	while (d && (de = readdir(d))) {
-		char p[PATH_MAX];
-		if (de->d_name[0] == '.')
-			continue;
-		snprintf(p, sizeof(p), "/run/netns/%s", de->d_name);
-		if (!stat(p, &st) && st.st_ino == self.st_ino) {
-			snprintf(buf, len, "%s", de->d_name);
-			closedir(d);
-			return;
-		}
-	}
-	if (d)
-		closedir(d);
-	snprintf(buf, len, "ns%lu", (unsigned long)self.st_ino);
-}
-
 bool is_root(void)
 {
 	return geteuid() == 0;
 }
 
+static const struct {
+	unsigned bit;
+	int cap;
+	const char *name;
+} cap_table[] = {
+	{ CAPN_BPF, CAP_BPF, "CAP_BPF" },
+	{ CAPN_PERFMON, CAP_PERFMON, "CAP_PERFMON" },
+	{ CAPN_NET_ADMIN, CAP_NET_ADMIN, "CAP_NET_ADMIN" },
+	{ CAPN_SYS_ADMIN, CAP_SYS_ADMIN, "CAP_SYS_ADMIN" },
+	{ CAPN_DAC_OVERRIDE, CAP_DAC_OVERRIDE, "CAP_DAC_OVERRIDE" },
+};
+
+unsigned caps_missing(unsigned need)
+{
+	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct d[2] = {};
+	unsigned missing = 0;
+	uint64_t eff;
+
+	/* The effective set, not the uid: root in a container may lack them, and a
+	 * non-root process may hold exactly these. */
+	if (syscall(SYS_capget, &h, d))
+		return need;
+	eff = d[0].effective | (uint64_t)d[1].effective << 32;
+	for (size_t i = 0; i < ARRAY_SIZE(cap_table); i++)
+		if ((need & cap_table[i].bit) && !(eff & (1ULL << cap_table[i].cap)))
+			missing |= cap_table[i].bit;
+	return missing;
+}
+
+void caps_names(unsigned caps, char *buf, size_t len)
+{
+	size_t o = 0;
+
+	if (len)
+		buf[0] = 0;
+	for (size_t i = 0; i < ARRAY_SIZE(cap_table) && o < len; i++)
+		if (caps & cap_table[i].bit)
+			o += snprintf(buf + o, len - o, "%s%s", o ? ", " : "", cap_table[i].name);
+}
+
+int require_caps(const char *what, unsigned need, const char *why)
+{
+	unsigned missing = caps_missing(need);
+	char names[128], all[128], set[128] = "";
+	size_t o = 0;
+
+	if (!missing)
+		return 0;
+	caps_names(missing, names, sizeof(names));
+	caps_names(need, all, sizeof(all));
+	/* pr_warn already says "bpflab CMD: ". */
+	if (!strncmp(what, "bpflab ", 7))
+		what += 7;
+	/* setpriv's spelling: +bpf,+net_admin */
+	for (const char *p = all; *p && o + 2 < sizeof(set); p++) {
+		if (!strncmp(p, "CAP_", 4)) {
+			set[o++] = '+';
+			p += 3;
+		} else if (*p != ' ') {
+			set[o++] = *p == ',' ? ',' : (char)tolower((unsigned char)*p);
+		}
+	}
+	set[o] = 0;
+	if (is_root())
+		/* Telling root to "run as root" helps nobody: its capability set is the problem. */
+		pr_warn("%s needs %s (%s); this process runs as root but lacks %s: its capability "
+			"bounding set was reduced (a container, capsh --drop, systemd "
+			"CapabilityBoundingSet=); give it back %s\n", what, all, why, names, names);
+	else
+		pr_warn("%s needs %s (%s); this process lacks %s: run it as root (e.g. sudo) or "
+			"with exactly those (setpriv --inh-caps=%s --ambient-caps=%s)\n", what, all,
+			why, names, set, set);
+	return EXIT_NOPERM;
+}
+
 int require_root(const char *what)
 {
-	if (is_root())
-		return 0;
-	pr_warn("%s needs root: CAP_BPF and CAP_PERFMON to load programs, CAP_NET_ADMIN to "
-		"attach them to interfaces, CAP_SYS_ADMIN to mount bpffs/tracefs; run as root\n",
-		what);
-	return EXIT_NOPERM;
+	return require_caps(what, CAPN_BPF | CAPN_PERFMON | CAPN_NET_ADMIN | CAPN_SYS_ADMIN,
+			    "CAP_BPF and CAP_PERFMON to load programs, CAP_NET_ADMIN to attach them "
+			    "to interfaces, CAP_SYS_ADMIN to mount bpffs/tracefs and read program "
+			    "names by id");
 }
 
 double now_mono(void)

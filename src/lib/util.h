@@ -22,6 +22,7 @@ struct global_opts {
 	bool json;
 	bool verbose;
 	const char *netns; /* --netns NAME: the command runs inside that namespace */
+	const char *cmd;   /* the command running: pr_warn says "bpflab CMD: " */
 };
 extern struct global_opts g_opts;
 
@@ -29,13 +30,28 @@ void pr_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void pr_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void pr_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* The first WARN_KEEP messages pr_warn printed (and any warn_keep'd), without
+ * the prefix: what a --json error record carries. */
+#define WARN_KEEP 4
+void warn_keep(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+int warn_kept(const char **msgs, int cap);
+
 /* Signals: Ctrl-C and SIGTERM set `exiting`; loops poll it. */
 extern volatile sig_atomic_t exiting;
 void setup_signals(void);
 
-/* Strict number parsing: the whole string, in range, else -EINVAL. */
+/* Strict number parsing: the whole string, in range, else -EINVAL. Decimal digits only:
+ * no sign, spaces, hex or octal. */
 int parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
+/* A byte count: digits and an optional K, M or G (binary: 2^10, 2^20, 2^30). */
+int parse_size(const char *s, uint64_t min, uint64_t max, uint64_t *out);
+/* Seconds as DIGITS[.DIGITS], nothing else (no unit, exponent or sign), in [min, max]. */
+int parse_seconds(const char *s, double min, double max, double *out);
+#define DURATION_MAX (86400.0 * 365)
+/* parse_seconds in [0, DURATION_MAX]. */
 int parse_duration(const char *s, double *seconds);
+/* The shortest interval between periodic lines any command takes (0 means none). */
+#define INTERVAL_MIN 0.01
 
 /* Interface names: length and characters checked before the kernel sees them. */
 int iface_check_name(const char *name);
@@ -47,14 +63,25 @@ int iface_resolve(const char *name, int *ifindex);
 int run_cmd(char *const argv[], bool quiet);
 int run_cmdf(bool quiet, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* Moves this process into the named network namespace (/run/netns/NAME) without
- * changing its mount namespace, so /sys/fs/bpf stays the one of the caller. */
-int netns_enter(const char *name);
-/* Name of the netns we are in: "" for the initial one, its /run/netns name, or "ns<ino>". */
-void netns_current_name(char *buf, size_t len);
-
 bool is_root(void);
-/* Prints which capabilities are missing for `what` and returns EXIT_NOPERM; 0 when fine. */
+
+/* Capabilities, checked in the effective set (not as "euid is 0"). */
+enum cap_need {
+	CAPN_BPF = 1 << 0,          /* load programs, create maps */
+	CAPN_PERFMON = 1 << 1,      /* tracing programs, perf events, pointer-leaking verifier mode */
+	CAPN_NET_ADMIN = 1 << 2,    /* networking program types, attach to interfaces */
+	CAPN_SYS_ADMIN = 1 << 3,    /* setns, mount bpffs/tracefs, BPF_*_GET_FD_BY_ID */
+	CAPN_DAC_OVERRIDE = 1 << 4, /* root-only (0700) directories: tracefs, /sys/fs/bpf */
+};
+/* The ones of `need` this process does not have. */
+unsigned caps_missing(unsigned need);
+/* "CAP_BPF, CAP_NET_ADMIN" */
+void caps_names(unsigned caps, char *buf, size_t len);
+/* 0 when the process has every capability in `need`; else prints what `what` needs, `why`,
+ * and which are missing, and returns EXIT_NOPERM. */
+int require_caps(const char *what, unsigned need, const char *why);
+/* require_caps with all of BPF, PERFMON, NET_ADMIN and SYS_ADMIN: for commands that have
+ * not said what they need. */
 int require_root(const char *what);
 
 double now_mono(void);

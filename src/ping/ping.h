@@ -21,23 +21,49 @@ enum ping_stat {
 	PS_FRAGMENTS,    /* IPv4/IPv6 fragments: passed untouched */
 	PS_MALFORMED,    /* truncated or lying headers, or echo with code != 0: passed untouched */
 	PS_EVENTS_LOST,  /* ring buffer full: the event is lost, the verdict is not */
+	PS_EXTHDRS,      /* more IPv6 extension headers than the parser walks (8): passed */
+	PS_SUPPRESSED,   /* events over the rate limit: counted here instead of sent */
 	PS__MAX
+};
+
+/* Key of the per-source counters and of the local-address set: IPv4 as ::ffff:a.b.c.d. */
+struct ping_addr {
+	__u8 a[16];
 };
 
 struct ping_stats {
 	__u64 c[PS__MAX];
+	/* Not counters: this CPU's event rate limit (a token bucket of ns of credit,
+	 * refilled from the clock only when the jiffy changes). Here to cost no lookup. */
+	__u64 ev_jiffies, ev_ns, ev_credit;
+	/* Not counters: requests from last_src not yet added to the sources map (a flood is
+	 * one source: counting it here saves a hash lookup per packet). Readers add it in
+	 * (ping_prog_sources). */
+	struct ping_addr last_src;
+	__u64 last_n;
 };
+
+/* Events per second per CPU before they are suppressed (counted, not sent), and the burst
+ * allowed above that rate. At flood rates the ring buffer costs more than the packet. */
+#define PING_EVENT_RATE 2000
+#define PING_EVENT_BURST 200
 
 /* Why a reply was refused (event field `refused`). */
 enum ping_refuse {
 	PR_NONE = 0,
-	PR_L2_MCAST,     /* destination MAC broadcast or multicast */
-	PR_DST_MCAST,    /* destination IP broadcast or multicast */
+	PR_L2_MCAST,     /* destination or source MAC broadcast or multicast */
+	PR_DST_MCAST,    /* destination IP broadcast (also a local subnet's) or multicast */
 	PR_DST_NOT_OURS, /* destination IP not one of this namespace's addresses */
-	PR_SRC_BAD,      /* source 0.0.0.0/::, multicast or broadcast */
+	PR_SRC_BAD,      /* source 0/8, ::, multicast, 240/4, broadcast (also a local subnet's),
+			  * IPv4-mapped */
 	PR_LOOPBACK,     /* source or destination 127/8 or ::1 on an interface other than lo */
 	PR_SRC_OURS,     /* source is one of our own addresses (not on lo) */
 	PR_ROUTED,       /* IPv6 routing header with segments left: not for us yet */
+	PR_IP_CSUM,      /* IPv4 header checksum wrong (RFC 1122 3.2.1.2: silently discard) */
+	PR_IP_OPTIONS,   /* IPv4 options the reply must process (source route, record route,
+			  * timestamp, ...: RFC 1122 3.2.2.6): left to the kernel */
+	PR_CSUM_ZERO,    /* reply checksum 0x0000 or 0xffff depends on the whole payload being
+			  * zero (id 0, seq 0, RFC 1624 3): left to the kernel */
 	PR__MAX
 };
 
@@ -57,10 +83,6 @@ struct ping_event {
 	__u8 refused;     /* enum ping_refuse, with verdict PING_WATCH under --reply */
 };
 
-/* Key of the per-source counters and of the local-address set: IPv4 as ::ffff:a.b.c.d. */
-struct ping_addr {
-	__u8 a[16];
-};
 
 #define PING_MAX_SOURCES 1024
 /* Local addresses searched in .rodata (a few compares beat a hash lookup); more than this
@@ -68,6 +90,9 @@ struct ping_addr {
 #define PING_RO_LOCAL4 16
 #define PING_RO_LOCAL6 16
 #define PING_MAX_LOCAL 1024
+/* Values in the local_addrs map. */
+#define PING_LOCAL_ADDR 1
+#define PING_LOCAL_BCAST 2
 #define PING_REPLY_TTL 64
 
 #endif

@@ -4,7 +4,7 @@
  * line, which known mistake, and the usual fix (src/verify/vlog.c); on success, what the
  * verification cost. Nothing is attached or pinned; all is unloaded at exit. */
 #include <errno.h>
-#include <getopt.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,36 +14,49 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
-#include "commands.h"
+#include "opts.h"
 #include "util.h"
 #include "bpfutil.h"
 #include "json.h"
+#include "term.h"
 #include "vlog.h"
 
-const char cmd_verify_usage[] =
-	"usage: bpflab verify OBJ.bpf.o [options]\n"
-	"\n"
-	"Load every program of a BPF object file, one at a time, with a full verifier log.\n"
-	"A rejected program gets the C source line where the verifier stopped (from BTF line\n"
-	"info), the verifier's message, a plain explanation and the usual fix; an accepted one\n"
-	"gets instructions processed, states, and xlated/jited sizes. The program type comes\n"
-	"from the section name (libbpf's rules); maps are created but never pinned; nothing is\n"
-	"attached, and everything is unloaded when bpflab exits.\n"
-	"\n"
-	"options:\n"
-	"  -p, --prog NAME       only this program\n"
-	"      --unpriv          load as a loader with CAP_BPF and CAP_NET_ADMIN only (no\n"
-	"                        CAP_SYS_ADMIN, no CAP_PERFMON): stricter rules, e.g. no reads\n"
-	"                        of uninitialised stack\n"
-	"      --log             print the whole verifier log, not only its tail\n"
-	"  -l, --log-level N     1: the path that failed (the default for rejected programs;\n"
-	"                        accepted ones load with statistics only, faster), 2: every\n"
-	"                        state (long)\n"
-	"  -j, --json            one JSON object: a record per program\n"
-	"  -v, --verbose         show libbpf's messages\n"
-	"\n"
-	"exit: 0 all loaded, 5 a program was rejected, 2 usage (also: not a BPF object),\n"
-	"      1 other failures (e.g. a map could not be created)\n";
+struct verify_opts {
+	const char *only;
+	bool unpriv, full_log;
+	uint64_t level; /* 0: 1 for rejected programs, statistics only for accepted ones */
+};
+
+#define O(lname, sopt, otype, field, arg, help) OPTDEF(lname, sopt, otype, struct verify_opts, field, arg, help)
+static const struct opt_def verify_opts[] = {
+	{ O("prog", 'p', OPT_STR, only, "NAME", "only this program") },
+	{ O("unpriv", 0, OPT_FLAG, unpriv, NULL, "load as a loader with CAP_BPF and CAP_NET_ADMIN "
+	    "only (no CAP_SYS_ADMIN, no CAP_PERFMON): stricter rules, e.g. no reads of "
+	    "uninitialised stack") },
+	{ O("log", 0, OPT_FLAG, full_log, NULL, "print the whole verifier log, not only its tail") },
+	{ O("log-level", 'l', OPT_UINT, level, "N", "1: the path that failed (the default for "
+	    "rejected programs; accepted ones load with statistics only, faster), 2: every state "
+	    "(long)"), .min = 1, .max = 2 },
+	OPTS_END
+};
+#undef O
+
+const struct cmd_spec cmd_verify_spec = {
+	.name = "verify",
+	.args = "OBJ.bpf.o [options]",
+	.about = "Load every program of a BPF object file, one at a time, with a full verifier log.\n"
+		 "A rejected program gets the C source line where the verifier stopped (from BTF line\n"
+		 "info), the verifier's message, a plain explanation and the usual fix; an accepted one\n"
+		 "gets instructions processed, states, and xlated/jited sizes. The program type comes\n"
+		 "from the section name (libbpf's rules); maps are created but never pinned; nothing is\n"
+		 "attached, and everything is unloaded when bpflab exits.\n",
+	.opts = verify_opts,
+	.notes = "exit: 0 all loaded, 5 a program was rejected, 2 usage (also: not a BPF object),\n"
+		 "      1 other failures (e.g. a map could not be created)\n",
+	.json_help = "one JSON object: a record per program",
+	.first_arg = OPT_FILE,
+	.max_args = 1,
+};
 
 /* Enough for the failing path of any program in the gallery many times over. */
 #define LOG_SIZE (4u << 20)
@@ -59,6 +72,34 @@ struct prog_result {
 	struct vlog_result vr;
 	struct bpf_prog_info info;
 };
+
+/* The program types the kernel loads only with CAP_NET_ADMIN (is_net_admin_prog_type). */
+static bool is_net_prog_type(enum bpf_prog_type t)
+{
+	switch (t) {
+	case BPF_PROG_TYPE_SCHED_CLS:
+	case BPF_PROG_TYPE_SCHED_ACT:
+	case BPF_PROG_TYPE_XDP:
+	case BPF_PROG_TYPE_LWT_IN:
+	case BPF_PROG_TYPE_LWT_OUT:
+	case BPF_PROG_TYPE_LWT_XMIT:
+	case BPF_PROG_TYPE_LWT_SEG6LOCAL:
+	case BPF_PROG_TYPE_SK_SKB:
+	case BPF_PROG_TYPE_SK_MSG:
+	case BPF_PROG_TYPE_FLOW_DISSECTOR:
+	case BPF_PROG_TYPE_CGROUP_DEVICE:
+	case BPF_PROG_TYPE_CGROUP_SKB:
+	case BPF_PROG_TYPE_CGROUP_SOCK:
+	case BPF_PROG_TYPE_CGROUP_SOCK_ADDR:
+	case BPF_PROG_TYPE_CGROUP_SOCKOPT:
+	case BPF_PROG_TYPE_CGROUP_SYSCTL:
+	case BPF_PROG_TYPE_SOCK_OPS:
+	case BPF_PROG_TYPE_EXT:
+		return true;
+	default:
+		return false;
+	}
+}
 
 static bool is_prog_in(struct bpf_object *obj, const char *name)
 {
@@ -300,21 +341,54 @@ static void json_stats(struct json *j, const struct vlog_stats *st)
 	json_kint(j, "peak_states", st->peak_states);
 	json_kint(j, "max_states_per_insn", st->max_states_per_insn);
 	json_kint(j, "verification_time_us", st->verification_time_us);
-	json_kstr(j, "stack_depth", st->stack_depth);
+	json_key(j, "stack_depth");
+	json_arr_begin(j);
+	for (int i = 0; i < st->stack_frames; i++)
+		json_int(j, st->stack_depth_frame[i]);
+	json_arr_end(j);
+}
+
+/* Every field in every record, null where it does not apply (docs/json.md), so a reader
+ * never has to guess whether a missing key means "none" or "not asked". */
+static void json_nulls(struct json *j, const char *const *keys)
+{
+	for (; *keys; keys++) {
+		json_key(j, *keys);
+		json_null(j);
+	}
+}
+
+/* A C line of the program as {"file" or "insn", "line", "text"}: where the verifier
+ * stopped (file given) or where a reference it complains of was acquired (its insn). */
+static void json_code_line(struct json *j, const char *key, const char *file, int insn,
+			   int line, const char *text)
+{
+	json_key(j, key);
+	json_obj_begin(j);
+	if (file)
+		json_kstr(j, "file", file);
+	else
+		json_kint(j, "insn", insn);
+	json_kint(j, "line", line);
+	json_kstr(j, "text", text);
+	json_obj_end(j);
 }
 
 static void print_json_prog(struct json *j, const struct prog_result *r, bool full_log)
 {
+	static const char *const stats[] = { "insns_processed", "total_states", "peak_states",
+		"max_states_per_insn", "verification_time_us", "stack_depth", NULL };
+	static const char *const diag[] = { "pattern", "title", "insn", "source", "message",
+		"explanation", "fix", NULL };
+	static const char *const info[] = { "xlated_bytes", "jited_bytes", "verified_insns", NULL };
+
 	json_obj_begin(j);
 	json_kstr(j, "name", r->name);
 	json_kstr(j, "section", r->section);
-	json_kstr(j, "type", r->type ? r->type : "unknown");
+	json_kstr(j, "prog_type", r->type ? r->type : "unknown");
 	json_kstr(j, "result", r->loaded ? "loaded" : r->rejected ? "rejected" : "failed");
 	if (r->loaded) {
-		json_stats(j, &r->st);
-		json_kuint(j, "xlated_bytes", r->info.xlated_prog_len);
-		json_kuint(j, "jited_bytes", r->info.jited_prog_len);
-		json_kuint(j, "verified_insns", r->info.verified_insns);
+		json_nulls(j, (const char *const[]){ "errno", "error", NULL });
 	} else {
 		json_kint(j, "errno", -r->err);
 		json_kstr(j, "error", strerr(r->err));
@@ -324,26 +398,32 @@ static void print_json_prog(struct json *j, const struct prog_result *r, bool fu
 		json_kstr(j, "pattern", v->pattern->id);
 		json_kstr(j, "title", v->pattern->title);
 		json_kint(j, "insn", v->insn);
-		json_key(j, "source");
-		json_obj_begin(j);
-		json_kstr(j, "file", v->file);
-		json_kint(j, "line", v->line);
-		json_kstr(j, "text", v->source);
-		json_obj_end(j);
-		if (v->origin_insn >= 0) {
-			json_key(j, "acquired");
-			json_obj_begin(j);
-			json_kint(j, "insn", v->origin_insn);
-			json_kint(j, "line", v->origin_line);
-			json_kstr(j, "text", v->origin_source);
-			json_obj_end(j);
-		}
+		json_code_line(j, "source", v->file, -1, v->line, v->source);
+		if (v->origin_insn >= 0)
+			json_code_line(j, "acquired", NULL, v->origin_insn, v->origin_line,
+				       v->origin_source);
 		json_kstr(j, "message", v->message);
 		json_kstr(j, "explanation", v->pattern->explanation);
 		json_kstr(j, "fix", v->pattern->fix);
+	} else {
+		json_nulls(j, diag);
+	}
+	if (r->loaded || r->rejected)
 		json_stats(j, &r->st);
+	else
+		json_nulls(j, stats);
+	if (r->rejected) {
 		json_kbool(j, "log_truncated", r->truncated);
-		json_kstr(j, "log_tail", r->log + v->tail_off);
+		json_kstr(j, "log_tail", r->log + r->vr.tail_off);
+	} else {
+		json_nulls(j, (const char *const[]){ "log_truncated", "log_tail", NULL });
+	}
+	if (r->loaded) {
+		json_kuint(j, "xlated_bytes", r->info.xlated_prog_len);
+		json_kuint(j, "jited_bytes", r->info.jited_prog_len);
+		json_kuint(j, "verified_insns", r->info.verified_insns);
+	} else {
+		json_nulls(j, info);
 	}
 	if (full_log && r->log)
 		json_kstr(j, "log", r->log);
@@ -352,56 +432,46 @@ static void print_json_prog(struct json *j, const struct prog_result *r, bool fu
 
 int cmd_verify(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "prog", required_argument, 0, 'p' },
-		{ "unpriv", no_argument, 0, 'U' },
-		{ "log", no_argument, 0, 'L' },
-		{ "log-level", required_argument, 0, 'l' },
-		COMMON_LONGOPTS,
-		{}
-	};
-	const char *path, *only = NULL;
-	bool unpriv = false, full_log = false;
+	struct verify_opts o = {};
+	const char *path, *only;
+	bool unpriv, full_log;
 	struct prog_result *res = NULL;
 	struct bpf_object *obj;
 	struct bpf_program *p;
-	int opt, err, n = 0, nloaded = 0, nrejected = 0, nfailed = 0, ret;
-	uint64_t level = 0;
+	int err, n = 0, nloaded = 0, nrejected = 0, nfailed = 0, ret;
+	unsigned need = CAPN_BPF | CAPN_PERFMON;
+	uint64_t level;
 
-	while ((opt = getopt_long(argc, argv, "p:l:" COMMON_SHORTOPTS, opts, NULL)) != -1) {
-		switch (opt) {
-		case 'p': only = optarg; break;
-		case 'U': unpriv = true; break;
-		case 'L': full_log = true; break;
-		case 'l':
-			if (parse_u64(optarg, 1, 2, &level))
-				return usage_error("verify", "invalid --log-level '%s': 1 or 2", optarg);
-			break;
-		default:
-			if ((err = common_opt("verify", opt)) >= 0 && err != 0)
-				return err;
-		}
-	}
+	if ((ret = opts_parse(&cmd_verify_spec, argc, argv, &o)) != OPTS_GO_ON)
+		return ret;
 	if (optind >= argc)
 		return usage_error("verify", "missing OBJ.bpf.o");
-	path = argv[optind++];
-	if (optind < argc)
-		return usage_error("verify", "unexpected argument '%s'", argv[optind]);
+	path = argv[optind];
+	only = o.only;
+	unpriv = o.unpriv;
+	full_log = o.full_log;
+	level = o.level;
 	if (access(path, R_OK))
 		return usage_error("verify", "cannot read '%s': %s", path, strerror(errno));
 	bpflab_libbpf_init();
 	/* Opened once to list the programs; each is then loaded from a fresh open. */
 	obj = bpf_object__open_file(path, NULL);
-	if (!obj)
-		return usage_error("verify", "'%s' is not a BPF object file libbpf can open: %s",
-				   path, strerr(errno));
+	if (!obj) {
+		char why[128];
+		/* libbpf's own codes (4001 "BPF object format invalid", ...) are not errnos:
+		 * strerror() would say "Unknown error 4001". */
+		libbpf_strerror(-errno, why, sizeof(why));
+		return usage_error("verify", "'%s' is not a BPF object file (an ELF object built "
+				   "with clang -target bpf): %s", path, why);
+	}
 	if (only && !is_prog_in(obj, only)) {
-		fprintf(stderr, "bpflab verify: no program '%s' in %s; it has:", only, path);
+		char names[512] = "";
+		size_t o = 0;
 		bpf_object__for_each_program(p, obj)
-			fprintf(stderr, " %s", bpf_program__name(p));
-		fprintf(stderr, "\n");
+			if (o < sizeof(names))
+				o += snprintf(names + o, sizeof(names) - o, " %s", bpf_program__name(p));
 		bpf_object__close(obj);
-		return EXIT_USAGE;
+		return usage_error("verify", "no program '%s' in %s; it has:%s", only, path, names);
 	}
 	bpf_object__for_each_program(p, obj)
 		n++;
@@ -414,18 +484,26 @@ int cmd_verify(int argc, char **argv)
 	bpf_object__for_each_program(p, obj) {
 		if (only && strcmp(bpf_program__name(p), only))
 			continue;
+		if (is_net_prog_type(bpf_program__type(p)))
+			need |= CAPN_NET_ADMIN;
 		snprintf(res[n++].name, sizeof(res[0].name), "%s", bpf_program__name(p));
 	}
 	bpf_object__close(obj);
 	if (n == 0) {
-		pr_warn("bpflab verify: %s holds no BPF programs\n", path);
+		pr_warn("%s holds no BPF programs\n", path);
 		free(res);
 		return EXIT_USAGE;
 	}
-	if ((err = require_root("bpflab verify")))
+	/* What the object's programs need, as the kernel decides it: CAP_PERFMON also gives
+	 * the privileged verifier (pointer arithmetic, Spectre checks relaxed), so a load
+	 * without it is not the verdict root gets. */
+	if ((err = require_caps("verify", need, need & CAPN_NET_ADMIN ?
+				"CAP_BPF to load, CAP_PERFMON for the verifier root gets, "
+				"CAP_NET_ADMIN for its networking programs" :
+				"CAP_BPF to load, CAP_PERFMON for the verifier root gets")))
 		goto out_free;
 	if (unpriv && (err = drop_to_cap_bpf())) {
-		pr_warn("bpflab verify: cannot drop to CAP_BPF only: %s (--unpriv needs CAP_BPF)\n",
+		pr_warn("cannot drop to CAP_BPF only: %s (--unpriv needs CAP_BPF)\n",
 			strerr(err));
 		err = EXIT_NOPERM;
 		goto out_free;
@@ -447,8 +525,7 @@ int cmd_verify(int argc, char **argv)
 
 	if (g_opts.json) {
 		struct json j;
-		json_init(&j, stdout);
-		json_obj_begin(&j);
+		json_record_begin(&j, stdout, "verify");
 		json_kstr(&j, "object", path);
 		json_kbool(&j, "unpriv", unpriv);
 		json_kint(&j, "loaded", nloaded);
@@ -459,8 +536,7 @@ int cmd_verify(int argc, char **argv)
 		for (int i = 0; i < n; i++)
 			print_json_prog(&j, &res[i], full_log);
 		json_arr_end(&j);
-		json_obj_end(&j);
-		json_newline(&j);
+		json_record_end(&j);
 	} else {
 		printf("%s: %d program%s: %d loaded, %d rejected%s%s\n", path, n, n == 1 ? "" : "s",
 		       nloaded, nrejected, nfailed ? ", failed: " : "", nfailed ? "see below" : "");

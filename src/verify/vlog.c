@@ -463,5 +463,18 @@ void vlog_stats(const char *log, struct vlog_stats *s)
 			n = sizeof(s->stack_depth) - 1;
 		memcpy(s->stack_depth, p + 12, n);
 		s->stack_depth[n] = '\0';
+		/* "0+400+400": one number per frame, for JSON (numbers as numbers). */
+		for (const char *q = s->stack_depth; *q && s->stack_frames < VLOG_MAX_FRAMES;) {
+			char *end;
+			long v;
+
+			if (!isdigit((unsigned char)*q))
+				break;
+			v = strtol(q, &end, 10);
+			s->stack_depth_frame[s->stack_frames++] = v;
+			if (*end != '+')
+				break;
+			q = end + 1;
+		}
 	}
 }

@@ -32,6 +32,8 @@ struct vlog_result {
 	size_t tail_off;      /* the relevant tail of the log starts at log + tail_off */
 };
 
+#define VLOG_MAX_FRAMES 16 /* BPF allows 8 nested frames; subprograms are listed too */
+
 /* Numbers of the summary lines, on success or failure; -1 where absent. */
 struct vlog_stats {
 	long insns_processed;
@@ -40,6 +42,8 @@ struct vlog_stats {
 	long peak_states;
 	long verification_time_us;
 	char stack_depth[64]; /* as the kernel prints it: "0+8+8" for three frames */
+	int stack_frames;     /* how many numbers stack_depth holds (0: no such line) */
+	long stack_depth_frame[VLOG_MAX_FRAMES]; /* the same as numbers, per frame */
 };
 
 /* Analyses a rejection log. Returns 0 (r filled) or -EINVAL for an empty log. */

@@ -119,6 +119,24 @@ xdp_on() { # node iface: prints the XDP prog id attached, or nothing
   [ "$status" -eq 0 ]
 }
 
+@test "a deleted interface is noticed within a second: exit 1 naming it, summary printed" {
+  ip -n "$LAB-backend-a" link add fgone0 type veth peer name fgone1
+  ip -n "$LAB-backend-a" link set fgone0 up
+  # no --duration, no interval lines: before the fix this ran forever (timeout bounds it)
+  timeout 10 "$BPFLAB" --netns "$LAB-backend-a" count fgone0 --interval 0 --json > "$OUTF" 2> "$BATS_TEST_TMPDIR/err" &
+  pid=$!
+  wait_for_line "$OUTF"
+  ip -n "$LAB-backend-a" link del fgone0
+  t0=$(date +%s%N)
+  rc=0; wait "$pid" || rc=$?
+  ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+  echo "rc=$rc after ${ms} ms: $(cat "$BATS_TEST_TMPDIR/err")"
+  [ "$rc" -eq 1 ]
+  [ "$ms" -lt 1000 ]
+  grep -q "interface fgone0 (ifindex [0-9]*) is gone" "$BATS_TEST_TMPDIR/err"
+  json_assert "$(grep '"type":"summary"' "$OUTF")" '.interface == "fgone0"'
+}
+
 @test "unknown interface: clear error, exit 2" {
   run "$BPFLAB" --netns "$LAB-client" count nosuch0 --duration 0
   [ "$status" -eq 2 ]

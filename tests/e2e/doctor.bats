@@ -4,6 +4,7 @@
 # other tools (iproute2 loading an object, a separate C loader, sysfs/procfs), so a doctor
 # that misreports fails here. Also: valid JSON, fast, nothing left behind.
 load helpers
+bats_require_minimum_version 1.5.0
 
 setup_file() {
   [ "$(id -u)" -eq 0 ] || return 0
@@ -70,7 +71,7 @@ feature() { # name -> its JSON object
   json_assert "$J" '.features | length == 22 and all(.[]; .status | IN("ok","missing","refused","unknown"))'
   json_assert "$J" '.features | all(.[]; .status != "unknown")'
   json_assert "$J" '.commands | keys == (["bench","count","exec","lab","lb","ping","verify"])'
-  json_assert "$J" '.commands | all(.[]; .verdict | IN("works","fallback","unavailable"))'
+  json_assert "$J" '.commands | all(.[]; .status | IN("works","fallback","unavailable"))'
   local t0 t1
   t0=$(date +%s%N)
   run "$BPFLAB" doctor --json
@@ -153,10 +154,10 @@ feature() { # name -> its JSON object
 @test "commands: exec uses the syscall tracepoints because there are no kprobes; built commands say built" {
   json_assert "$J" '.commands.exec.uses[0].feature == "tracepoint" and .commands.exec.uses[1].feature == "tp_btf"'
   if printf '%s\n' "$J" | jq -e '.features.kprobe.status != "ok"' >/dev/null; then
-    json_assert "$J" '.commands.exec.verdict == "fallback"'
+    json_assert "$J" '.commands.exec.status == "fallback"'
     json_assert "$J" '.commands.exec.text | startswith("works with fallback: the syscall tracepoints of execve and execveat instead of the talk'"'"'s kprobe on execve")'
   fi
-  json_assert "$J" '.commands.count.verdict == "works" and .commands.lab.verdict == "works"'
+  json_assert "$J" '.commands.count.status == "works" and .commands.lab.status == "works"'
   json_assert "$J" '.commands.count.uses[0].feature == "xdp_native"'
   # "built" matches the binary's own command list
   local c
@@ -191,7 +192,10 @@ feature() { # name -> its JSON object
 }
 
 @test "without root: exit 4 naming the capabilities; bad arguments: exit 2" {
-  run setpriv --reuid=65534 --regid=65534 --clear-groups "$BPFLAB" doctor --json
+  # A copy outside the checkout: it may be 0700 (cloned under /root).
+  unpriv_copy
+  run as_nobody_with "" "$UNPRIV_DIR/bpflab" doctor --json
+  unpriv_cleanup
   [ "$status" -eq 4 ]
   [[ $output == *CAP_BPF* && $output == *CAP_NET_ADMIN* ]]
   run "$BPFLAB" doctor --bogus
@@ -213,7 +217,18 @@ feature() { # name -> its JSON object
   json_assert "$j" '.features.bpffs.status == "ok" and .features.bpffs.value == "not mounted"'
   json_assert "$j" '.features.tracepoint.status == "ok" and .features.tracepoint.value == "syscalls:sys_enter_execve"'
   json_assert "$j" '.features.kprobe.detail == "no kprobe support in this kernel (CONFIG_KPROBES is off)"'
-  json_assert "$j" '.commands.exec.verdict == "fallback" and .commands.lb.verdict == "works"'
+  json_assert "$j" '.commands.exec.status == "fallback" and .commands.lb.status == "works"'
   # the doctor mounted nothing in its own namespace either
   [ "${lines[1]}" = 0 ]
+}
+
+@test "doctor and exec cannot disagree: exec attaches what doctor says it uses; no tracker ids" {
+  run --separate-stderr "$BPFLAB" doctor --json
+  [ "$status" -eq 0 ]
+  json_assert "$output" '[.. | objects | has("issue")] | any | not'
+  sys=$(jq -r '.commands.exec.uses[0].feature' <<<"$output")
+  sched=$(jq -r '.commands.exec.uses[1].feature' <<<"$output")
+  run --separate-stderr "$BPFLAB" exec --json -d 0.1 -n '^nothing-matches$'
+  [ "$status" -eq 0 ]
+  json_assert "$(head -1 <<<"$output")" ".type == \"attached\" and .syscall_hook == \"$sys\" and .exec_hook == \"$sched\""
 }

@@ -46,3 +46,26 @@ lab_exec() { # lab node cmd...
   local lab=$1 node=$2; shift 2
   "$BPFLAB" lab exec --name "$lab" "$node" -- "$@"
 }
+
+# A copy of the binary (and of any files given) in a fresh world-readable directory, for
+# tests that run as another user: the checkout itself may be 0700 (cloned under /root),
+# and the user must not need to read it. Sets UNPRIV_DIR; unpriv_cleanup removes it.
+unpriv_copy() {
+  UNPRIV_DIR=$(mktemp -d /tmp/bpflab-unpriv-XXXXXX)
+  chmod 755 "$UNPRIV_DIR"
+  install -m 755 "$BPFLAB" "$UNPRIV_DIR/bpflab"
+  local f
+  for f in "$@"; do install -m 644 "$f" "$UNPRIV_DIR/"; done
+}
+unpriv_cleanup() { [ -z "${UNPRIV_DIR:-}" ] || rm -rf "$UNPRIV_DIR"; }
+
+# Runs a command as uid/gid 65534 with exactly the given capabilities (setpriv's
+# spelling: +bpf,+net_admin), or with none when the list is empty.
+as_nobody_with() { # caps cmd...
+  local caps=$1; shift
+  if [ -n "$caps" ]; then
+    setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps="$caps" --ambient-caps="$caps" "$@"
+  else
+    setpriv --reuid=65534 --regid=65534 --clear-groups "$@"
+  fi
+}

@@ -87,3 +87,33 @@ lab_namespaces() { ip netns list | awk '{print $1}' | grep -c "^$LAB-" || true; 
   run "$BPFLAB" lab exec --name "$LAB" nosuchnode -- true
   [ "$status" -eq 2 ]
 }
+
+@test "lab status lists every XDP and tcx program per node (name, id, hook, mode); down --json" {
+  "$BPFLAB" lab up --name "$LAB"
+  "$BPFLAB" --netns "$LAB-lb" count eth0 --pin --duration 0 --interval 0 >/dev/null
+  # ping --hook tc holds a tcx link while it runs; bounded by --duration.
+  "$BPFLAB" --netns "$LAB-backend-a" ping eth0 --reply --hook tc --duration 20 --json > "$BATS_TEST_TMPDIR/ping" 2>&1 &
+  local pid=$!
+  wait_for_line "$BATS_TEST_TMPDIR/ping"
+  text=$("$BPFLAB" lab status --name "$LAB")
+  run "$BPFLAB" lab status --name "$LAB" --json
+  kill -INT $pid; wait $pid || true
+  "$BPFLAB" --netns "$LAB-lb" count eth0 --detach >/dev/null
+  [ "$status" -eq 0 ]
+  json_assert "$output" '.type == "lab"'
+  json_assert "$output" '[.nodes[] | select(.node == "lb") | .programs[]] |
+    any(.interface == "eth0" and .hook == "xdp" and .name == "count_xdp" and .id > 0 and (.mode == "native" or .mode == "generic"))'
+  json_assert "$output" '[.nodes[] | select(.node == "backend-a") | .programs[]] |
+    any(.interface == "eth0" and .hook == "tc" and .attach == "tcx" and .direction == "ingress" and .mode == null and .id > 0 and (.name | startswith("ping")))'
+  json_assert "$output" '[.nodes[] | select(.node == "client") | .programs[]] | length == 0'
+  [[ $text == *"xdp:count_xdp#"*" on eth0 ("* ]]
+  [[ $text == *"tcx_ingress:ping"*" on eth0 (link)"* ]]
+  run "$BPFLAB" lab down --name "$LAB" --json
+  [ "$status" -eq 0 ]
+  json_assert "$output" '.type == "lab_down" and .ok == true and .removed_namespaces == 5'
+  [ "$(lab_namespaces)" -eq 0 ]
+  # Teardown is idempotent: a second down finds nothing and succeeds.
+  run "$BPFLAB" lab down --name "$LAB" --json
+  [ "$status" -eq 0 ]
+  json_assert "$output" '.type == "lab_down" and .ok == true and .removed_namespaces == 0'
+}

@@ -5,6 +5,7 @@
 # stays on its backend through adds, drains, removals and control-plane restarts; bad
 # input that changes nothing; concurrent edits that lose nothing; nothing left after stop.
 load helpers
+bats_require_minimum_version 1.5.0
 
 TOOL="$BATS_TEST_DIRNAME/lb_tool.py"
 VIP=198.18.0.100:80/tcp
@@ -23,6 +24,12 @@ teardown() {
   "$BPFLAB" lab down --name "$LAB" >/dev/null 2>&1 || true
   rm -rf "/sys/fs/bpf/bpflab/lb/eth0@$LAB-lb" "/sys/fs/bpf/bpflab/lb/dummy0@$LAB-lb" \
     "/sys/fs/bpf/bpflab/lb/dum0@$LAB-lb" "/sys/fs/bpf/bpflab/lb/dum0@$LAB-lb_tmp_999999"
+  if ip netns list | grep -qw "$LAB-k"; then
+    "$BPFLAB" --netns "$LAB-k" lb stop v0 >/dev/null 2>&1 || true
+    "$BPFLAB" --netns "$LAB-k" count v0 --detach >/dev/null 2>&1 || true
+    ip netns del "$LAB-k"
+  fi
+  rm -rf /sys/fs/bpf/bpflab/lb/"v0@$LAB-k"* /sys/fs/bpf/bpflab/count/"v0@$LAB-k"*
 }
 
 lb() { "$BPFLAB" --netns "$LAB-lb" lb "$@"; }
@@ -105,18 +112,22 @@ stream_survives() {
   echo "backend $VIP 198.18.0.11" >> "$CONF"
   echo "backend $VIP 198.18.0.12" >> "$CONF"
   lb start eth0 --mode "$mode" --config "$CONF" >/dev/null
-  lab_exec "$LAB" client timeout 20 python3 "$TOOL" stream 198.18.0.100 80 9 > "$BATS_TEST_TMPDIR/stream.json" &
+  lab_exec "$LAB" client timeout 30 python3 "$TOOL" stream 198.18.0.100 80 14 > "$BATS_TEST_TMPDIR/stream.json" &
   PIDS+=($!)
-  sleep 0.7
-  # which backend holds the stream: the only one with a flow
-  first=$(lb show --json | jq -r '.vips[0].backends[] | select(.new_flows == 1) | .address | split(":")[0]')
+  # which backend holds the stream: the only one with a flow (once the client, started
+  # through lab exec and python, has connected: up to 5 s on a busy machine)
+  for _ in $(seq 50); do
+    first=$(lb show --json | jq -r '.vips[0].backends[] | select(.new_flows == 1) | .address | split(":")[0]')
+    [ -n "$first" ] && break
+    sleep 0.1
+  done
   [ -n "$first" ]
   other=198.18.0.11; [ "$first" = 198.18.0.11 ] && other=198.18.0.12
   lb backend add $VIP 198.18.0.13 >/dev/null
   lb backend set $VIP "$first" --weight 0 >/dev/null
   sleep 0.5
   lb backend del $VIP "$other" >/dev/null
-  lb start eth0 --json | grep -q '"type":"replaced"'
+  lb start eth0 --json | grep -q '"type":"started","replaced":true'
   sleep 0.5
   echo "vip $VIP" > "$CONF"
   echo "backend $VIP $first weight 0" >> "$CONF"
@@ -162,6 +173,8 @@ stream_survives() {
   run lb start eth0 --mode dsr;           [ "$status" -eq 2 ]; [[ $output == *"runs in nat mode"* ]]
   run lb start eth0 --table-size 65536;   [ "$status" -eq 2 ]; [[ $output == *"prime"* ]]
   run lb show --iface eth1;               [ "$status" -eq 1 ]; [[ $output == *"no load balancer on 'eth1'"* ]]
+  run lb show --dry-run;                  [ "$status" -eq 2 ]; [[ $output == *"not an option of 'lb show'"* ]]
+  run lb backend add $VIP 198.18.0.12 --mode nat; [ "$status" -eq 2 ]; [[ $output == *"it is for: start"* ]]
   [ "$(lb show --json | jq -c '{generation, vips}')" = "$before" ]
 }
 
@@ -210,6 +223,43 @@ stream_survives() {
   run lb show
   [ "$status" -eq 1 ]
   [[ $output == *"no load balancer runs"* ]]
+  # bad arguments are exit 2 whether a balancer runs or not: checked before looking for one
+  run lb vip add 127.0.0.1:80/tcp
+  [ "$status" -eq 2 ]; [[ $output == *"loopback"* ]]
+  run lb backend add 198.18.0.100:80/tcp 198.18.0.300
+  [ "$status" -eq 2 ]
+  run lb vip add 198.18.0.100:80/tcp
+  [ "$status" -eq 1 ]; [[ $output == *"no load balancer runs"* ]]
+}
+
+@test "XDP_TX that cannot leave a veth: start and show warn, show counts the driver's drops" {
+  "$BPFLAB" lab up --name "$LAB" --lb dsr >/dev/null
+  # the lab's switch port has an XDP program: lb on eth0 can send, and says nothing
+  run lb start eth0 --mode dsr --json
+  [ "$status" -eq 0 ]
+  json_assert "$output" '.type == "started" and .warning == null and .replaced == false and .conntrack_capacity > 0 and .snat == null'
+  run lb show --json
+  json_assert "$output" '.warning == null and (.tx_dropped | type) == "number" and .conntrack.reverse_flows == null'
+  lb stop eth0 >/dev/null
+  # a veth whose peer has no XDP program: every XDP_TX is dropped by the driver
+  ip -n "$LAB-lb" link add gx0 type veth peer name gx1
+  ip -n "$LAB-lb" link set gx0 up
+  run --separate-stderr lb start gx0 --mode dsr --json
+  [ "$status" -eq 0 ]
+  json_assert "$output" '.xdp_mode == "native" and (.warning | test("gx0.*no native XDP program.*XDP_TX will be dropped"))'
+  lb stop gx0 >/dev/null
+  run lb start gx0 --mode dsr
+  [[ $output == *"warning: "*"gx0"*"-m generic"* ]]
+  run lb show --iface gx0 --json
+  json_assert "$output" '(.warning | test("no native XDP program")) and .tx_dropped == 0'
+  run lb show --iface gx0
+  [[ $output == *"warning: "*"no native XDP program"* && $output == *"tx_dropped"* ]]
+  lb stop gx0 >/dev/null
+  # generic XDP sends through the stack: no warning
+  run lb start gx0 --mode dsr -m generic --json
+  [ "$status" -eq 0 ]
+  json_assert "$output" '.xdp_mode == "generic" and .warning == null'
+  lb stop gx0 >/dev/null
 }
 
 @test "state left by a vanished interface or a killed start converges on the next start" {
@@ -231,4 +281,258 @@ stream_survives() {
   json_assert "$output" '.mode == "nat" and (.vips | length) == 0'
   lb stop dum0 >/dev/null
   [ ! -e "$d" ]
+}
+
+@test "apply of a directory, an empty or an unreadable file changes nothing; emptying takes a word" {
+  "$BPFLAB" lab up --name "$LAB" --lb dsr >/dev/null
+  lb start eth0 --mode dsr >/dev/null
+  lb vip add $VIP >/dev/null
+  lb backend add $VIP 198.18.0.11 --mac 02:00:c6:12:00:0b >/dev/null
+  before=$(lb show --json | jq -c '{generation, vips}')
+  run lb apply "$BATS_TEST_TMPDIR";       [ "$status" -eq 2 ]; [[ $output == *"directory"* ]]
+  : > "$CONF"
+  run lb apply "$CONF";                   [ "$status" -eq 2 ]; [[ $output == *"no VIP"* && $output == *"--allow-empty"* ]]
+  echo "# only a comment" > "$CONF"
+  run lb apply "$CONF";                   [ "$status" -eq 2 ]
+  run lb apply "$BATS_TEST_TMPDIR/missing.conf"; [ "$status" -eq 2 ]; [[ $output == *"cannot read"* ]]
+  # root reads any mode: unreadable here is a path through a file (ENOTDIR)
+  echo "vip $VIP" > "$CONF"
+  run lb apply "$CONF/x";                 [ "$status" -eq 2 ]; [[ $output == *"cannot read"* ]]
+  [ "$(lb show --json | jq -c '{generation, vips}')" = "$before" ]
+  : > "$CONF"
+  run lb apply --allow-empty "$CONF" --json
+  [ "$status" -eq 0 ]
+  json_assert "$output" '.type == "changed" and .vips_removed == 1 and .backends_removed == 1'
+  json_assert "$(lb show --json)" '(.vips | length) == 0'
+  lb vip add $VIP >/dev/null 2>&1
+  run lb flush --json
+  [ "$status" -eq 0 ]
+  json_assert "$output" '.change == "flushed" and .vips_removed == 1'
+  json_assert "$(lb show --json)" '(.vips | length) == 0'
+}
+
+@test "apply --dry-run says what would change and the share Maglev moves; save | apply changes nothing" {
+  "$BPFLAB" lab up --name "$LAB" --lb dsr >/dev/null
+  lb start eth0 --mode dsr --table-size 1009 >/dev/null
+  {
+    echo "vip $VIP"
+    for i in 11 12 13 14; do echo "backend $VIP 198.18.0.$i mac 02:00:c6:12:00:$i"; done
+    echo "vip 198.18.0.100:53/udp"
+    echo "backend 198.18.0.100:53/udp 198.18.0.11 mac 02:00:c6:12:00:11"
+  } > "$CONF"
+  lb apply "$CONF" >/dev/null
+  before=$(lb show --json | jq -c '{generation, vips}')
+  # save | apply --dry-run: no change at all
+  lb save > "$BATS_TEST_TMPDIR/saved.conf"
+  # --json: a record, carrying the same text and the same configuration as data
+  run --separate-stderr lb save --json
+  [ "$status" -eq 0 ]
+  json_assert "$output" '.type == "config" and (.vips | length) == 2 and (.vips[] | select(.vip == "198.18.0.100:80/tcp") | (.backends | length) == 4 and .backends[0].mac == "02:00:c6:12:00:11" and .backends[0].weight == 1)'
+  [ "$(jq -r .text <<<"$output")" = "$(cat "$BATS_TEST_TMPDIR/saved.conf")" ]
+  run lb apply --dry-run "$BATS_TEST_TMPDIR/saved.conf" --json
+  [ "$status" -eq 0 ]
+  json_assert "$output" '.type == "dry_run" and .changed == false and (.changes | length) == 0 and .moved_share == 0'
+  run bash -c "'$BPFLAB' --netns '$LAB-lb' lb save | '$BPFLAB' --netns '$LAB-lb' lb apply --dry-run -"
+  [ "$status" -eq 0 ]; [[ $output == *"nothing"* ]]
+  # one of 4 equal backends removed: ~1/4 of the table moves; one re-weighted; a VIP added
+  {
+    echo "vip $VIP"
+    for i in 11 12 13; do echo "backend $VIP 198.18.0.$i mac 02:00:c6:12:00:$i"; done
+    echo "vip 198.18.0.100:443/tcp"
+    echo "backend 198.18.0.100:443/tcp 198.18.0.11 weight 2 mac 02:00:c6:12:00:11"
+    echo "vip 198.18.0.100:53/udp"
+    echo "backend 198.18.0.100:53/udp 198.18.0.11 weight 3 mac 02:00:c6:12:00:11"
+  } > "$CONF"
+  run lb apply --dry-run "$CONF" --json
+  [ "$status" -eq 0 ]
+  json_assert "$output" '.vips_added == 1 and .vips_removed == 0 and .backends_added == 1 and .backends_removed == 1 and .backends_reweighted == 1'
+  # two kept VIPs: the tcp one moves its removed backend's quarter (and a little more,
+  # Maglev's disruption), the udp one nothing (one backend, weight only)
+  json_assert "$output" '.moved_share > 0.10 and .moved_share < 0.20'
+  json_assert "$output" '[.changes[] | select(.change == "flows_moved")][0].moved_share > 0.22'
+  json_assert "$output" '[.changes[] | select(.change == "backend_weight")][0] | .old_weight == 1 and .weight == 3'
+  run lb apply --dry-run "$CONF"
+  [[ $output == *"- backend $VIP 198.18.0.14:80"* && $output == *"+ vip 198.18.0.100:443/tcp"* ]]
+  [[ $output == *"weight 1 -> 3"* && $output == *"nothing was changed"* ]]
+  [ "$(lb show --json | jq -c '{generation, vips}')" = "$before" ]
+  # applying the saved file changes no VIP, backend or table
+  lb apply "$BATS_TEST_TMPDIR/saved.conf" >/dev/null
+  [ "$(lb show --json | jq -c '[.vips[] | {vip, backends: [.backends[] | {address, weight, mac, slots, id}]}]')" = \
+    "$(printf '%s' "$before" | jq -c '[.vips[] | {vip, backends: [.backends[] | {address, weight, mac, slots, id}]}]')" ]
+}
+
+@test "VIPs that cannot be served are refused, each with its own reason; a VIP without backend warns and shows dropping" {
+  "$BPFLAB" lab up --name "$LAB" --lb dsr >/dev/null
+  lb start eth0 --mode dsr >/dev/null
+  run lb vip add 127.0.0.1:80/tcp;        [ "$status" -eq 2 ]; [[ $output == *"loopback"* ]]
+  run lb vip add 224.0.0.5:80/udp;        [ "$status" -eq 2 ]; [[ $output == *"multicast"* ]]
+  run lb vip add 0.0.0.0:80/tcp;          [ "$status" -eq 2 ]; [[ $output == *"any address"* ]]
+  run lb vip add 255.255.255.255:80/udp;  [ "$status" -eq 2 ]; [[ $output == *"broadcast"* ]]
+  printf 'vip 127.0.0.53:53/udp\n' > "$CONF"
+  run lb apply "$CONF";                   [ "$status" -eq 2 ]; [[ $output == *"lb.conf:1:"*"loopback"* ]]
+  json_assert "$(lb show --json)" '(.vips | length) == 0'
+  run lb vip add $VIP
+  [ "$status" -eq 0 ]; [[ $output == *"no backend of weight > 0"* ]]
+  json_assert "$(lb show --json)" '.vips[0].dropping == true'
+  [[ $(lb show) == *"no backend: dropping"* ]]
+  run lb backend add $VIP 198.18.0.11 --mac 02:00:c6:12:00:0b
+  [ "$status" -eq 0 ]; [[ $output != *"no backend"* ]]
+  json_assert "$(lb show --json)" '.vips[0].dropping == false'
+  [[ $(lb show) != *"dropping"* ]]
+  run lb backend set $VIP 198.18.0.11 --weight 0
+  [ "$status" -eq 0 ]; [[ $output == *"no backend of weight > 0"* ]]
+  json_assert "$(lb show --json)" '.vips[0].dropping == true'
+}
+
+@test "a balancer whose interface was deleted says so; a new interface of that name does not inherit it silently" {
+  "$BPFLAB" lab up --name "$LAB" >/dev/null
+  ip -n "$LAB-lb" link add dum0 type veth peer name dum1
+  ip -n "$LAB-lb" link set dum0 up
+  lb start dum0 --mode dsr >/dev/null
+  lb vip add $VIP --iface dum0 >/dev/null 2>&1
+  lb backend add $VIP 198.18.0.11 --mac 02:00:c6:12:00:0b --iface dum0 >/dev/null
+  ip -n "$LAB-lb" link del dum0
+  run lb show --iface dum0
+  [ "$status" -eq 1 ]; [[ $output == *"lost its link"* && $output == *"lb stop dum0"* ]]
+  run lb backend add $VIP 198.18.0.12 --mac 02:00:c6:12:00:0c --iface dum0
+  [ "$status" -eq 1 ]; [[ $output == *"lost its link"* ]]
+  ip -n "$LAB-lb" link add dum0 type veth peer name dum1
+  ip -n "$LAB-lb" link set dum0 up
+  run lb start dum0 --mode dsr
+  [ "$status" -eq 1 ]; [[ $output == *"1 VIPs, 1 backends"* && $output == *"Nothing was started"* ]]
+  ! ip -n "$LAB-lb" link show dum0 | grep -q xdp
+  # the configuration can be kept, and the state removed as told
+  lb save --iface dum0 > "$BATS_TEST_TMPDIR/kept.conf"
+  grep -q "backend $VIP 198.18.0.11:80 weight 1 mac 02:00:c6:12:00:0b" "$BATS_TEST_TMPDIR/kept.conf"
+  run lb stop dum0
+  [ "$status" -eq 0 ]
+  run lb start dum0 --mode dsr --config "$BATS_TEST_TMPDIR/kept.conf" --json
+  [ "$status" -eq 0 ]
+  json_assert "$(lb show --iface dum0 --json)" '(.vips[0].backends | length) == 1'
+  lb stop dum0 >/dev/null
+}
+
+@test "\"already has an XDP program\" names the owner and the way that removes it" {
+  "$BPFLAB" lab up --name "$LAB" --lb dsr >/dev/null
+  lb start eth0 --mode dsr >/dev/null
+  run "$BPFLAB" --netns "$LAB-lb" count eth0 --duration 0.1
+  [ "$status" -ne 0 ]
+  echo "$output" >&2
+  [[ $output == *"already has an XDP program"* && $output == *"'bpflab lb stop eth0' removes it"* ]]
+  [[ $output != *"<command>"* ]]
+  lb stop eth0 >/dev/null
+  "$BPFLAB" --netns "$LAB-lb" count eth0 --duration 5 --interval 0 >/dev/null &
+  PIDS+=($!)
+  for i in $(seq 50); do ip -n "$LAB-lb" link show eth0 | grep -q xdp && break; sleep 0.05; done
+  run lb start eth0 --mode dsr
+  [ "$status" -ne 0 ]
+  [[ $output == *"held by process ${PIDS[-1]} (bpflab)"* ]]
+}
+
+# Nothing left of a balancer or pinned count on v0 of netns $1: no XDP, no pin folder.
+nothing_left() {
+  ! ip -n "$1" link show v0 | grep -q xdp && ! ls -d /sys/fs/bpf/bpflab/*/"v0@$1"* 2>/dev/null | grep -q .
+}
+
+# What a kill -9 between pinning the link and the rename leaves, made on purpose: a
+# whole pin folder still named <dir>_tmp_<pid> of a dead process, its link attached.
+@test "a start killed after pinning its link, before the rename, is undone by the next command" {
+  local ns="$LAB-k" d
+  ip netns add "$ns"
+  ip -n "$ns" link add v0 type veth peer name v1
+  ip -n "$ns" link set v0 up
+  d="/sys/fs/bpf/bpflab/lb/v0@$ns"
+  "$BPFLAB" --netns "$ns" lb start v0 --mode dsr >/dev/null
+  mv "$d" "${d}_tmp_99999999"
+  run "$BPFLAB" --netns "$ns" lb start v0 --mode dsr --json
+  [ "$status" -eq 0 ]; json_assert "$output" '.type == "started"'
+  [ ! -e "${d}_tmp_99999999" ]
+  "$BPFLAB" --netns "$ns" lb stop v0 >/dev/null
+  mv_count() { "$BPFLAB" --netns "$ns" count v0 --pin --duration 0.05 --interval 0 >/dev/null; }
+  d="/sys/fs/bpf/bpflab/count/v0@$ns"
+  mv_count
+  mv "$d" "${d}_tmp_99999999"
+  run "$BPFLAB" --netns "$ns" count v0 --pin --duration 0.05 --interval 0
+  [ "$status" -eq 0 ]; [[ $output == *"attached"* ]]
+  [ ! -e "${d}_tmp_99999999" ]
+  "$BPFLAB" --netns "$ns" count v0 --detach >/dev/null
+  # and the same left by a stop killed after its first step (the rename aside)
+  "$BPFLAB" --netns "$ns" lb start v0 --mode dsr >/dev/null
+  d="/sys/fs/bpf/bpflab/lb/v0@$ns"
+  mv "$d" "${d}_tmp_99999999"
+  run "$BPFLAB" --netns "$ns" lb show --iface v0
+  [ "$status" -eq 1 ]; [[ $output == *"no load balancer on 'v0'"* ]]
+  nothing_left "$ns"
+}
+
+# kill -9 of a fresh start (lb start, count --pin) N times at a random 0-200 ms, then
+# its undo must work (lb stop / count --detach, or say nothing is there) and leave
+# nothing. The verifier takes longer than 200 ms here, so those kills land before the
+# pins; M more kills land inside the pin commit itself, which lasts ~1 ms: strace
+# injects SIGKILL at a random one of its syscalls (each pin after the link's, or the
+# rename). Each is followed by a start that must succeed and a stop. 0 wedged.
+kill_cycles() {
+  local n=$1 m=$2 what=$3 ns="$LAB-k" i wedged=0 ms inside=0 d start undo gone first last k inj
+  ip netns add "$ns"
+  ip -n "$ns" link add v0 type veth peer name v1
+  ip -n "$ns" link set v0 up; ip -n "$ns" link set v1 up
+  if [ "$what" = lb ]; then
+    start=(lb start v0 --mode dsr); undo=(lb stop v0); gone="no load balancer on 'v0'"
+  else
+    start=(count v0 --pin --duration 0.3 --interval 0); undo=(count v0 --detach)
+    gone="no pinned count program on 'v0'"
+  fi
+  d="/sys/fs/bpf/bpflab/$what/v0@$ns"
+  for i in $(seq "$n"); do
+    ms=$((RANDOM % 201))
+    "$BPFLAB" --netns "$ns" "${start[@]}" >/dev/null 2>&1 &
+    local p=$!
+    sleep "$(printf '0.%03d' "$ms")"
+    kill -9 "$p" 2>/dev/null || true
+    wait "$p" 2>/dev/null || true
+    if ! "$BPFLAB" --netns "$ns" "${undo[@]}" >/dev/null 2>"$BATS_TEST_TMPDIR/err" &&
+       ! grep -q "$gone" "$BATS_TEST_TMPDIR/err"; then
+      wedged=$((wedged + 1)); echo "# $what cycle $i ($ms ms): $(cat "$BATS_TEST_TMPDIR/err")" >&3
+    fi
+    if ! nothing_left "$ns"; then
+      wedged=$((wedged + 1)); echo "# $what cycle $i ($ms ms): left behind" >&3
+      "$BPFLAB" --netns "$ns" "${undo[@]}" >/dev/null 2>&1 || true
+    fi
+  done
+  if [ "$m" -gt 0 ]; then
+    command -v strace >/dev/null || { echo "needs strace (scripts/deps.sh)" >&2; return 1; }
+    # Which bpf() calls are the pins: the link's first, then the maps'.
+    strace -f -qq -e trace=bpf -o "$BATS_TEST_TMPDIR/trace" "$BPFLAB" --netns "$ns" "${start[@]}" >/dev/null 2>&1
+    "$BPFLAB" --netns "$ns" "${undo[@]}" >/dev/null
+    first=$(grep -n 'BPF_OBJ_PIN.*/link"' "$BATS_TEST_TMPDIR/trace" | head -1 | cut -d: -f1)
+    last=$(grep -n 'BPF_OBJ_PIN' "$BATS_TEST_TMPDIR/trace" | tail -1 | cut -d: -f1)
+    [ -n "$first" ] && [ -n "$last" ]
+  fi
+  for i in $(seq "$m"); do
+    k=$((first + 1 + RANDOM % (last - first + 1)))
+    inj="bpf:signal=KILL:when=$k"; [ "$k" -gt "$last" ] && inj="rename:signal=KILL"
+    # (in a shell of its own, so that bash's "Killed" goes with its stderr)
+    bash -c 'strace -f -qq -o /dev/null -e trace=bpf,rename -e inject="$1" "${@:2}"; true' \
+      _ "$inj" "$BPFLAB" --netns "$ns" "${start[@]}" >/dev/null 2>&1
+    ls -d "${d}_tmp_"* >/dev/null 2>&1 && inside=$((inside + 1))
+    if ! "$BPFLAB" --netns "$ns" "${start[@]}" >/dev/null 2>"$BATS_TEST_TMPDIR/err" ||
+       ! "$BPFLAB" --netns "$ns" "${undo[@]}" >/dev/null 2>>"$BATS_TEST_TMPDIR/err"; then
+      wedged=$((wedged + 1)); echo "# $what aimed cycle $i ($inj): $(cat "$BATS_TEST_TMPDIR/err")" >&3
+    fi
+    if ! nothing_left "$ns"; then
+      wedged=$((wedged + 1)); echo "# $what aimed cycle $i ($inj): left behind" >&3
+      "$BPFLAB" --netns "$ns" "${undo[@]}" >/dev/null 2>&1 || true
+    fi
+  done
+  ip netns del "$ns"
+  echo "# $what: $n random + $m in-commit ($inside left a temp folder) kill -9 cycles, $wedged wedged" >&3
+  [ "$wedged" -eq 0 ] && [ "$inside" -eq "$m" ]
+}
+
+@test "kill -9 of a fresh lb start, 100 times at random and 5 inside the pin commit: 0 wedged, nothing left" {
+  kill_cycles "${LB_KILL_CYCLES:-100}" "${LB_KILL_AIMED:-5}" lb
+}
+
+@test "kill -9 of count --pin, 100 times at random and 5 inside the pin commit: 0 wedged, nothing left" {
+  kill_cycles "${LB_KILL_CYCLES:-100}" "${LB_KILL_AIMED:-5}" count
 }

@@ -113,4 +113,4 @@ if __name__ == "__main__":
     elif cmd == "stream":
         stream(sys.argv[2], int(sys.argv[3]), float(sys.argv[4]))
     else:
-        sys.exit("usage: lb_tool.py serve|clients|stream ...")
+        sys.exit("usage: lb_tool.py serve|clients|flood|stream ...")

@@ -81,7 +81,7 @@ check_case() {
 @test "stack_size: call chain over 512 bytes of stack" {
   check_case stack_size stack_too_large "512" "per-CPU array"
   run "$BPFLAB" verify --json "$GALLERY/stack_size_broken.bpf.o"
-  json_assert "$output" '.programs[0].stack_depth == "0+400+400" and .programs[0].insn == -1'
+  json_assert "$output" '.programs[0].stack_depth == [0, 400, 400] and .programs[0].insn == -1'
 }
 @test "ref_leak: ring buffer reservation never submitted" {
   check_case ref_leak ref_leak "reservation" "bpf_ringbuf_discard"
@@ -90,7 +90,7 @@ check_case() {
 }
 @test "helper: a tracing helper in XDP; its twin is a tracepoint program" {
   check_case helper helper_unavailable "program type" "hook"
-  json_assert "$output" '.programs[0].type == "tracepoint" and .programs[0].section == "tracepoint/syscalls/sys_enter_execve"'
+  json_assert "$output" '.programs[0].prog_type == "tracepoint" and .programs[0].section == "tracepoint/syscalls/sys_enter_execve"'
 }
 
 @test "human output: source line, why, fix, log tail" {
@@ -121,7 +121,7 @@ C
   run "$BPFLAB" verify --json "$BATS_TEST_TMPDIR/two.bpf.o"
   [ "$status" -eq 5 ]
   json_assert "$output" '.loaded == 1 and .rejected == 1 and ([.programs[].name] == ["good", "bad"])'
-  json_assert "$output" '.programs[1].type == "sched_cls" and .programs[1].pattern == "null_check"'
+  json_assert "$output" '.programs[1].prog_type == "sched_cls" and .programs[1].pattern == "null_check"'
   run "$BPFLAB" verify --json --prog good "$BATS_TEST_TMPDIR/two.bpf.o"
   [ "$status" -eq 0 ]
   json_assert "$output" '(.programs | length) == 1 and .programs[0].name == "good"'
@@ -164,9 +164,26 @@ C
 }
 
 @test "without privileges: exit 4 naming what is missing" {
-  run setpriv --reuid=65534 --regid=65534 --clear-groups "$BPFLAB" verify "$GALLERY/null_check_fixed.bpf.o"
+  # The binary and the object are copied out of the checkout: it may be 0700 (cloned
+  # under /root), and the test is about capabilities, not about reading the checkout.
+  unpriv_copy "$GALLERY/null_check_fixed.bpf.o"
+  run as_nobody_with "" "$UNPRIV_DIR/bpflab" verify "$UNPRIV_DIR/null_check_fixed.bpf.o"
   [ "$status" -eq 4 ]
-  [[ $output == *"CAP_"* ]]
+  [[ $output == *"lacks CAP_BPF, CAP_PERFMON, CAP_NET_ADMIN"* ]]
+  # Exactly what it names is enough.
+  run as_nobody_with +bpf,+perfmon,+net_admin "$UNPRIV_DIR/bpflab" --json verify "$UNPRIV_DIR/null_check_fixed.bpf.o"
+  unpriv_cleanup
+  [ "$status" -eq 0 ]
+  json_assert "$output" '.type == "verify" and .loaded == 1'
+}
+
+@test "not an object: a clear message, not 'Unknown error 4001'; JSON numbers are numbers" {
+  run "$BPFLAB" verify /etc/passwd
+  [ "$status" -eq 2 ]
+  [[ $output == *"is not a BPF object file"* && $output != *"Unknown error"* ]]
+  run "$BPFLAB" verify --json "$GALLERY/null_check_fixed.bpf.o"
+  [ "$status" -eq 0 ]
+  json_assert "$output" '.type == "verify" and (.programs[0].stack_depth | type) == "array" and all(.programs[0].stack_depth[]; type == "number")'
 }
 
 @test "nothing is left loaded or pinned" {

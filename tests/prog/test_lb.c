@@ -18,6 +18,7 @@
 #include "pkt.h"
 #include "lb.h"
 #include "lb_ctl.h"
+#include "lb_prog.h"
 #include "lb.skel.h"
 
 #define RING 65537
@@ -27,11 +28,13 @@ static const uint8_t mac_lb[6] = { 0x02, 0x00, 0xc6, 0x12, 0x00, 0x02 };
 static const uint8_t mac_a[6] = { 0x02, 0x00, 0xc6, 0x12, 0x00, 0x0b };
 static const uint8_t mac_b[6] = { 0x02, 0x00, 0xc6, 0x12, 0x00, 0x0c };
 
+/* The lb_prog.h fixture (loaded and configured as `lb start` does), and short names. */
 struct fixture {
+	struct lb_fixture lf;
 	struct lb_bpf *skel;
 	struct lb_fds fds;
-	struct lb_config cfg;
-	struct lb_state *st;
+	struct lb_meta cfg;   /* lb_cfg_apply keeps it current */
+	struct lb_cfg *st;    /* the configuration last applied */
 	int prog;
 };
 
@@ -44,38 +47,33 @@ static __be32 ip4(const char *s)
 
 static int fixture_up(struct fixture *fx, __u32 mode)
 {
+	struct lb_prog_cfg pc = { .mode = mode, .table_size = RING, .snat_addr = ip4("198.18.0.2") };
+	int err;
+
 	memset(fx, 0, sizeof(*fx));
-	fx->skel = lb_bpf__open();
-	if (!fx->skel)
-		return -errno;
-	fx->skel->rodata->lb_mode = mode;
-	fx->skel->rodata->ring_size = RING;
-	fx->skel->rodata->snat_addr = ip4("198.18.0.2");
-	if (lb_bpf__load(fx->skel))
-		return -EINVAL;
-	lb_fds_from_skel(fx->skel, &fx->fds);
-	fx->cfg = (struct lb_config){ .layout_version = LB_LAYOUT_VERSION, .mode = mode,
-				      .ring_size = RING, .ct_size = LB_CT_DEFAULT,
-				      .snat_addr = ip4("198.18.0.2") };
-	fx->prog = bpf_program__fd(fx->skel->progs.lb_xdp);
-	fx->st = calloc(1, sizeof(*fx->st));
-	return fx->st ? 0 : -ENOMEM;
+	memcpy(pc.mac, mac_lb, 6);
+	err = lb_fixture_up(&fx->lf, &pc);
+	fx->skel = fx->lf.skel;
+	fx->fds = fx->lf.fds;
+	fx->cfg = fx->lf.meta;
+	fx->st = fx->lf.cfg;
+	fx->prog = fx->lf.prog_fd;
+	return err;
 }
 
 static void fixture_down(struct fixture *fx)
 {
-	lb_bpf__destroy(fx->skel);
-	free(fx->st);
+	lb_fixture_down(&fx->lf);
 }
 
-static void add_backend(struct lb_state *s, const char *vip, const char *addr, const uint8_t *mac,
+static void add_backend(struct lb_cfg *s, const char *vip, const char *addr, const uint8_t *mac,
 			int weight)
 {
 	struct lb_cfg_backend b = { .weight = weight, .has_mac = true };
 	lb_parse_vip(vip, &b.vip);
 	lb_parse_addr_port(addr, &b.addr, &b.port);
 	memcpy(b.mac, mac, 6);
-	lb_state_backend_add(s, &b);
+	lb_cfg_backend_add(s, &b);
 }
 
 /* The standard configuration: a TCP VIP on :80 with a and b (b listens on 8080), a UDP
@@ -86,16 +84,16 @@ static int configure(struct fixture *fx)
 
 	memset(fx->st, 0, sizeof(*fx->st));
 	lb_parse_vip("198.18.0.100:80/tcp", &k);
-	lb_state_vip_add(fx->st, &k);
+	lb_cfg_vip_add(fx->st, &k);
 	lb_parse_vip("198.18.0.100:53/udp", &k);
-	lb_state_vip_add(fx->st, &k);
+	lb_cfg_vip_add(fx->st, &k);
 	lb_parse_vip("198.18.0.100:81/tcp", &k);
-	lb_state_vip_add(fx->st, &k);
+	lb_cfg_vip_add(fx->st, &k);
 	add_backend(fx->st, "198.18.0.100:80/tcp", "198.18.0.11", mac_a, 1);
 	add_backend(fx->st, "198.18.0.100:80/tcp", "198.18.0.12:8080", mac_b, 1);
 	add_backend(fx->st, "198.18.0.100:53/udp", "198.18.0.11", mac_a, 1);
 	add_backend(fx->st, "198.18.0.100:81/tcp", "198.18.0.11", mac_a, 1);
-	return lb_state_apply(&fx->fds, &fx->cfg, fx->st);
+	return lb_cfg_apply(&fx->fds, &fx->cfg, fx->st);
 }
 
 static void counters(struct fixture *fx, struct lb_counters *c)
@@ -216,7 +214,7 @@ static void test_dsr(void)
 	for (int i = 0; i < fx.st->nbackends; i++)
 		if (fx.st->backends[i].id == bid)
 			fx.st->backends[i].weight = 0;
-	is_int(lb_state_apply(&fx.fds, &fx.cfg, fx.st), 0, "dsr: drain the flow's backend");
+	is_int(lb_cfg_apply(&fx.fds, &fx.cfg, fx.st), 0, "dsr: drain the flow's backend");
 	spec_client(&s, "198.18.0.1", 40000, IPPROTO_TCP, 80);
 	n = pkt_build(&s, in);
 	rv = run(&fx, in, n, out, &olen);
@@ -267,7 +265,7 @@ static void test_dsr(void)
 	/* No backend left at all. */
 	for (int i = 0; i < fx.st->nbackends; i++)
 		fx.st->backends[i].weight = 0;
-	lb_state_apply(&fx.fds, &fx.cfg, fx.st);
+	lb_cfg_apply(&fx.fds, &fx.cfg, fx.st);
 	spec_client(&s, "198.18.0.9", 999, IPPROTO_TCP, 80);
 	n = pkt_build(&s, in);
 	counters(&fx, &c);
@@ -557,9 +555,10 @@ static void test_verdicts(void)
 	n = pkt_build(&s, in);
 	expect(&fx, &(struct verdict_case){ "IPv6", XDP_PASS, LBC_PASS_NOT_IPV4 }, in, n);
 
-	{	/* ARP who-has 198.18.0.100 */
+	{	/* ARP who-has 198.18.0.100, unicast to the LB (a broadcast one is not for us:
+		 * test_not_for_us) */
 		static const uint8_t arp[42] = {
-			0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02, 0x00, 0xc6, 0x12, 0x00, 0x01, 0x08, 0x06,
+			0x02, 0x00, 0xc6, 0x12, 0x00, 0x02, 0x02, 0x00, 0xc6, 0x12, 0x00, 0x01, 0x08, 0x06,
 			0x00, 0x01, 0x08, 0x00, 6, 4, 0x00, 0x01, 0x02, 0x00, 0xc6, 0x12, 0x00, 0x01,
 			198, 18, 0, 1, 0, 0, 0, 0, 0, 0, 198, 18, 0, 100 };
 		expect(&fx, &(struct verdict_case){ "ARP for the VIP", XDP_PASS, LBC_PASS_NOT_IPV4 }, arp, sizeof(arp));
@@ -626,6 +625,369 @@ static void test_parse(void)
 	ok(lb_parse_mac("02:00:c6:12:00:0", mac), "short MAC refused");
 }
 
+/* ---- Issue 10: frames not for the LB's MAC, source port 0, ICMP errors whose quote
+ * lies past the IP end, verdict counters that add up. Each packet is checked for its
+ * exact verdict, its bytes, and that exactly one verdict counter moved, by one. ---- */
+
+static const uint8_t mac_other[6] = { 0x02, 0x00, 0xc6, 0x12, 0x00, 0x99 };
+
+static unsigned long long a2_packets; /* packets run by exact(): the verdict counters' sum */
+
+static __u64 verdict_sum(const struct lb_counters *c)
+{
+	__u64 n = 0;
+
+	for (int i = 0; i < LBC__VERDICTS; i++)
+		n += c->c[i];
+	return n;
+}
+
+/* Runs one packet: `verdict`, bytes unchanged unless XDP_TX (then equal to want when
+ * given), and `counter` the one verdict counter that moved, by 1. */
+static void exact(struct fixture *fx, const char *what, int verdict, int counter,
+		  const uint8_t *in, size_t n, const uint8_t *want)
+{
+	struct lb_counters a, b;
+	uint8_t out[PKT_MAX];
+	__u32 olen = 0;
+	int rv, moved = 0, others = 0;
+
+	counters(fx, &a);
+	rv = run(fx, in, n, out, &olen);
+	counters(fx, &b);
+	a2_packets++;
+	is_int(rv, verdict, "%s: %s", what, xdp_action_str(verdict));
+	if (verdict != XDP_TX)
+		ok(olen == n && !memcmp(in, out, n), "%s: bytes unchanged", what);
+	else if (want)
+		is_mem(out, olen, want, n, "%s: exact bytes", what);
+	for (int i = 0; i < LBC__VERDICTS; i++) {
+		__u64 d = b.c[i] - a.c[i];
+		if (i == counter)
+			moved = d == 1;
+		else
+			others += d != 0;
+	}
+	ok(moved && !others, "%s: counted once, as %s", what, lb_counter_name(counter));
+}
+
+static int map_entries(int fd)
+{
+	struct lb_flow k, next;
+	int n = 0;
+
+	for (void *prev = NULL; !bpf_map_get_next_key(fd, prev, &next); prev = &k, n++)
+		k = next;
+	return n;
+}
+
+/* Broadcast, multicast, another host's MAC: passed untouched, no flow recorded; the
+ * same frame to the LB's MAC is balanced. Both modes. */
+static void test_not_for_us(void)
+{
+	static const uint8_t dst[][6] = {
+		{ 0xff, 0xff, 0xff, 0xff, 0xff, 0xff }, { 0x01, 0x00, 0x5e, 0x00, 0x00, 0x01 },
+		{ 0x33, 0x33, 0x00, 0x00, 0x00, 0x01 }, { 0x02, 0x00, 0xc6, 0x12, 0x00, 0x99 },
+		{ 0x02, 0x00, 0xc6, 0x12, 0x01, 0x02 }, /* differs from ours in byte 4 only */
+		{ 0x03, 0x00, 0xc6, 0x12, 0x00, 0x02 }, /* ... byte 0 only (and multicast) */
+	};
+	static const char *const name[] = { "broadcast", "IPv4 multicast", "IPv6 multicast",
+					     "another host", "ours but byte 4", "ours but byte 0" };
+
+	for (int m = 0; m < 2; m++) {
+		__u32 mode = m ? LB_MODE_DSR : LB_MODE_NAT;
+		const char *ms = lb_mode_str(mode);
+		struct fixture fx;
+		struct pkt_spec s;
+		uint8_t in[PKT_MAX];
+		char what[128];
+		size_t n;
+
+		if (fixture_up(&fx, mode) || configure(&fx)) {
+			ok(0, "%s not-for-us: load and configure", ms);
+			fixture_down(&fx);
+			continue;
+		}
+		for (size_t i = 0; i < sizeof(dst) / sizeof(dst[0]); i++) {
+			spec_client(&s, "198.18.0.1", 40000, IPPROTO_TCP, 80);
+			memcpy(s.dst_mac, dst[i], 6);
+			n = pkt_build(&s, in);
+			snprintf(what, sizeof(what), "%s: VIP SYN to a %s MAC", ms, name[i]);
+			exact(&fx, what, XDP_PASS, LBC_PASS_NOT_FOR_US, in, n, NULL);
+			spec_client(&s, "198.18.0.1", 5353, IPPROTO_UDP, 53);
+			memcpy(s.dst_mac, dst[i], 6);
+			n = pkt_build(&s, in);
+			snprintf(what, sizeof(what), "%s: VIP UDP to a %s MAC", ms, name[i]);
+			exact(&fx, what, XDP_PASS, LBC_PASS_NOT_FOR_US, in, n, NULL);
+		}
+		{	/* ARP broadcast for the VIP: not for our MAC either */
+			static const uint8_t arp[42] = {
+				0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02, 0x00, 0xc6, 0x12, 0x00, 0x01,
+				0x08, 0x06, 0x00, 0x01, 0x08, 0x00, 6, 4, 0x00, 0x01, 0x02, 0x00, 0xc6,
+				0x12, 0x00, 0x01, 198, 18, 0, 1, 0, 0, 0, 0, 0, 0, 198, 18, 0, 100 };
+			snprintf(what, sizeof(what), "%s: ARP broadcast", ms);
+			exact(&fx, what, XDP_PASS, LBC_PASS_NOT_FOR_US, arp, sizeof(arp), NULL);
+		}
+		is_int(map_entries(fx.fds.conntrack), 0, "%s: frames not for us left no flow", ms);
+		is_int(map_entries(fx.fds.reverse), 0, "%s: ... and no reverse entry", ms);
+		spec_client(&s, "198.18.0.1", 40000, IPPROTO_TCP, 80);
+		n = pkt_build(&s, in);
+		snprintf(what, sizeof(what), "%s: the same SYN to the LB's MAC", ms);
+		exact(&fx, what, XDP_TX, LBC_TX_BACKEND, in, n, NULL);
+		fixture_down(&fx);
+	}
+}
+
+/* Source port 0: dropped and counted before any state; in nat no reverse entry for
+ * LB:0 is left behind, so a backend's packet to LB:0 is nobody's reply. */
+static void test_port_zero(void)
+{
+	for (int m = 0; m < 2; m++) {
+		__u32 mode = m ? LB_MODE_DSR : LB_MODE_NAT;
+		const char *ms = lb_mode_str(mode);
+		struct fixture fx;
+		struct pkt_spec s;
+		uint8_t in[PKT_MAX];
+		char what[128];
+		size_t n;
+
+		if (fixture_up(&fx, mode) || configure(&fx)) {
+			ok(0, "%s port 0: load and configure", ms);
+			fixture_down(&fx);
+			continue;
+		}
+		for (int i = 0; i < 3; i++) {
+			int udp = i == 1;
+			spec_client(&s, i == 2 ? "198.18.0.3" : "198.18.0.1", 0,
+				    udp ? IPPROTO_UDP : IPPROTO_TCP, udp ? 53 : i == 2 ? 81 : 80);
+			n = pkt_build(&s, in);
+			snprintf(what, sizeof(what), "%s: %s from port 0 to :%u", ms, udp ? "UDP" : "TCP",
+				 s.dport);
+			exact(&fx, what, XDP_DROP, LBC_DROP_PORT_ZERO, in, n, NULL);
+		}
+		is_int(map_entries(fx.fds.conntrack), 0, "%s: port 0 left no flow", ms);
+		is_int(map_entries(fx.fds.reverse), 0, "%s: port 0 left no reverse entry", ms);
+		/* What the bug let through: the backend's packet to LB:0 (a serves :81 alone,
+		 * on port 81, so the flow from 198.18.0.3:0 above went there). */
+		pkt_spec_default(&s);
+		s.proto = IPPROTO_TCP;
+		memcpy(s.src_mac, mac_a, 6);
+		memcpy(s.dst_mac, mac_lb, 6);
+		inet_pton(AF_INET, "198.18.0.11", &s.src4);
+		inet_pton(AF_INET, "198.18.0.2", &s.dst4);
+		s.sport = 81;
+		s.dport = 0;
+		s.tcp_flags = 0x12;
+		n = pkt_build(&s, in);
+		snprintf(what, sizeof(what), "%s: backend to LB:0 is no NAT reply", ms);
+		exact(&fx, what, XDP_PASS, LBC_PASS_NOT_VIP, in, n, NULL);
+		/* Port 1 is a port: balanced. */
+		spec_client(&s, "198.18.0.1", 1, IPPROTO_TCP, 80);
+		n = pkt_build(&s, in);
+		snprintf(what, sizeof(what), "%s: TCP from port 1", ms);
+		exact(&fx, what, XDP_TX, LBC_TX_BACKEND, in, n, NULL);
+		fixture_down(&fx);
+	}
+}
+
+/* The ICMP error of the nat/dsr tests (the reply VIP:80 -> client:50000 could not be
+ * forwarded) about a flow just made; quote_len bytes of the quoted datagram. */
+static size_t icmp_error(uint8_t *in, uint16_t quote_tot_len, int quote_frag)
+{
+	struct pkt_spec q, s;
+	uint8_t qb[PKT_MAX], quote[28];
+	size_t n;
+
+	spec_client(&q, "198.18.0.100", 80, IPPROTO_TCP, 50000);
+	inet_pton(AF_INET, "198.18.0.5", &q.dst4);
+	q.frag_off = quote_frag;
+	pkt_build(&q, qb);
+	memcpy(quote, qb + 14, 28);
+	if (quote_tot_len) {
+		quote[2] = quote_tot_len >> 8;
+		quote[3] = quote_tot_len & 0xff;
+	}
+	spec_client(&s, "198.18.0.254", 0, IPPROTO_ICMP, 0);
+	s.icmp_type = 3;
+	s.payload = quote;
+	s.payload_len = sizeof(quote);
+	n = pkt_build(&s, in);
+	return n;
+}
+
+/* Sets the outer tot_len to leave icmp_len ICMP bytes and recomputes both checksums,
+ * so the packet is self-consistent: only the frame beyond the IP end (padding, as the
+ * wire has it) still holds the rest of the quote. */
+static void cut_icmp(uint8_t *in, size_t n, int icmp_len)
+{
+	int tot = 20 + icmp_len;
+
+	in[16] = tot >> 8;
+	in[17] = tot & 0xff;
+	pkt_fix_checksums(in, n);
+}
+
+static void test_icmp_bounds(void)
+{
+	for (int m = 0; m < 2; m++) {
+		__u32 mode = m ? LB_MODE_DSR : LB_MODE_NAT;
+		const char *ms = lb_mode_str(mode);
+		uint8_t in[PKT_MAX], out[PKT_MAX];
+		struct fixture fx;
+		struct pkt_spec s;
+		char what[160];
+		__u32 olen;
+		size_t n;
+
+		if (fixture_up(&fx, mode) || configure(&fx)) {
+			ok(0, "%s ICMP bounds: load and configure", ms);
+			fixture_down(&fx);
+			continue;
+		}
+		spec_client(&s, "198.18.0.5", 50000, IPPROTO_TCP, 80);
+		n = pkt_build(&s, in);
+		exact(&fx, "flow for the ICMP errors", XDP_TX, LBC_TX_BACKEND, in, n, NULL);
+
+		n = icmp_error(in, 0, 0);
+		snprintf(what, sizeof(what), "%s: ICMP error quoting IP header + 8 bytes (36)", ms);
+		exact(&fx, what, XDP_TX, LBC_ICMP_TO_BACKEND, in, n, NULL);
+		if (mode == LB_MODE_NAT) {
+			/* the rewritten quote is inside the checksummed message: still valid */
+			run(&fx, in, n, out, &olen);
+			ok(pkt_checksums_ok(out, olen), "%s: its rewrite keeps the checksums", ms);
+		}
+		/* Quoted ports (or part of them, or of the quoted header) past the IP end. */
+		for (int len = 35; len >= 4; len--) {
+			if (len != 35 && len != 32 && len != 28 && len != 27 && len != 8 && len != 4)
+				continue;
+			n = icmp_error(in, 0, 0);
+			cut_icmp(in, n, len);
+			snprintf(what, sizeof(what), "%s: ICMP error of %d bytes, the rest of the quote "
+				 "in the padding", ms, len);
+			exact(&fx, what, XDP_DROP, LBC_DROP_MALFORMED, in, n, NULL);
+		}
+		{	/* the issue's example: tot_len 24, a 4-byte ICMP "header" */
+			n = icmp_error(in, 0, 0);
+			cut_icmp(in, n, 4);
+			in[14 + 20] = 8; /* echo request, id/seq in the padding */
+			snprintf(what, sizeof(what), "%s: 4-byte ICMP echo to the VIP", ms);
+			exact(&fx, what, XDP_DROP, LBC_DROP_MALFORMED, in, n, NULL);
+		}
+		n = icmp_error(in, 27, 0);
+		pkt_fix_checksums(in, n);
+		snprintf(what, sizeof(what), "%s: quoted tot_len 27, too short for its ports", ms);
+		exact(&fx, what, XDP_DROP, LBC_DROP_MALFORMED, in, n, NULL);
+		n = icmp_error(in, 0, 0);
+		in[14 + 20 + 8] = 0x65; /* quoted version 6 */
+		pkt_fix_checksums(in, n);
+		snprintf(what, sizeof(what), "%s: quoted header version 6", ms);
+		exact(&fx, what, XDP_DROP, LBC_DROP_MALFORMED, in, n, NULL);
+		n = icmp_error(in, 0, 0);
+		in[14 + 20 + 8] = 0x44; /* quoted ihl 4 */
+		pkt_fix_checksums(in, n);
+		snprintf(what, sizeof(what), "%s: quoted ihl 4", ms);
+		exact(&fx, what, XDP_DROP, LBC_DROP_MALFORMED, in, n, NULL);
+		n = icmp_error(in, 0, 0x0003);
+		snprintf(what, sizeof(what), "%s: error about a later fragment (no ports quoted)", ms);
+		exact(&fx, what, XDP_PASS, LBC_PASS_OTHER_L4, in, n, NULL);
+		n = icmp_error(in, 28, 0);
+		pkt_fix_checksums(in, n);
+		snprintf(what, sizeof(what), "%s: quoted tot_len 28 holds the ports", ms);
+		exact(&fx, what, XDP_TX, LBC_ICMP_TO_BACKEND, in, n, NULL);
+		fixture_down(&fx);
+	}
+}
+
+/* Every verdict once, in one fixture: the verdict counters sum to the packets run. */
+static void test_counters_add_up(void)
+{
+	static const uint8_t ra[4] = { 0x94, 0x04, 0x00, 0x00 };
+	struct lb_counters c;
+	struct fixture fx;
+	struct pkt_spec s;
+	uint8_t in[PKT_MAX];
+	size_t n;
+
+	if (fixture_up(&fx, LB_MODE_NAT) || configure(&fx)) {
+		ok(0, "counters add up: load and configure");
+		fixture_down(&fx);
+		return;
+	}
+	a2_packets = 0;
+	spec_client(&s, "198.18.0.1", 40000, IPPROTO_TCP, 80);
+	memcpy(s.dst_mac, mac_other, 6);
+	n = pkt_build(&s, in);
+	exact(&fx, "sum: another host's MAC", XDP_PASS, LBC_PASS_NOT_FOR_US, in, n, NULL);
+	s.family = AF_INET6;
+	memcpy(s.dst_mac, mac_lb, 6);
+	n = pkt_build(&s, in);
+	exact(&fx, "sum: IPv6", XDP_PASS, LBC_PASS_NOT_IPV4, in, n, NULL);
+	spec_client(&s, "198.18.0.1", 40000, IPPROTO_TCP, 80);
+	inet_pton(AF_INET, "198.18.0.11", &s.dst4);
+	n = pkt_build(&s, in);
+	exact(&fx, "sum: not a VIP", XDP_PASS, LBC_PASS_NOT_VIP, in, n, NULL);
+	spec_client(&s, "198.18.0.1", 40000, IPPROTO_TCP, 443);
+	n = pkt_build(&s, in);
+	exact(&fx, "sum: VIP address, other port", XDP_PASS, LBC_PASS_OTHER_L4, in, n, NULL);
+	spec_client(&s, "198.18.0.1", 40000, IPPROTO_TCP, 80);
+	n = pkt_build(&s, in);
+	in[14] = 0x44;
+	exact(&fx, "sum: malformed", XDP_DROP, LBC_DROP_MALFORMED, in, n, NULL);
+	spec_client(&s, "198.18.0.1", 40000, IPPROTO_UDP, 53);
+	s.frag_off = 0x2000;
+	n = pkt_build(&s, in);
+	exact(&fx, "sum: fragment", XDP_DROP, LBC_DROP_FRAGMENT, in, n, NULL);
+	spec_client(&s, "198.18.0.1", 40000, IPPROTO_TCP, 80);
+	s.ip_options = ra;
+	s.ip_options_len = sizeof(ra);
+	n = pkt_build(&s, in);
+	exact(&fx, "sum: IP options", XDP_DROP, LBC_DROP_IP_OPTIONS, in, n, NULL);
+	spec_client(&s, "198.18.0.1", 0, IPPROTO_TCP, 80);
+	n = pkt_build(&s, in);
+	exact(&fx, "sum: port 0", XDP_DROP, LBC_DROP_PORT_ZERO, in, n, NULL);
+	spec_client(&s, "198.18.0.1", 40000, IPPROTO_TCP, 80);
+	n = pkt_build(&s, in);
+	exact(&fx, "sum: new flow", XDP_TX, LBC_TX_BACKEND, in, n, NULL);
+	exact(&fx, "sum: known flow", XDP_TX, LBC_TX_BACKEND, in, n, NULL);
+	{	/* its reply, from whichever backend took it */
+		uint8_t out[PKT_MAX];
+		__u32 olen;
+		struct pkt_spec r;
+
+		spec_client(&s, "198.18.0.1", 40000, IPPROTO_TCP, 80);
+		n = pkt_build(&s, in);
+		run(&fx, in, n, out, &olen);
+		a2_packets++;
+		pkt_spec_default(&r);
+		r.proto = IPPROTO_TCP;
+		memcpy(r.src_mac, out, 6);
+		memcpy(r.dst_mac, mac_lb, 6);
+		memcpy(&r.src4, out + 14 + 16, 4);
+		inet_pton(AF_INET, "198.18.0.2", &r.dst4);
+		r.sport = out[14 + 22] << 8 | out[14 + 23];
+		r.dport = out[14 + 20] << 8 | out[14 + 21];
+		r.tcp_flags = 0x12;
+		n = pkt_build(&r, in);
+		exact(&fx, "sum: NAT reply", XDP_TX, LBC_REPLY, in, n, NULL);
+	}
+	spec_client(&s, "198.18.0.5", 50000, IPPROTO_TCP, 80);
+	n = pkt_build(&s, in);
+	exact(&fx, "sum: flow for an ICMP error", XDP_TX, LBC_TX_BACKEND, in, n, NULL);
+	n = icmp_error(in, 0, 0);
+	exact(&fx, "sum: ICMP error", XDP_TX, LBC_ICMP_TO_BACKEND, in, n, NULL);
+	/* No backend: drain all. */
+	for (int i = 0; i < fx.st->nbackends; i++)
+		fx.st->backends[i].weight = 0;
+	lb_cfg_apply(&fx.fds, &fx.cfg, fx.st);
+	spec_client(&s, "198.18.0.9", 999, IPPROTO_TCP, 80);
+	n = pkt_build(&s, in);
+	exact(&fx, "sum: no backend", XDP_DROP, LBC_DROP_NO_BACKEND, in, n, NULL);
+	counters(&fx, &c);
+	ok(verdict_sum(&c) == a2_packets, "verdict counters sum to the %llu packets run (%llu)",
+	   a2_packets, (unsigned long long)verdict_sum(&c));
+	fixture_down(&fx);
+}
+
 int main(void)
 {
 	test_parse();
@@ -635,5 +997,9 @@ int main(void)
 	test_dsr();
 	test_nat();
 	test_verdicts();
+	test_not_for_us();
+	test_port_zero();
+	test_icmp_bounds();
+	test_counters_add_up();
 	return tap_done();
 }

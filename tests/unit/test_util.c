@@ -8,7 +8,9 @@
 #include "tap.h"
 #include "util.h"
 #include "json.h"
+#include "term.h"
 #include "pkt.h"
+#include "addr.h"
 #include "lab.h"
 
 static char *json_of(void (*fn)(struct json *j, const void *arg), const void *arg)
@@ -79,11 +81,36 @@ static void test_numbers(void)
 	ok(parse_u64("", 0, 100, &v) == -EINVAL, "parse_u64 rejects empty");
 	ok(parse_u64("99999999999999999999999", 0, UINT64_MAX, &v) == -EINVAL, "parse_u64 rejects overflow");
 	ok(!parse_duration("1.5", &d) && d == 1.5, "duration 1.5");
-	ok(!parse_duration("2m", &d) && d == 120, "duration 2m");
 	ok(!parse_duration("0", &d) && d == 0, "duration 0");
+	ok(!parse_duration("0.25", &d) && d == 0.25, "duration 0.25");
+	ok(!parse_duration("3.", &d) && d == 3, "duration 3.");
 	ok(parse_duration("-1", &d) == -EINVAL, "duration rejects negative");
 	ok(parse_duration("nan", &d) == -EINVAL, "duration rejects nan");
 	ok(parse_duration("5h", &d) == -EINVAL, "duration rejects unknown unit");
+	/* Only DIGITS[.DIGITS]: strtod's other spellings are refused. */
+	{
+		static const char *bad[] = { "2m", "1s", "1e-300", "1e3", "0x10", "0x1p3", "+1", " 1",
+					     "1 ", ".", "", "inf", "1..2", "9999999999", "31536001" };
+		int refused = 0;
+		for (size_t i = 0; i < ARRAY_SIZE(bad); i++)
+			refused += parse_duration(bad[i], &d) == -EINVAL;
+		is_int(refused, (int)ARRAY_SIZE(bad), "duration refuses units, exponents, hex, signs, spaces");
+	}
+	ok(parse_seconds("0.005", 0.01, 10, &d) == -EINVAL, "seconds below the minimum refused");
+	ok(!parse_seconds("0.01", 0.01, 10, &d) && d == 0.01, "seconds at the minimum taken");
+	ok(parse_u64("0x10", 0, 100, &v) == -EINVAL, "parse_u64 rejects hex");
+	ok(parse_u64("+5", 0, 100, &v) == -EINVAL, "parse_u64 rejects a sign");
+	ok(parse_u64(" 5", 0, 100, &v) == -EINVAL, "parse_u64 rejects a space");
+	ok(!parse_u64("18446744073709551615", 0, UINT64_MAX, &v) && v == UINT64_MAX, "parse_u64 max");
+	ok(parse_u64("18446744073709551616", 0, UINT64_MAX, &v) == -EINVAL, "parse_u64 max + 1");
+	ok(!parse_size("1G", 0, 1ULL << 30, &v) && v == 1ULL << 30, "size 1G");
+	ok(!parse_size("256K", 0, 1ULL << 30, &v) && v == 256 << 10, "size 256K");
+	ok(!parse_size("4096", 0, 1ULL << 30, &v) && v == 4096, "size 4096");
+	ok(parse_size("2G", 0, 1ULL << 30, &v) == -EINVAL, "size above max refused");
+	ok(parse_size("1g", 0, 1ULL << 30, &v) == -EINVAL, "size: lower-case suffix refused");
+	ok(parse_size("1.5M", 0, 1ULL << 30, &v) == -EINVAL, "size: fractions refused");
+	ok(parse_size("K", 0, 1ULL << 30, &v) == -EINVAL, "size: a suffix alone refused");
+	ok(parse_size("17179869184G", 0, UINT64_MAX, &v) == -EINVAL, "size: overflow by the suffix refused");
 }
 
 static void test_ifnames(void)

@@ -133,6 +133,7 @@ static void test_stats(void)
 	is_int(s.max_states_per_insn, 0, "accepted: max states per insn");
 	is_int(s.verification_time_us, 111, "accepted: verification time");
 	is_str(s.stack_depth, "8", "accepted: stack depth");
+	ok(s.stack_frames == 1 && s.stack_depth_frame[0] == 8, "accepted: stack depth as a number");
 	vlog_analyze(log, &r);
 	ok(!r.has_error, "accepted: no error found in an accepted program's log");
 	is_str(r.message, "", "accepted: no message");
@@ -142,6 +143,8 @@ static void test_stats(void)
 	if (ok(log != NULL, "stack_size log readable")) {
 		vlog_stats(log, &s);
 		is_str(s.stack_depth, "0+400+400", "stack depth per frame");
+		ok(s.stack_frames == 3 && s.stack_depth_frame[0] == 0 && s.stack_depth_frame[1] == 400 &&
+		   s.stack_depth_frame[2] == 400, "stack depth per frame as numbers");
 		is_int(s.insns_processed, 43, "stack_size: insns processed");
 	}
 	free(log);

@@ -1,0 +1,526 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* A load balancer configuration in memory (see lb_ctl.h): parsing and printing its
+ * addresses, editing it, reading and writing config files, and comparing two of them
+ * as `lb apply --dry-run` does. No BPF here: lb_ctl.c puts a configuration into maps. */
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "lb_ctl.h"
+#include "maglev.h"
+#include "pkt.h"
+#include "addr.h"
+#include "util.h"
+
+const char *lb_mode_str(__u32 mode)
+{
+	return mode == LB_MODE_NAT ? "nat" : mode == LB_MODE_DSR ? "dsr" : "?";
+}
+
+/* Addresses that are valid IPv4 but can never be a service's or a backend's. */
+static const char *addr_refusal(__be32 a)
+{
+	__u32 h = ntohl(a);
+
+	if (h == 0)
+		return "0.0.0.0 means 'any address', not one a client can send to";
+	if (h == 0xffffffffu)
+		return "255.255.255.255 is the broadcast address: it reaches every host, not one service";
+	if (h >> 24 == 127)
+		return "it is a loopback address (127.0.0.0/8): packets to it never arrive on an interface";
+	if (h >> 28 == 0xe)
+		return "it is a multicast address (224.0.0.0/4): a flow to it has no single destination";
+	return NULL;
+}
+
+const char *lb_addr_refusal(const char *s)
+{
+	char buf[64];
+	struct in_addr a;
+
+	snprintf(buf, sizeof(buf), "%s", s);
+	buf[strcspn(buf, ":/")] = 0;
+	return parse_ipv4(buf, &a) ? NULL : addr_refusal(a.s_addr);
+}
+
+int lb_parse_addr_port(const char *s, __be32 *addr, __be16 *port)
+{
+	char buf[64], *colon;
+	struct in_addr a;
+	uint16_t p = 0;
+
+	if (strlen(s) >= sizeof(buf))
+		return -EINVAL;
+	strcpy(buf, s);
+	colon = strchr(buf, ':');
+	if (colon) {
+		*colon = 0;
+		if (parse_port(colon + 1, &p))
+			return -EINVAL;
+	}
+	if (parse_ipv4(buf, &a))
+		return -EINVAL;
+	if (addr_refusal(a.s_addr))
+		return -EADDRNOTAVAIL;
+	*addr = a.s_addr;
+	*port = htons(p);
+	return 0;
+}
+
+int lb_parse_vip(const char *s, struct lb_vip_key *k)
+{
+	char buf[64], *slash;
+	__be32 addr;
+	__be16 port;
+	__u8 proto;
+	int err;
+
+	if (strlen(s) >= sizeof(buf))
+		return -EINVAL;
+	strcpy(buf, s);
+	slash = strchr(buf, '/');
+	if (!slash)
+		return -EINVAL;
+	*slash = 0;
+	if (!strcmp(slash + 1, "tcp"))
+		proto = IPPROTO_TCP;
+	else if (!strcmp(slash + 1, "udp"))
+		proto = IPPROTO_UDP;
+	else
+		return -EINVAL;
+	err = lb_parse_addr_port(buf, &addr, &port);
+	if (err)
+		return err;
+	if (!port)
+		return -EINVAL;
+	memset(k, 0, sizeof(*k));
+	k->addr = addr;
+	k->port = port;
+	k->proto = proto;
+	return 0;
+}
+
+int lb_parse_mac(const char *s, __u8 mac[6])
+{
+	unsigned v[6];
+	char end;
+
+	if (strlen(s) != 17 ||
+	    sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%c", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5],
+		   &end) != 6)
+		return -EINVAL;
+	for (int i = 0; i < 6; i++) {
+		if (!isxdigit((unsigned char)s[i * 3]) || !isxdigit((unsigned char)s[i * 3 + 1]))
+			return -EINVAL;
+		mac[i] = v[i];
+	}
+	if (mac[0] & 1)
+		return -EINVAL; /* multicast/broadcast */
+	return 0;
+}
+
+void lb_fmt_addr_port(__be32 addr, __be16 port, char *buf, size_t len)
+{
+	char a[INET_ADDRSTRLEN];
+
+	inet_ntop(AF_INET, &addr, a, sizeof(a));
+	if (port)
+		snprintf(buf, len, "%s:%u", a, ntohs(port));
+	else
+		snprintf(buf, len, "%s", a);
+}
+
+void lb_fmt_vip(const struct lb_vip_key *k, char *buf, size_t len)
+{
+	char a[32];
+
+	lb_fmt_addr_port(k->addr, k->port, a, sizeof(a));
+	snprintf(buf, len, "%s/%s", a, k->proto == IPPROTO_TCP ? "tcp" : "udp");
+}
+
+void lb_fmt_mac(const __u8 m[6], char *buf, size_t len)
+{
+	snprintf(buf, len, "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5]);
+}
+
+int lb_cfg_find_vip(const struct lb_cfg *s, const struct lb_vip_key *k)
+{
+	for (int i = 0; i < s->nvips; i++)
+		if (lb_vip_eq(&s->vips[i].key, k))
+			return i;
+	return -1;
+}
+
+int lb_cfg_vip_add(struct lb_cfg *s, const struct lb_vip_key *k)
+{
+	if (lb_cfg_find_vip(s, k) >= 0)
+		return -EEXIST;
+	if (s->nvips >= LB_MAX_VIPS)
+		return -ENOSPC;
+	memset(&s->vips[s->nvips], 0, sizeof(s->vips[0]));
+	s->vips[s->nvips++].key = *k;
+	return 0;
+}
+
+int lb_cfg_vip_del(struct lb_cfg *s, const struct lb_vip_key *k)
+{
+	int i = lb_cfg_find_vip(s, k), o = 0;
+
+	if (i < 0)
+		return -ENOENT;
+	s->vips[i] = s->vips[--s->nvips];
+	/* Its backends go with it. */
+	for (int b = 0; b < s->nbackends; b++)
+		if (!lb_vip_eq(&s->backends[b].vip, k))
+			s->backends[o++] = s->backends[b];
+	s->nbackends = o;
+	return 0;
+}
+
+struct lb_cfg_backend *lb_cfg_backend_find(struct lb_cfg *s, const struct lb_vip_key *vip,
+					     __be32 addr, __be16 port)
+{
+	for (int i = 0; i < s->nbackends; i++) {
+		struct lb_cfg_backend *b = &s->backends[i];
+		if (lb_vip_eq(&b->vip, vip) && b->addr == addr &&
+		    lb_be_port(b) == (port ? port : vip->port))
+			return b;
+	}
+	return NULL;
+}
+
+int lb_cfg_backend_add(struct lb_cfg *s, const struct lb_cfg_backend *b)
+{
+	if (lb_cfg_find_vip(s, &b->vip) < 0)
+		return -ENOENT;
+	if (lb_cfg_backend_find(s, &b->vip, b->addr, b->port))
+		return -EEXIST;
+	if (s->nbackends >= LB_MAX_BACKENDS - 1)
+		return -ENOSPC;
+	s->backends[s->nbackends] = *b;
+	s->backends[s->nbackends].id = 0;
+	s->nbackends++;
+	return 0;
+}
+
+int lb_cfg_backend_del(struct lb_cfg *s, const struct lb_vip_key *vip, __be32 addr,
+			 __be16 port)
+{
+	struct lb_cfg_backend *b = lb_cfg_backend_find(s, vip, addr, port);
+
+	if (!b)
+		return -ENOENT;
+	*b = s->backends[--s->nbackends];
+	return 0;
+}
+
+static char *next_tok(char **p)
+{
+	char *t;
+
+	while (**p && isspace((unsigned char)**p))
+		(*p)++;
+	if (!**p)
+		return NULL;
+	t = *p;
+	while (**p && !isspace((unsigned char)**p))
+		(*p)++;
+	if (**p)
+		*(*p)++ = 0;
+	return t;
+}
+
+int lb_cfg_parse_file(const char *path, struct lb_cfg *s)
+{
+	bool is_stdin = !strcmp(path, "-");
+	FILE *f = is_stdin ? stdin : fopen(path, "r");
+	char line[512];
+	int ln = 0, err = 0;
+	struct stat st;
+
+	if (!f) {
+		err = -errno;
+		pr_warn("cannot read config '%s': %s\n", path, strerr(err));
+		return err;
+	}
+	/* fopen() opens a directory for reading; its read fails later and would look empty. */
+	if (fstat(fileno(f), &st) || S_ISDIR(st.st_mode)) {
+		pr_warn("cannot read config '%s': %s\n", path, S_ISDIR(st.st_mode) ?
+			"it is a directory, not a config file" : strerror(errno));
+		if (!is_stdin)
+			fclose(f);
+		return -EISDIR;
+	}
+	memset(s, 0, sizeof(*s));
+	while (!err && fgets(line, sizeof(line), f)) {
+		char *p = line, *kw, *t;
+		ln++;
+		if (strchr(line, '#'))
+			*strchr(line, '#') = 0;
+		kw = next_tok(&p);
+		if (!kw)
+			continue;
+		if (!strcmp(kw, "vip")) {
+			struct lb_vip_key k;
+			t = next_tok(&p);
+			if (t && lb_parse_vip(t, &k) == -EADDRNOTAVAIL) {
+				pr_warn("%s:%d: VIP %s refused: %s\n", path, ln, t, lb_addr_refusal(t));
+				err = -EINVAL;
+			} else if (!t || lb_parse_vip(t, &k)) {
+				pr_warn("%s:%d: expected 'vip A.B.C.D:PORT/tcp|udp'\n", path, ln);
+				err = -EINVAL;
+			} else if ((err = lb_cfg_vip_add(s, &k))) {
+				pr_warn("%s:%d: VIP %s: %s\n", path, ln, t,
+					err == -EEXIST ? "listed twice" : "too many VIPs");
+				err = -EINVAL;
+			}
+		} else if (!strcmp(kw, "backend")) {
+			struct lb_cfg_backend b = { .weight = 1 };
+			char *vt = next_tok(&p), *at = next_tok(&p);
+			if (vt && at && (lb_parse_vip(vt, &b.vip) == -EADDRNOTAVAIL ||
+					 lb_parse_addr_port(at, &b.addr, &b.port) == -EADDRNOTAVAIL)) {
+				pr_warn("%s:%d: %s refused: %s\n", path, ln,
+					lb_addr_refusal(vt) ? vt : at,
+					lb_addr_refusal(vt) ? lb_addr_refusal(vt) : lb_addr_refusal(at));
+				err = -EINVAL;
+				break;
+			}
+			if (!vt || !at || lb_parse_vip(vt, &b.vip) ||
+			    lb_parse_addr_port(at, &b.addr, &b.port)) {
+				pr_warn("%s:%d: expected 'backend VIP A.B.C.D[:PORT] [weight W] [mac M]'\n",
+					path, ln);
+				err = -EINVAL;
+				break;
+			}
+			while (!err && (t = next_tok(&p))) {
+				char *v = next_tok(&p);
+				uint64_t w;
+				if (!strcmp(t, "weight") && v && !parse_u64(v, 0, 65535, &w)) {
+					b.weight = w;
+				} else if (!strcmp(t, "mac") && v && !lb_parse_mac(v, b.mac)) {
+					b.has_mac = true;
+				} else {
+					pr_warn("%s:%d: bad option '%s%s%s' (weight 0-65535, mac XX:XX:XX:XX:XX:XX)\n",
+						path, ln, t, v ? " " : "", v ? v : "");
+					err = -EINVAL;
+				}
+			}
+			if (!err && (err = lb_cfg_backend_add(s, &b))) {
+				pr_warn("%s:%d: backend %s: %s\n", path, ln, at,
+					err == -ENOENT ? "its VIP is not declared above" :
+					err == -EEXIST ? "listed twice" : "too many backends");
+				err = -EINVAL;
+			}
+		} else {
+			pr_warn("%s:%d: unknown keyword '%s' (vip, backend)\n", path, ln, kw);
+			err = -EINVAL;
+		}
+	}
+	if (!err && ferror(f)) {
+		err = -EIO;
+		pr_warn("reading config '%s' failed after line %d; nothing was changed\n", path, ln);
+	}
+	if (!is_stdin)
+		fclose(f);
+	return err;
+}
+
+int lb_cfg_edit(struct lb_cfg *c, const struct lb_edit *e)
+{
+	struct lb_cfg_backend *cur;
+
+	switch (e->op) {
+	case LB_VIP_ADD:
+		return lb_cfg_vip_add(c, &e->vip);
+	case LB_VIP_DEL:
+		return lb_cfg_vip_del(c, &e->vip);
+	default:
+		break;
+	}
+	if (lb_cfg_find_vip(c, &e->vip) < 0)
+		return -ENXIO;
+	cur = lb_cfg_backend_find(c, &e->vip, e->backend.addr, e->backend.port);
+	switch (e->op) {
+	case LB_BACKEND_ADD: {
+		struct lb_cfg_backend b = e->backend;
+
+		if (cur)
+			return -EEXIST;
+		b.vip = e->vip;
+		return lb_cfg_backend_add(c, &b);
+	}
+	case LB_BACKEND_DEL:
+		return cur ? lb_cfg_backend_del(c, &e->vip, e->backend.addr, e->backend.port)
+			   : -ENOENT;
+	case LB_BACKEND_SET:
+		if (!cur)
+			return -ENOENT;
+		if (e->set_weight)
+			cur->weight = e->backend.weight;
+		if (e->set_mac) {
+			memcpy(cur->mac, e->backend.mac, 6);
+			cur->has_mac = true;
+		}
+		return 0;
+	default:
+		return -EINVAL;
+	}
+}
+
+bool lb_cfg_vip_has_backend(const struct lb_cfg *c, const struct lb_vip_key *k)
+{
+	for (int i = 0; i < c->nbackends; i++)
+		if (lb_vip_eq(&c->backends[i].vip, k) && c->backends[i].weight > 0)
+			return true;
+	return false;
+}
+
+void lb_cfg_write_file(const struct lb_cfg *c, FILE *f)
+{
+	char v[64], a[32], m[24];
+
+	fprintf(f, "# bpflab lb configuration: %d VIPs, %d backends\n", c->nvips, c->nbackends);
+	for (int i = 0; i < c->nvips; i++) {
+		lb_fmt_vip(&c->vips[i].key, v, sizeof(v));
+		fprintf(f, "vip %s\n", v);
+		for (int j = 0; j < c->nbackends; j++) {
+			const struct lb_cfg_backend *b = &c->backends[j];
+
+			if (!lb_vip_eq(&b->vip, &c->vips[i].key))
+				continue;
+			lb_fmt_addr_port(b->addr, lb_be_port(b), a, sizeof(a));
+			fprintf(f, "backend %s %s weight %u", v, a, b->weight);
+			if (b->has_mac) {
+				lb_fmt_mac(b->mac, m, sizeof(m));
+				fprintf(f, " mac %s", m);
+			}
+			fprintf(f, "\n");
+		}
+	}
+}
+
+/* A VIP's Maglev table from c, in slot -> backend index + 1 (0: none): placement
+ * depends on backend address, port and weight only, not on ids. */
+static int table_of(const struct lb_cfg *c, const struct lb_vip_key *k, __u32 *table, __u32 m,
+		    const struct lb_cfg_backend **idx)
+{
+	struct maglev_backend *mb = calloc(c->nbackends + 1, sizeof(*mb));
+	__u32 n = 0;
+	int err;
+
+	if (!mb)
+		return -ENOMEM;
+	for (int i = 0; i < c->nbackends; i++) {
+		const struct lb_cfg_backend *b = &c->backends[i];
+
+		if (!lb_vip_eq(&b->vip, k))
+			continue;
+		mb[n].key = (uint64_t)ntohl(b->addr) << 16 | ntohs(lb_be_port(b));
+		mb[n].id = n + 1;
+		mb[n].weight = b->weight;
+		idx[n] = b;
+		n++;
+	}
+	err = maglev_build(mb, n, table, m);
+	free(mb);
+	return err;
+}
+
+static bool same_backend(const struct lb_cfg_backend *a, const struct lb_cfg_backend *b)
+{
+	return a && b && a->addr == b->addr && lb_be_port(a) == lb_be_port(b);
+}
+
+int lb_cfg_diff(const struct lb_cfg *from, const struct lb_cfg *to, __u32 table_size,
+		struct lb_diff *d, lb_change_fn fn, void *ctx)
+{
+	const struct lb_cfg_backend **io = calloc(LB_MAX_BACKENDS, sizeof(*io));
+	const struct lb_cfg_backend **in = calloc(LB_MAX_BACKENDS, sizeof(*in));
+	__u32 *to_t = calloc(table_size, sizeof(*to_t));
+	__u32 *from_t = calloc(table_size, sizeof(*from_t));
+	__u64 moved = 0, slots = 0;
+	int err = 0;
+
+	memset(d, 0, sizeof(*d));
+	if (!io || !in || !to_t || !from_t) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (int i = 0; i < from->nvips; i++) {
+		if (lb_cfg_find_vip(to, &from->vips[i].key) < 0) {
+			d->vips_removed++;
+			if (fn)
+				fn(ctx, LB_CH_VIP_DEL, &from->vips[i].key, NULL, NULL, 0);
+		}
+	}
+	for (int i = 0; i < to->nvips; i++) {
+		if (lb_cfg_find_vip(from, &to->vips[i].key) < 0) {
+			d->vips_added++;
+			if (fn)
+				fn(ctx, LB_CH_VIP_ADD, &to->vips[i].key, NULL, NULL, 0);
+		}
+	}
+	for (int i = 0; i < from->nbackends; i++) {
+		const struct lb_cfg_backend *o = &from->backends[i];
+		const struct lb_cfg_backend *n =
+			lb_cfg_backend_find((struct lb_cfg *)to, &o->vip, o->addr, o->port);
+
+		if (!n) {
+			d->backends_removed++;
+			if (fn)
+				fn(ctx, LB_CH_BACKEND_DEL, &o->vip, o, NULL, 0);
+			continue;
+		}
+		if (n->weight != o->weight) {
+			d->backends_reweighted++;
+			if (fn)
+				fn(ctx, LB_CH_BACKEND_WEIGHT, &o->vip, o, n, 0);
+		}
+		if (n->has_mac && memcmp(n->mac, o->mac, 6)) {
+			d->backends_remac++;
+			if (fn)
+				fn(ctx, LB_CH_BACKEND_MAC, &o->vip, o, n, 0);
+		}
+	}
+	for (int i = 0; i < to->nbackends; i++) {
+		const struct lb_cfg_backend *n = &to->backends[i];
+
+		if (!lb_cfg_backend_find((struct lb_cfg *)from, &n->vip, n->addr, n->port)) {
+			d->backends_added++;
+			if (fn)
+				fn(ctx, LB_CH_BACKEND_ADD, &n->vip, NULL, n, 0);
+		}
+	}
+	/* Flows of kept VIPs whose slot now names another backend (or none, or one now). */
+	for (int i = 0; i < to->nvips; i++) {
+		const struct lb_vip_key *k = &to->vips[i].key;
+		__u64 vm = 0;
+
+		if (lb_cfg_find_vip(from, k) < 0)
+			continue;
+		if ((err = table_of(from, k, from_t, table_size, io)) ||
+		    (err = table_of(to, k, to_t, table_size, in)))
+			goto out;
+		for (__u32 s = 0; s < table_size; s++) {
+			const struct lb_cfg_backend *a = from_t[s] ? io[from_t[s] - 1] : NULL;
+			const struct lb_cfg_backend *b = to_t[s] ? in[to_t[s] - 1] : NULL;
+
+			vm += (a || b) && !same_backend(a, b);
+		}
+		moved += vm;
+		slots += table_size;
+		if (vm && fn)
+			fn(ctx, LB_CH_VIP_MOVED, k, NULL, NULL, (double)vm / table_size);
+	}
+	d->moved_share = slots ? (double)moved / slots : 0;
+out:
+	free(io);
+	free(in);
+	free(to_t);
+	free(from_t);
+	return err;
+}

@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* Inside `bpflab lb`: the options, a running balancer as the command sees it (its pin
+ * folder, lock and maps), and the parts in cmd_lb.c, lb_start.c and lb_show.c. */
+#ifndef BPFLAB_LB_CMD_H
+#define BPFLAB_LB_CMD_H
+
+#include <stdbool.h>
+#include <net/if.h>
+#include "bpfutil.h"
+#include "lb.h"
+#include "lb_ctl.h"
+
+struct lb_opts {
+	const char *iface, *config, *mac;
+	__u32 mode, table_size, ct_size;
+	__be32 snat;
+	enum xdp_mode xdp_mode;
+	int weight;           /* -1: not given */
+	bool watch, dry_run, allow_empty;
+	double interval, duration;
+};
+
+struct lb_inst {
+	char ifname[IF_NAMESIZE];
+	char dir[256];
+	int lock_fd;
+	struct lb_fds fds;
+	struct lb_meta meta;
+};
+
+/* The balancer of this netns: the one named, or the only one. 0 or an exit code. */
+int inst_find(const char *iface, struct lb_inst *in);
+/* Opens the pinned maps and checks their layout; with `lock`, holds the balancer's lock
+ * until inst_close. Unless allow_dead, a balancer whose link is gone (interface deleted)
+ * is refused, saying how to clean up. 0 or an exit code, after printing why. */
+int inst_open(struct lb_inst *in, bool lock, bool allow_dead);
+void inst_close(struct lb_inst *in);
+/* 0 while the balancer's link is attached; else says it is gone and how to clean up. */
+int inst_check_link(const struct lb_inst *in);
+/* XDP_TX out of ifname cannot leave (native XDP on a veth whose peer has none): true, with
+ * the line to warn with in why. */
+bool lb_tx_doomed(const char *ifname, int ifindex, enum xdp_mode xm, char *why, size_t len);
+
+/* Finds backend MACs through ARP, then applies s. 0 or an exit code. */
+int lb_apply_cfg(struct lb_inst *in, struct lb_cfg *s);
+/* Warns about VIPs of s that have no backend of weight > 0 and had one in old (or were
+ * not in old; old may be NULL). */
+void lb_warn_dropping(const struct lb_inst *in, const struct lb_cfg *old, const struct lb_cfg *s);
+
+int lb_start(const char *ifname, struct lb_opts *o);
+int lb_stop(const char *ifname);
+int lb_show(struct lb_inst *in, struct lb_opts *o);
+/* lb_apply.c: apply FILE (NULL: flush), save. */
+int lb_apply(struct lb_inst *in, const char *file, struct lb_opts *o);
+int lb_save(struct lb_inst *in);
+/* cmd_lb.c, shared with lb_apply.c: the pinned configuration, with the failure printed;
+ * the "changed" record or line of an edit (d: what an apply changed, or NULL). */
+int lb_read_cfg(struct lb_inst *in, struct lb_cfg *s);
+int lb_edit_result(struct lb_inst *in, const char *what, const char *detail,
+		   const struct lb_diff *d);
+
+#endif

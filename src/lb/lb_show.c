@@ -1,0 +1,318 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* bpflab lb show [--watch]: reads the pinned maps into a struct lb_view, then renders it
+ * once, as text or as one JSON record. */
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <linux/if_link.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "opts.h"
+#include "util.h"
+#include "json.h"
+#include "lb_cmd.h"
+#include "ifstats.h"
+
+struct lb_view_backend {
+	char addr[32], mac[24];
+	__u32 id, slots;
+	__u16 weight;
+	struct lb_stats st;
+};
+
+struct lb_view_vip {
+	char name[64];
+	__u32 id;
+	struct lb_stats st;
+	double pps;              /* with has_pps: packets per second since the last sample */
+	bool dropping;           /* no backend of weight > 0: every packet is dropped */
+	int first, n;            /* its backends: view->backends[first .. first + n) */
+};
+
+struct lb_view {
+	bool has_pps;
+	struct lb_meta meta;
+	char snat[32];
+	__u64 flows, reverse_flows, memlock;
+	int nvips, nbackends;
+	struct lb_view_vip vips[LB_MAX_VIPS];
+	struct lb_view_backend *backends;
+	struct lb_counters counters;
+	bool tx_counted;         /* tx_dropped: the veth's XDP_TX errors since start */
+	__u64 tx_dropped;
+	char warning[384];       /* "" when XDP_TX can leave */
+};
+
+static __u64 count_flows(int fd)
+{
+	struct lb_flow k, next, *prev = NULL;
+	__u64 n = 0;
+
+	while (!bpf_map_get_next_key(fd, prev, &next) && n < 100000000) {
+		k = next;
+		prev = &k;
+		n++;
+	}
+	return n;
+}
+
+static __u64 fd_memlock(int fd)
+{
+	char p[64], line[128];
+	unsigned long long v = 0;
+	FILE *f;
+
+	snprintf(p, sizeof(p), "/proc/self/fdinfo/%d", fd);
+	f = fopen(p, "r");
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "memlock: %llu", &v) == 1)
+			break;
+	if (f)
+		fclose(f);
+	return v;
+}
+
+/* Can what the balancer sends with XDP_TX leave, and how much did the driver drop since
+ * start (the count at start is in meta: the device's counters are since its creation). */
+static void tx_check(const struct lb_inst *in, struct lb_view *v)
+{
+	LIBBPF_OPTS(bpf_xdp_query_opts, q);
+	struct ifstats_xdp x;
+	int ifindex = (int)v->meta.ifindex;
+
+	/* lb_tx_doomed writes the warning only when there is one (v is zeroed) */
+	if (!bpf_xdp_query(ifindex, 0, &q) && q.attach_mode == XDP_ATTACHED_DRV)
+		lb_tx_doomed(in->ifname, ifindex, XDP_MODE_NATIVE, v->warning, sizeof(v->warning));
+	if (v->meta.xdp_tx_counted && !ifstats_xdp_read(in->ifname, &x)) {
+		v->tx_counted = true;
+		v->tx_dropped = x.xdp_tx_err >= v->meta.xdp_tx_err0 ?
+				x.xdp_tx_err - v->meta.xdp_tx_err0 : 0;
+	}
+}
+
+/* prev: the last sample's VIP stats by id (updated), for rates over dt seconds. */
+static int view_read(struct lb_inst *in, struct lb_view *v, struct lb_stats *prev, double dt)
+{
+	struct lb_cfg *s = calloc(1, sizeof(*s));
+	__u32 *ring = NULL;
+	int err;
+
+	memset(v, 0, sizeof(*v));
+	if (!s)
+		return -ENOMEM;
+	err = lb_meta_read(&in->fds, &v->meta);
+	if (!err)
+		err = lb_cfg_read(&in->fds, s);
+	if (!err)
+		err = lb_counters_read(&in->fds, &v->counters);
+	if (!err) {
+		ring = calloc(v->meta.table_size, sizeof(*ring));
+		v->backends = calloc(s->nbackends + 1, sizeof(*v->backends));
+		if (!ring || !v->backends)
+			err = -ENOMEM;
+	}
+	if (err)
+		goto out;
+	lb_fmt_addr_port(v->meta.snat_addr, 0, v->snat, sizeof(v->snat));
+	tx_check(in, v);
+	v->flows = count_flows(in->fds.conntrack);
+	v->memlock = fd_memlock(in->fds.conntrack);
+	if (v->meta.mode == LB_MODE_NAT) {
+		v->reverse_flows = count_flows(in->fds.reverse);
+		v->memlock += fd_memlock(in->fds.reverse);
+	}
+	v->has_pps = prev != NULL;
+	for (int i = 0; i < s->nvips; i++) {
+		struct lb_view_vip *vv = &v->vips[v->nvips++];
+		const struct lb_cfg_vip *cv = &s->vips[i];
+		bool have_ring;
+
+		lb_fmt_vip(&cv->key, vv->name, sizeof(vv->name));
+		vv->id = cv->id;
+		lb_stats_read(in->fds.vip_stats, cv->id, &vv->st);
+		if (prev) {
+			vv->pps = dt > 0 ? (vv->st.packets - prev[cv->id].packets) / dt : 0;
+			prev[cv->id] = vv->st;
+		}
+		vv->dropping = !lb_cfg_vip_has_backend(s, &cv->key);
+		vv->first = v->nbackends;
+		have_ring = !lb_ring_read(&in->fds, cv->id, ring, v->meta.table_size);
+		for (int b = 0; b < s->nbackends; b++) {
+			const struct lb_cfg_backend *cb = &s->backends[b];
+			struct lb_view_backend *vb;
+
+			if (!lb_vip_eq(&cb->vip, &cv->key))
+				continue;
+			vb = &v->backends[v->nbackends++];
+			vv->n++;
+			vb->id = cb->id;
+			vb->weight = cb->weight;
+			lb_fmt_addr_port(cb->addr, cb->port, vb->addr, sizeof(vb->addr));
+			lb_fmt_mac(cb->mac, vb->mac, sizeof(vb->mac));
+			for (__u32 k = 0; have_ring && k < v->meta.table_size; k++)
+				vb->slots += ring[k] == cb->id;
+			lb_stats_read(in->fds.backend_stats, cb->id, &vb->st);
+		}
+	}
+out:
+	free(ring);
+	free(s);
+	return err;
+}
+
+static void render_json(const struct lb_inst *in, const struct lb_view *v, bool stream)
+{
+	struct json j;
+
+	json_record_begin(&j, stdout, stream ? "sample" : "lb");
+	json_kstr(&j, "interface", in->ifname);
+	json_kstr(&j, "mode", lb_mode_str(v->meta.mode));
+	json_kuint(&j, "table_size", v->meta.table_size);
+	json_kstr(&j, "snat", v->meta.mode == LB_MODE_NAT ? v->snat : NULL);
+	json_kstr(&j, "pin_dir", in->dir);
+	json_kuint(&j, "generation", v->meta.generation);
+	json_kstr(&j, "warning", *v->warning ? v->warning : NULL);
+	json_key(&j, "tx_dropped");
+	if (v->tx_counted)
+		json_uint(&j, v->tx_dropped);
+	else
+		json_null(&j);
+	json_key(&j, "conntrack");
+	json_obj_begin(&j);
+	json_kuint(&j, "flows", v->flows);
+	json_key(&j, "reverse_flows");
+	if (v->meta.mode == LB_MODE_NAT)
+		json_uint(&j, v->reverse_flows);
+	else
+		json_null(&j);
+	json_kuint(&j, "capacity", v->meta.ct_size);
+	json_kuint(&j, "memlock_bytes", v->memlock);
+	json_kdouble(&j, "bytes_per_flow", v->meta.ct_size ? (double)v->memlock / v->meta.ct_size : 0);
+	json_obj_end(&j);
+	json_key(&j, "vips");
+	json_arr_begin(&j);
+	for (int i = 0; i < v->nvips; i++) {
+		const struct lb_view_vip *vv = &v->vips[i];
+
+		json_obj_begin(&j);
+		json_kstr(&j, "vip", vv->name);
+		json_kuint(&j, "id", vv->id);
+		json_kuint(&j, "packets", vv->st.packets);
+		json_kuint(&j, "bytes", vv->st.bytes);
+		json_kuint(&j, "new_flows", vv->st.new_flows);
+		json_kbool(&j, "dropping", vv->dropping);
+		if (v->has_pps)
+			json_kdouble(&j, "pps", vv->pps);
+		json_key(&j, "backends");
+		json_arr_begin(&j);
+		for (int b = vv->first; b < vv->first + vv->n; b++) {
+			const struct lb_view_backend *vb = &v->backends[b];
+
+			json_obj_begin(&j);
+			json_kstr(&j, "address", vb->addr);
+			json_kuint(&j, "id", vb->id);
+			json_kuint(&j, "weight", vb->weight);
+			json_kstr(&j, "mac", vb->mac);
+			json_kuint(&j, "slots", vb->slots);
+			json_kuint(&j, "packets", vb->st.packets);
+			json_kuint(&j, "bytes", vb->st.bytes);
+			json_kuint(&j, "new_flows", vb->st.new_flows);
+			json_obj_end(&j);
+		}
+		json_arr_end(&j);
+		json_obj_end(&j);
+	}
+	json_arr_end(&j);
+	json_key(&j, "counters");
+	json_obj_begin(&j);
+	for (int i = 0; i < LBC__MAX; i++)
+		json_kuint(&j, lb_counter_name(i), v->counters.c[i]);
+	json_obj_end(&j);
+	json_record_end(&j);
+}
+
+static void render_text(const struct lb_inst *in, const struct lb_view *v)
+{
+	bool nat = v->meta.mode == LB_MODE_NAT;
+
+	printf("lb on %s: %s mode%s%s, Maglev tables of %u, conntrack %llu flows of capacity %u "
+	       "(%s)\n",
+	       in->ifname, lb_mode_str(v->meta.mode), nat ? ", snat " : "", nat ? v->snat : "",
+	       v->meta.table_size, (unsigned long long)v->flows, v->meta.ct_size, in->dir);
+	if (*v->warning)
+		printf("  warning: %s\n", v->warning);
+	if (v->tx_counted)
+		printf("  tx_dropped (XDP_TX the driver of %s dropped since start) %llu\n", in->ifname,
+		       (unsigned long long)v->tx_dropped);
+	for (int i = 0; i < v->nvips; i++) {
+		const struct lb_view_vip *vv = &v->vips[i];
+
+		printf("  %-22s packets %-10llu bytes %-12llu new flows %-8llu", vv->name,
+		       (unsigned long long)vv->st.packets, (unsigned long long)vv->st.bytes,
+		       (unsigned long long)vv->st.new_flows);
+		if (v->has_pps)
+			printf(" %.0f pkt/s", vv->pps);
+		printf("%s\n", vv->dropping ? "  no backend: dropping" : "");
+		for (int b = vv->first; b < vv->first + vv->n; b++) {
+			const struct lb_view_backend *vb = &v->backends[b];
+
+			printf("    %-20s weight %-5u %-9s %5.1f%% of slots  packets %-10llu new flows %llu\n",
+			       vb->addr, vb->weight, vb->weight ? "" : "(drained)",
+			       100.0 * vb->slots / v->meta.table_size, (unsigned long long)vb->st.packets,
+			       (unsigned long long)vb->st.new_flows);
+		}
+	}
+	printf("  counters:");
+	for (int i = 0; i < LBC__MAX; i++)
+		if (v->counters.c[i])
+			printf(" %s %llu", lb_counter_name(i), (unsigned long long)v->counters.c[i]);
+	printf("\n");
+	fflush(stdout);
+}
+
+static int show_once(struct lb_inst *in, struct lb_stats *prev, double dt, bool stream)
+{
+	struct lb_view *v = calloc(1, sizeof(*v));
+	int err;
+
+	if (!v)
+		return EXIT_FAIL;
+	err = view_read(in, v, prev, dt);
+	if (err)
+		pr_warn("reading the load balancer's maps failed: %s\n", strerr(err));
+	else if (g_opts.json)
+		render_json(in, v, stream);
+	else
+		render_text(in, v);
+	free(v->backends);
+	free(v);
+	return err ? EXIT_FAIL : EXIT_OK;
+}
+
+int lb_show(struct lb_inst *in, struct lb_opts *o)
+{
+	struct lb_stats prev[LB_MAX_VIPS] = {};
+	double start = now_mono(), last = start;
+	int ret;
+
+	if (!o->watch)
+		return show_once(in, NULL, 0, false);
+	ret = show_once(in, prev, 0, true);
+	while (!ret && !exiting) {
+		double now;
+		poll(NULL, 0, (int)(o->interval * 1000));
+		now = now_mono();
+		if (exiting || (o->duration >= 0 && now - start > o->duration + 1e-3))
+			break;
+		if ((ret = inst_check_link(in)))
+			break; /* interface deleted while watching */
+		if (!g_opts.json)
+			printf("\n");
+		ret = show_once(in, prev, now - last, true);
+		last = now;
+	}
+	return ret;
+}

@@ -1,0 +1,574 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* bpflab lb start / stop, and a running balancer as every subcommand opens it: its pin
+ * folder under /sys/fs/bpf/bpflab/lb/IFACE[@netns], its lock and its maps. `start` loads
+ * through lb_prog, attaches through a bpf_link and pins link and maps in one rename; on
+ * a running balancer it swaps the program in with bpf_link_update and keeps the maps. */
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ifaddrs.h>
+#include <net/if.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "opts.h"
+#include "util.h"
+#include "netns.h"
+#include "bpfutil.h"
+#include "json.h"
+#include "lb_cmd.h"
+#include "ifstats.h"
+#include "lb_prog.h"
+
+static void inst_init(struct lb_inst *in)
+{
+	memset(in, 0, sizeof(*in));
+	in->lock_fd = -1;
+	lb_fds_init(&in->fds);
+}
+
+void inst_close(struct lb_inst *in)
+{
+	lb_fds_close(&in->fds);
+	if (in->lock_fd >= 0)
+		close(in->lock_fd); /* drops the flock */
+	in->lock_fd = -1;
+}
+
+int inst_find(const char *iface, struct lb_inst *in)
+{
+	char root[300], ns[64], only[256] = "";
+	struct dirent *de;
+	int found = 0;
+	DIR *d;
+
+	inst_init(in);
+	if (iface) {
+		if (iface_check_name(iface))
+			return EXIT_USAGE;
+		snprintf(in->ifname, sizeof(in->ifname), "%s", iface);
+		if (pin_dir_prepare("lb", iface, in->dir, sizeof(in->dir)))
+			return EXIT_USAGE;
+		if (access(in->dir, F_OK)) {
+			pr_warn("no load balancer on '%s' (%s is missing); start one with "
+				"'bpflab lb start %s --mode nat|dsr'\n", iface, in->dir, iface);
+			return EXIT_FAIL;
+		}
+		return 0;
+	}
+	pin_cmd_recover("lb");
+	netns_current_name(ns, sizeof(ns));
+	snprintf(root, sizeof(root), "%s/lb", BPFLAB_PIN_ROOT);
+	d = opendir(root);
+	while (d && (de = readdir(d))) {
+		char *at = strchr(de->d_name, '@');
+		if (de->d_name[0] == '.' || strstr(de->d_name, "_tmp_"))
+			continue;
+		if (*ns ? !at || strcmp(at + 1, ns) : at != NULL)
+			continue;
+		found++;
+		snprintf(only, sizeof(only), "%s", de->d_name);
+	}
+	if (d)
+		closedir(d);
+	if (found != 1) {
+		pr_warn(found ? "several load balancers run here; say which with --iface IFACE\n"
+			      : "no load balancer runs in this network namespace; start one with "
+				"'bpflab lb start IFACE --mode nat|dsr'\n");
+		return found ? EXIT_USAGE : EXIT_FAIL;
+	}
+	if (strchr(only, '@'))
+		*strchr(only, '@') = 0;
+	snprintf(in->ifname, sizeof(in->ifname), "%s", only);
+	return pin_dir_path("lb", in->ifname, in->dir, sizeof(in->dir)) ? EXIT_USAGE : 0;
+}
+
+/* Compares every pinned map with what this build's program expects. */
+static int check_layout(struct lb_inst *in)
+{
+	struct lb_prog_cfg pc = {};
+	struct lb_bpf *skel = lb_prog_open(&pc);
+	struct bpf_map *maps[LB_NMAPS];
+	int err = 0;
+
+	if (!skel)
+		return -errno;
+	lb_prog_maps(skel, maps);
+	for (int i = 0; i < LB_NMAPS && !err; i++) {
+		struct bpf_map_info info = {};
+		__u32 len = sizeof(info);
+		bool fixed = !lb_maps[i].sized_at_start;
+
+		if (bpf_obj_get_info_by_fd(in->fds.fd[i], &info, &len)) {
+			err = -errno;
+			break;
+		}
+		if (info.type != bpf_map__type(maps[i]) || info.key_size != bpf_map__key_size(maps[i]) ||
+		    info.value_size != bpf_map__value_size(maps[i]) ||
+		    (fixed && info.max_entries != bpf_map__max_entries(maps[i]))) {
+			pr_warn("the pinned load balancer in %s has another map layout (map '%s': "
+				"type %u, key %u, value %u, entries %u; this build expects %u, %u, %u, %u).\n"
+				"It was made by another bpflab version; 'bpflab lb stop %s' removes it "
+				"(its connections break), then start again.\n",
+				in->dir, lb_maps[i].name, info.type, info.key_size, info.value_size,
+				info.max_entries, bpf_map__type(maps[i]), bpf_map__key_size(maps[i]),
+				bpf_map__value_size(maps[i]), bpf_map__max_entries(maps[i]), in->ifname);
+			err = -EPROTO;
+		}
+	}
+	if (!err && (err = lb_meta_read(&in->fds, &in->meta)) == 0 &&
+	    in->meta.layout_version != LB_LAYOUT_VERSION) {
+		pr_warn("the pinned load balancer in %s has layout version %u, this build uses %u; "
+			"'bpflab lb stop %s' removes it (its connections break), then start again\n",
+			in->dir, in->meta.layout_version, LB_LAYOUT_VERSION, in->ifname);
+		err = -EPROTO;
+	}
+	lb_prog_destroy(skel);
+	return err;
+}
+
+static int link_alive(const struct lb_inst *in)
+{
+	char p[320];
+
+	snprintf(p, sizeof(p), "%s/link", in->dir);
+	return pinned_link_alive(p);
+}
+
+/* Why a balancer's link is gone, from the interface it was started on. */
+static const char *link_gone_why(const struct lb_inst *in)
+{
+	char name[IF_NAMESIZE];
+
+	if (!in->meta.ifindex)
+		return "the interface was deleted or its program detached";
+	if (!if_indextoname(in->meta.ifindex, name) || strcmp(name, in->ifname))
+		return "the interface was deleted";
+	return "its program was detached";
+}
+
+static void warn_link_gone(const struct lb_inst *in)
+{
+	pr_warn("the load balancer on '%s' has lost its link (%s), so nothing is balanced. Its "
+		"configuration is still pinned in %s: 'bpflab lb save --iface %s > FILE' keeps it, "
+		"'bpflab lb stop %s' removes it\n",
+		in->ifname, link_gone_why(in), in->dir, in->ifname, in->ifname);
+}
+
+int inst_open(struct lb_inst *in, bool lock, bool allow_dead)
+{
+	char p[320];
+
+	if (lock) {
+		in->lock_fd = open(in->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (in->lock_fd < 0 || flock(in->lock_fd, LOCK_EX)) {
+			pr_warn("cannot lock %s: %s\n", in->dir, strerror(errno));
+			return EXIT_FAIL;
+		}
+	}
+	for (int i = 0; i < LB_NMAPS; i++) {
+		snprintf(p, sizeof(p), "%s/%s", in->dir, lb_maps[i].name);
+		in->fds.fd[i] = bpf_obj_get(p);
+		if (in->fds.fd[i] < 0) {
+			pr_warn("the load balancer on '%s' is incomplete (%s: %s); "
+				"'bpflab lb stop %s' cleans it up\n", in->ifname, p,
+				strerr(in->fds.fd[i]), in->ifname);
+			return EXIT_FAIL;
+		}
+	}
+	if (check_layout(in))
+		return EXIT_FAIL;
+	return allow_dead ? 0 : inst_check_link(in);
+}
+
+int inst_check_link(const struct lb_inst *in)
+{
+	if (link_alive(in) > 0)
+		return 0;
+	warn_link_gone(in);
+	return EXIT_FAIL;
+}
+
+static int iface_ipv4(const char *ifname, __be32 *addr)
+{
+	struct ifaddrs *ifa, *i;
+
+	if (getifaddrs(&ifa))
+		return -errno;
+	*addr = 0;
+	for (i = ifa; i; i = i->ifa_next)
+		if (i->ifa_addr && i->ifa_addr->sa_family == AF_INET && !strcmp(i->ifa_name, ifname)) {
+			*addr = ((struct sockaddr_in *)i->ifa_addr)->sin_addr.s_addr;
+			break;
+		}
+	freeifaddrs(ifa);
+	return *addr ? 0 : -ENOENT;
+}
+
+/* The interface's own MAC: the program balances frames sent to it. */
+static int iface_mac(const char *ifname, __u8 mac[6])
+{
+	struct ifreq ifr = {};
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), err = 0;
+
+	if (fd < 0)
+		return -errno;
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
+	if (ioctl(fd, SIOCGIFHWADDR, &ifr))
+		err = -errno;
+	else
+		memcpy(mac, ifr.ifr_hwaddr.sa_data, 6);
+	close(fd);
+	return err;
+}
+
+static int arp_lookup(__be32 addr, __u8 mac[6])
+{
+	char line[256], ip[64], hw[64], dev[32], mask[32];
+	unsigned type, flags;
+	FILE *f = fopen("/proc/net/arp", "r");
+	int found = 0;
+
+	if (!f)
+		return 0;
+	while (!found && fgets(line, sizeof(line), f)) {
+		struct in_addr a;
+		if (sscanf(line, "%63s 0x%x 0x%x %63s %31s %31s", ip, &type, &flags, hw, mask, dev) != 6)
+			continue;
+		if (inet_pton(AF_INET, ip, &a) != 1 || a.s_addr != addr || !(flags & 0x2))
+			continue;
+		found = !lb_parse_mac(hw, mac);
+	}
+	fclose(f);
+	return found;
+}
+
+/* A backend's MAC from the neighbour table; an empty UDP datagram to the discard port
+ * makes the kernel resolve it when it is not there yet. Bounded to ~1 s. */
+static int resolve_mac(__be32 addr, __u8 mac[6])
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(9), .sin_addr.s_addr = addr };
+	int fd;
+
+	if (arp_lookup(addr, mac))
+		return 0;
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd >= 0) {
+		sendto(fd, "", 0, MSG_DONTWAIT, (struct sockaddr *)&sa, sizeof(sa));
+		close(fd);
+	}
+	for (int i = 0; i < 20; i++) {
+		poll(NULL, 0, 50);
+		if (arp_lookup(addr, mac))
+			return 0;
+	}
+	return -EHOSTUNREACH;
+}
+
+static int resolve_macs(struct lb_cfg *s)
+{
+	for (int i = 0; i < s->nbackends; i++) {
+		struct lb_cfg_backend *b = &s->backends[i];
+		char a[32];
+		if (b->has_mac)
+			continue;
+		if (resolve_mac(b->addr, b->mac)) {
+			lb_fmt_addr_port(b->addr, 0, a, sizeof(a));
+			pr_warn("cannot find the MAC of backend %s (no ARP answer on this segment); "
+				"give it with --mac or 'mac' in the config; nothing was changed\n", a);
+			return -EHOSTUNREACH;
+		}
+		b->has_mac = true;
+	}
+	return 0;
+}
+
+void lb_warn_dropping(const struct lb_inst *in, const struct lb_cfg *old, const struct lb_cfg *s)
+{
+	char v[64];
+
+	for (int i = 0; i < s->nvips; i++) {
+		const struct lb_vip_key *k = &s->vips[i].key;
+
+		if (lb_cfg_vip_has_backend(s, k))
+			continue;
+		/* Only when it starts: a VIP already dropping was warned about then. */
+		if (old && lb_cfg_find_vip(old, k) >= 0 && !lb_cfg_vip_has_backend(old, k))
+			continue;
+		lb_fmt_vip(&s->vips[i].key, v, sizeof(v));
+		pr_warn("warning: VIP %s on %s has no backend of weight > 0: its packets are dropped "
+			"until one is added ('bpflab lb backend add %s ADDR')\n", v, in->ifname, v);
+	}
+}
+
+int lb_apply_cfg(struct lb_inst *in, struct lb_cfg *s)
+{
+	struct lb_cfg *old = calloc(1, sizeof(*old));
+	int err = resolve_macs(s); /* says why itself */
+
+	if (err)
+		goto out;
+	if (old && lb_cfg_read(&in->fds, old)) {
+		free(old);
+		old = NULL; /* then every dropping VIP is warned about */
+	}
+	err = lb_cfg_apply(&in->fds, &in->meta, s);
+	if (err)
+		pr_warn("applying the configuration failed: %s\n", strerr(err));
+	else
+		lb_warn_dropping(in, old, s);
+out:
+	free(old);
+	return err ? EXIT_FAIL : 0;
+}
+
+static int pin_all(struct lb_inst *in, int link_fd)
+{
+	struct pin_obj maps[LB_NMAPS];
+
+	for (int i = 0; i < LB_NMAPS; i++)
+		maps[i] = (struct pin_obj){ lb_maps[i].name, in->fds.fd[i] };
+	return pin_link_and_maps(in->dir, link_fd, maps, LB_NMAPS);
+}
+
+/* lb answers with XDP_TX (NAT and DSR alike): into a veth, only a peer with a native XDP
+ * program takes those frames; the driver drops the rest. Generic XDP sends through the
+ * stack and needs nothing. Fills why and returns true when they cannot leave. */
+bool lb_tx_doomed(const char *ifname, int ifindex, enum xdp_mode xm, char *why, size_t len)
+{
+	char peer[256];
+
+	if (xm != XDP_MODE_NATIVE || ifstats_veth_peer_xdp(ifname, ifindex, peer, sizeof(peer)))
+		return false;
+	snprintf(why, len, "%s: packets the balancer sends back out with XDP_TX will be dropped "
+		 "(put an XDP program on the peer, or start with -m generic)", peer);
+	return true;
+}
+
+static void print_started(const struct lb_inst *in, const char *what, enum xdp_mode xm)
+{
+	char snat[32], why[384];
+	bool doomed = lb_tx_doomed(in->ifname, (int)in->meta.ifindex, xm, why, sizeof(why));
+
+	lb_fmt_addr_port(in->meta.snat_addr, 0, snat, sizeof(snat));
+	if (g_opts.json) {
+		struct json j;
+		json_record_begin(&j, stdout, "started");
+		json_kbool(&j, "replaced", !strcmp(what, "replaced"));
+		json_kstr(&j, "interface", in->ifname);
+		json_kstr(&j, "mode", lb_mode_str(in->meta.mode));
+		json_kstr(&j, "xdp_mode", xdp_mode_str(xm));
+		json_kuint(&j, "table_size", in->meta.table_size);
+		json_kuint(&j, "conntrack_capacity", in->meta.ct_size);
+		json_kstr(&j, "snat", in->meta.mode == LB_MODE_NAT ? snat : NULL);
+		json_kstr(&j, "pin_dir", in->dir);
+		json_kstr(&j, "warning", doomed ? why : NULL);
+		json_record_end(&j);
+	} else {
+		printf("lb %s on %s: %s mode, %s XDP, Maglev tables of %u, conntrack capacity %u%s%s; "
+		       "pinned at %s\n",
+		       what, in->ifname, lb_mode_str(in->meta.mode), xdp_mode_str(xm), in->meta.table_size,
+		       in->meta.ct_size, in->meta.mode == LB_MODE_NAT ? ", snat " : "",
+		       in->meta.mode == LB_MODE_NAT ? snat : "", in->dir);
+	}
+	/* With --json the record's "warning" says it: stdout stays parseable when merged. */
+	if (doomed && !g_opts.json)
+		pr_warn("warning: %s\n", why);
+}
+
+/* A running balancer: keep the maps (and every flow), swap the program in place. */
+static int replace(struct lb_inst *in, int ifindex, struct lb_opts *o, struct lb_cfg *st)
+{
+	struct lb_prog_cfg pc;
+	struct lb_bpf *skel = NULL;
+	enum xdp_mode eff = o->xdp_mode;
+	struct xdp_present cur;
+	int ret, link_fd = -1;
+	char p[320];
+	__u8 mac[6] = {};
+
+	if ((ret = inst_open(in, true, false)))
+		return ret;
+	if (o->mode && o->mode != in->meta.mode) {
+		pr_warn("the load balancer on %s runs in %s mode; 'bpflab lb stop %s' first to change it\n",
+			in->ifname, lb_mode_str(in->meta.mode), in->ifname);
+		return EXIT_USAGE;
+	}
+	if ((o->table_size && o->table_size != in->meta.table_size) ||
+	    (o->ct_size && o->ct_size != in->meta.ct_size) ||
+	    (o->snat && o->snat != in->meta.snat_addr)) {
+		pr_warn("table size, conntrack size and source address are fixed while running; "
+			"'bpflab lb stop %s' first to change them\n", in->ifname);
+		return EXIT_USAGE;
+	}
+	iface_mac(in->ifname, mac);
+	lb_prog_cfg_from_meta(&pc, &in->meta, mac);
+	skel = lb_prog_load(&pc, &in->fds);
+	if (!skel)
+		return EXIT_FAIL;
+	ret = EXIT_FAIL;
+	snprintf(p, sizeof(p), "%s/link", in->dir);
+	link_fd = bpf_obj_get(p);
+	if (link_fd < 0 || bpf_link_update(link_fd, lb_prog_fd(skel), NULL)) {
+		pr_warn("replacing the program on %s failed: %s\n", in->ifname, strerror(errno));
+		goto out;
+	}
+	if (xdp_query_present(ifindex, &cur) > 0)
+		eff = !strcmp(cur.mode, "native") ? XDP_MODE_NATIVE : XDP_MODE_GENERIC;
+	if (st && lb_apply_cfg(in, st))
+		goto out;
+	print_started(in, "replaced", eff);
+	ret = EXIT_OK;
+out:
+	if (link_fd >= 0)
+		close(link_fd);
+	lb_prog_destroy(skel);
+	return ret;
+}
+
+/* A pin folder whose link is gone (interface deleted, or program detached). Nothing to
+ * lose: removed. A configuration: kept, and the start refused, so nobody starts an empty
+ * balancer believing it is the old one. 0 when cleared, else an exit code. */
+static int clear_dead(struct lb_inst *in)
+{
+	struct lb_inst dead;
+	struct lb_cfg *s = calloc(1, sizeof(*s));
+	const char *why = NULL;
+	int n = 0;
+
+	if (!s)
+		return EXIT_FAIL;
+	inst_init(&dead);
+	snprintf(dead.ifname, sizeof(dead.ifname), "%s", in->ifname);
+	snprintf(dead.dir, sizeof(dead.dir), "%s", in->dir);
+	/* Broken or from another layout: nothing readable to keep. */
+	if (!inst_open(&dead, true, true) && !lb_cfg_read(&dead.fds, s)) {
+		n = s->nvips + s->nbackends;
+		why = link_gone_why(&dead);
+	}
+	inst_close(&dead);
+	if (n) {
+		pr_warn("the load balancer that ran on '%s' has lost its link (%s); its configuration "
+			"(%d VIPs, %d backends) is still pinned in %s. Nothing was started: 'bpflab lb "
+			"save --iface %s > FILE' keeps the configuration, 'bpflab lb stop %s' removes "
+			"it; then start again (--config FILE)\n",
+			in->ifname, why, s->nvips, s->nbackends, in->dir, in->ifname, in->ifname);
+		free(s);
+		return EXIT_FAIL;
+	}
+	free(s);
+	pr_debug("removing defunct %s\n", in->dir);
+	return pin_dir_detach(in->dir) && !access(in->dir, F_OK) ? EXIT_FAIL : 0;
+}
+
+int lb_start(const char *ifname, struct lb_opts *o)
+{
+	struct lb_prog_cfg pc = { .mode = o->mode, .table_size = o->table_size,
+				  .ct_size = o->ct_size, .snat_addr = o->snat };
+	struct lb_cfg *st = NULL;
+	struct lb_bpf *skel = NULL;
+	struct lb_inst in;
+	int ifindex, err, ret = EXIT_FAIL, link_fd = -1;
+	enum xdp_mode eff = o->xdp_mode;
+
+	inst_init(&in);
+	if (iface_check_name(ifname))
+		return EXIT_USAGE;
+	if (iface_resolve(ifname, &ifindex))
+		return EXIT_USAGE;
+	snprintf(in.ifname, sizeof(in.ifname), "%s", ifname);
+	if (pin_dir_prepare("lb", ifname, in.dir, sizeof(in.dir)))
+		return EXIT_USAGE;
+	if (o->config) {
+		st = calloc(1, sizeof(*st));
+		if (!st)
+			return EXIT_FAIL;
+		if (lb_cfg_parse_file(o->config, st)) {
+			free(st);
+			return EXIT_USAGE;
+		}
+	}
+	if ((err = ensure_bpffs(NULL))) {
+		pr_warn("cannot mount bpffs at /sys/fs/bpf: %s\n", strerr(err));
+		goto out;
+	}
+	if (!access(in.dir, F_OK)) {
+		if (link_alive(&in) > 0) {
+			ret = replace(&in, ifindex, o, st);
+			goto out;
+		}
+		if ((ret = clear_dead(&in)))
+			goto out;
+		ret = EXIT_FAIL;
+	}
+	if (!o->mode) {
+		ret = usage_error("lb", "start needs --mode nat or --mode dsr");
+		goto out;
+	}
+	if (o->mode == LB_MODE_NAT && !pc.snat_addr && iface_ipv4(ifname, &pc.snat_addr)) {
+		ret = usage_error("lb", "nat mode needs an IPv4 address on %s, or --snat ADDR", ifname);
+		goto out;
+	}
+	if ((err = iface_mac(ifname, pc.mac))) {
+		pr_warn("cannot read the MAC of %s: %s\n", ifname, strerr(err));
+		goto out;
+	}
+	skel = lb_prog_load(&pc, NULL);
+	if (!skel)
+		goto out;
+	lb_fds_from_skel(skel, &in.fds);
+	lb_meta_init(&in.meta, &pc);
+	in.meta.ifindex = ifindex;
+	{
+		struct ifstats_xdp x;
+		if (!ifstats_xdp_read(ifname, &x)) {
+			in.meta.xdp_tx_counted = 1;
+			in.meta.xdp_tx_err0 = x.xdp_tx_err;
+		}
+	}
+	if ((err = lb_meta_write(&in.fds, &in.meta)))
+		goto out_nofds;
+	if (st) {
+		err = resolve_macs(st);
+		if (!err)
+			err = lb_cfg_apply(&in.fds, &in.meta, st);
+		if (err) {
+			pr_warn("the configuration could not be applied (%s); nothing was started\n",
+				strerr(err));
+			goto out_nofds;
+		}
+		lb_warn_dropping(&in, NULL, st);
+	}
+	link_fd = xdp_link_attach(lb_prog_fd(skel), ifindex, ifname, o->xdp_mode, &eff);
+	if (link_fd < 0) {
+		ret = link_fd == -EOPNOTSUPP ? EXIT_UNSUPPORTED : EXIT_FAIL;
+		goto out_nofds;
+	}
+	if (pin_all(&in, link_fd))
+		goto out_nofds;
+	print_started(&in, "started", eff);
+	ret = EXIT_OK;
+out_nofds:
+	lb_fds_init(&in.fds); /* the skeleton owns these fds */
+out:
+	if (link_fd >= 0)
+		close(link_fd); /* the pin keeps it attached */
+	inst_close(&in);
+	lb_prog_destroy(skel);
+	free(st);
+	return ret;
+}
+
+int lb_stop(const char *ifname)
+{
+	return pin_undo("lb", ifname, "load balancer", "stopped", "lb stopped on");
+}

@@ -1,0 +1,13 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* Addresses and ports as users type them: strict, so that what is refused is refused
+ * with exit 2 before anything changes, and nothing is read in a way other tools do not. */
+#ifndef BPFLAB_ADDR_H
+#define BPFLAB_ADDR_H
+
+#include <stdint.h>
+#include <netinet/in.h>
+
+int parse_ipv4(const char *s, struct in_addr *out);   /* strict dotted quad, no leading 0s */
+int parse_port(const char *s, uint16_t *port);        /* 1..65535, digits only */
+
+#endif

@@ -1,0 +1,22 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* Every fuzz target, in one place (see tests/fuzz/README.md): to add one, include its
+ * files here and list it below. Unity build: included from test_fuzz.c. */
+#include "model_net.c"
+#include "model_ping.c"
+#include "fuzz_ping.c"
+#include "model_count.c"
+#include "fuzz_count.c"
+#include "model_lb.c"
+#include "fuzz_lb.c"
+
+const struct fuzz_target *const fuzz_targets[] = {
+	&fuzz_ping_watch,
+	&fuzz_ping_drop,
+	&fuzz_ping_reply,
+	&fuzz_ping_reply_tc,
+	&fuzz_count_pass,
+	&fuzz_count_drop,
+	&fuzz_lb_nat,
+	&fuzz_lb_dsr,
+	NULL,
+};
