@@ -79,6 +79,13 @@ int lb_meta_write(const struct lb_fds *f, const struct lb_meta *c)
 	return bpf_map_update_elem(f->config, &k, c, BPF_ANY) ? -errno : 0;
 }
 
+static int vip_by_id(const void *a, const void *b)
+{
+	const struct lb_cfg_vip *x = a, *y = b;
+
+	return (x->id > y->id) - (x->id < y->id);
+}
+
 int lb_cfg_read(const struct lb_fds *f, struct lb_cfg *s)
 {
 	struct lb_vip_key k, next, *prev = NULL;
@@ -96,6 +103,9 @@ int lb_cfg_read(const struct lb_fds *f, struct lb_cfg *s)
 		s->vips[s->nvips].id = v.id;
 		s->nvips++;
 	}
+	/* Hash-map order changes when a key is rewritten in a shared bucket: order by id, so
+	 * show, save and apply list VIPs the same way every time. */
+	qsort(s->vips, s->nvips, sizeof(s->vips[0]), vip_by_id);
 	for (__u32 id = 1; id < LB_MAX_BACKENDS; id++) {
 		struct lb_backend be;
 		struct lb_cfg_backend *b;

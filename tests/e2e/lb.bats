@@ -357,8 +357,10 @@ stream_survives() {
   [ "$(lb show --json | jq -c '{generation, vips}')" = "$before" ]
   # applying the saved file changes no VIP, backend or table
   lb apply "$BATS_TEST_TMPDIR/saved.conf" >/dev/null
-  [ "$(lb show --json | jq -c '[.vips[] | {vip, backends: [.backends[] | {address, weight, mac, slots, id}]}]')" = \
-    "$(printf '%s' "$before" | jq -c '[.vips[] | {vip, backends: [.backends[] | {address, weight, mac, slots, id}]}]')" ]
+  after=$(lb show --json | jq -c '[.vips[] | {vip, backends: [.backends[] | {address, weight, mac, slots, id}]}]')
+  want=$(printf '%s' "$before" | jq -c '[.vips[] | {vip, backends: [.backends[] | {address, weight, mac, slots, id}]}]')
+  echo "after: $after"; echo "want:  $want"
+  [ "$after" = "$want" ]
 }
 
 @test "VIPs that cannot be served are refused, each with its own reason; a VIP without backend warns and shows dropping" {
