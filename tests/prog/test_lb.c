@@ -681,9 +681,27 @@ static int map_entries(int fd)
 	return n;
 }
 
+/* Runs body on a configured balancer in nat, then in dsr: a fixture that cannot be set up
+ * fails the test instead of skipping the mode. */
+static void in_both_modes(const char *what,
+			  void (*body)(struct fixture *fx, __u32 mode, const char *ms))
+{
+	for (int m = 0; m < 2; m++) {
+		__u32 mode = m ? LB_MODE_DSR : LB_MODE_NAT;
+		const char *ms = lb_mode_str(mode);
+		struct fixture fx;
+
+		if (fixture_up(&fx, mode) || configure(&fx))
+			ok(0, "%s %s: load and configure", ms, what);
+		else
+			body(&fx, mode, ms);
+		fixture_down(&fx);
+	}
+}
+
 /* Broadcast, multicast, another host's MAC: passed untouched, no flow recorded; the
  * same frame to the LB's MAC is balanced. Both modes. */
-static void test_not_for_us(void)
+static void not_for_us_in(struct fixture *fxp, __u32 mode, const char *ms)
 {
 	static const uint8_t dst[][6] = {
 		{ 0xff, 0xff, 0xff, 0xff, 0xff, 0xff }, { 0x01, 0x00, 0x5e, 0x00, 0x00, 0x01 },
@@ -694,100 +712,88 @@ static void test_not_for_us(void)
 	static const char *const name[] = { "broadcast", "IPv4 multicast", "IPv6 multicast",
 					     "another host", "ours but byte 4", "ours but byte 0" };
 
-	for (int m = 0; m < 2; m++) {
-		__u32 mode = m ? LB_MODE_DSR : LB_MODE_NAT;
-		const char *ms = lb_mode_str(mode);
-		struct fixture fx;
-		struct pkt_spec s;
-		uint8_t in[PKT_MAX];
-		char what[128];
-		size_t n;
+	struct pkt_spec s;
+	uint8_t in[PKT_MAX];
+	char what[128];
+	size_t n;
 
-		if (fixture_up(&fx, mode) || configure(&fx)) {
-			ok(0, "%s not-for-us: load and configure", ms);
-			fixture_down(&fx);
-			continue;
-		}
-		for (size_t i = 0; i < sizeof(dst) / sizeof(dst[0]); i++) {
-			spec_client(&s, "198.18.0.1", 40000, IPPROTO_TCP, 80);
-			memcpy(s.dst_mac, dst[i], 6);
-			n = pkt_build(&s, in);
-			snprintf(what, sizeof(what), "%s: VIP SYN to a %s MAC", ms, name[i]);
-			exact(&fx, what, XDP_PASS, LBC_PASS_NOT_FOR_US, in, n, NULL);
-			spec_client(&s, "198.18.0.1", 5353, IPPROTO_UDP, 53);
-			memcpy(s.dst_mac, dst[i], 6);
-			n = pkt_build(&s, in);
-			snprintf(what, sizeof(what), "%s: VIP UDP to a %s MAC", ms, name[i]);
-			exact(&fx, what, XDP_PASS, LBC_PASS_NOT_FOR_US, in, n, NULL);
-		}
-		{	/* ARP broadcast for the VIP: not for our MAC either */
-			static const uint8_t arp[42] = {
-				0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02, 0x00, 0xc6, 0x12, 0x00, 0x01,
-				0x08, 0x06, 0x00, 0x01, 0x08, 0x00, 6, 4, 0x00, 0x01, 0x02, 0x00, 0xc6,
-				0x12, 0x00, 0x01, 198, 18, 0, 1, 0, 0, 0, 0, 0, 0, 198, 18, 0, 100 };
-			snprintf(what, sizeof(what), "%s: ARP broadcast", ms);
-			exact(&fx, what, XDP_PASS, LBC_PASS_NOT_FOR_US, arp, sizeof(arp), NULL);
-		}
-		is_int(map_entries(fx.fds.conntrack), 0, "%s: frames not for us left no flow", ms);
-		is_int(map_entries(fx.fds.reverse), 0, "%s: ... and no reverse entry", ms);
+	for (size_t i = 0; i < sizeof(dst) / sizeof(dst[0]); i++) {
 		spec_client(&s, "198.18.0.1", 40000, IPPROTO_TCP, 80);
+		memcpy(s.dst_mac, dst[i], 6);
 		n = pkt_build(&s, in);
-		snprintf(what, sizeof(what), "%s: the same SYN to the LB's MAC", ms);
-		exact(&fx, what, XDP_TX, LBC_TX_BACKEND, in, n, NULL);
-		fixture_down(&fx);
+		snprintf(what, sizeof(what), "%s: VIP SYN to a %s MAC", ms, name[i]);
+		exact(fxp, what, XDP_PASS, LBC_PASS_NOT_FOR_US, in, n, NULL);
+		spec_client(&s, "198.18.0.1", 5353, IPPROTO_UDP, 53);
+		memcpy(s.dst_mac, dst[i], 6);
+		n = pkt_build(&s, in);
+		snprintf(what, sizeof(what), "%s: VIP UDP to a %s MAC", ms, name[i]);
+		exact(fxp, what, XDP_PASS, LBC_PASS_NOT_FOR_US, in, n, NULL);
 	}
+	{	/* ARP broadcast for the VIP: not for our MAC either */
+		static const uint8_t arp[42] = {
+			0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02, 0x00, 0xc6, 0x12, 0x00, 0x01,
+			0x08, 0x06, 0x00, 0x01, 0x08, 0x00, 6, 4, 0x00, 0x01, 0x02, 0x00, 0xc6,
+			0x12, 0x00, 0x01, 198, 18, 0, 1, 0, 0, 0, 0, 0, 0, 198, 18, 0, 100 };
+		snprintf(what, sizeof(what), "%s: ARP broadcast", ms);
+		exact(fxp, what, XDP_PASS, LBC_PASS_NOT_FOR_US, arp, sizeof(arp), NULL);
+	}
+	is_int(map_entries(fxp->fds.conntrack), 0, "%s: frames not for us left no flow", ms);
+	is_int(map_entries(fxp->fds.reverse), 0, "%s: ... and no reverse entry", ms);
+	spec_client(&s, "198.18.0.1", 40000, IPPROTO_TCP, 80);
+	n = pkt_build(&s, in);
+	snprintf(what, sizeof(what), "%s: the same SYN to the LB's MAC", ms);
+	exact(fxp, what, XDP_TX, LBC_TX_BACKEND, in, n, NULL);
+}
+
+static void test_not_for_us(void)
+{
+	in_both_modes("not-for-us", not_for_us_in);
 }
 
 /* Source port 0: dropped and counted before any state; in nat no reverse entry for
  * LB:0 is left behind, so a backend's packet to LB:0 is nobody's reply. */
+static void port_zero_in(struct fixture *fxp, __u32 mode, const char *ms)
+{
+	struct pkt_spec s;
+	uint8_t in[PKT_MAX];
+	char what[128];
+	size_t n;
+
+	for (int i = 0; i < 3; i++) {
+		int udp = i == 1;
+		spec_client(&s, i == 2 ? "198.18.0.3" : "198.18.0.1", 0,
+			    udp ? IPPROTO_UDP : IPPROTO_TCP, udp ? 53 : i == 2 ? 81 : 80);
+		n = pkt_build(&s, in);
+		snprintf(what, sizeof(what), "%s: %s from port 0 to :%u", ms, udp ? "UDP" : "TCP",
+			 s.dport);
+		exact(fxp, what, XDP_DROP, LBC_DROP_PORT_ZERO, in, n, NULL);
+	}
+	is_int(map_entries(fxp->fds.conntrack), 0, "%s: port 0 left no flow", ms);
+	is_int(map_entries(fxp->fds.reverse), 0, "%s: port 0 left no reverse entry", ms);
+	/* What the bug let through: the backend's packet to LB:0 (a serves :81 alone,
+	 * on port 81, so the flow from 198.18.0.3:0 above went there). */
+	pkt_spec_default(&s);
+	s.proto = IPPROTO_TCP;
+	memcpy(s.src_mac, mac_a, 6);
+	memcpy(s.dst_mac, mac_lb, 6);
+	inet_pton(AF_INET, "198.18.0.11", &s.src4);
+	inet_pton(AF_INET, "198.18.0.2", &s.dst4);
+	s.sport = 81;
+	s.dport = 0;
+	s.tcp_flags = 0x12;
+	n = pkt_build(&s, in);
+	snprintf(what, sizeof(what), "%s: backend to LB:0 is no NAT reply", ms);
+	exact(fxp, what, XDP_PASS, LBC_PASS_NOT_VIP, in, n, NULL);
+	/* Port 1 is a port: balanced. */
+	spec_client(&s, "198.18.0.1", 1, IPPROTO_TCP, 80);
+	n = pkt_build(&s, in);
+	snprintf(what, sizeof(what), "%s: TCP from port 1", ms);
+	exact(fxp, what, XDP_TX, LBC_TX_BACKEND, in, n, NULL);
+}
+
 static void test_port_zero(void)
 {
-	for (int m = 0; m < 2; m++) {
-		__u32 mode = m ? LB_MODE_DSR : LB_MODE_NAT;
-		const char *ms = lb_mode_str(mode);
-		struct fixture fx;
-		struct pkt_spec s;
-		uint8_t in[PKT_MAX];
-		char what[128];
-		size_t n;
-
-		if (fixture_up(&fx, mode) || configure(&fx)) {
-			ok(0, "%s port 0: load and configure", ms);
-			fixture_down(&fx);
-			continue;
-		}
-		for (int i = 0; i < 3; i++) {
-			int udp = i == 1;
-			spec_client(&s, i == 2 ? "198.18.0.3" : "198.18.0.1", 0,
-				    udp ? IPPROTO_UDP : IPPROTO_TCP, udp ? 53 : i == 2 ? 81 : 80);
-			n = pkt_build(&s, in);
-			snprintf(what, sizeof(what), "%s: %s from port 0 to :%u", ms, udp ? "UDP" : "TCP",
-				 s.dport);
-			exact(&fx, what, XDP_DROP, LBC_DROP_PORT_ZERO, in, n, NULL);
-		}
-		is_int(map_entries(fx.fds.conntrack), 0, "%s: port 0 left no flow", ms);
-		is_int(map_entries(fx.fds.reverse), 0, "%s: port 0 left no reverse entry", ms);
-		/* What the bug let through: the backend's packet to LB:0 (a serves :81 alone,
-		 * on port 81, so the flow from 198.18.0.3:0 above went there). */
-		pkt_spec_default(&s);
-		s.proto = IPPROTO_TCP;
-		memcpy(s.src_mac, mac_a, 6);
-		memcpy(s.dst_mac, mac_lb, 6);
-		inet_pton(AF_INET, "198.18.0.11", &s.src4);
-		inet_pton(AF_INET, "198.18.0.2", &s.dst4);
-		s.sport = 81;
-		s.dport = 0;
-		s.tcp_flags = 0x12;
-		n = pkt_build(&s, in);
-		snprintf(what, sizeof(what), "%s: backend to LB:0 is no NAT reply", ms);
-		exact(&fx, what, XDP_PASS, LBC_PASS_NOT_VIP, in, n, NULL);
-		/* Port 1 is a port: balanced. */
-		spec_client(&s, "198.18.0.1", 1, IPPROTO_TCP, 80);
-		n = pkt_build(&s, in);
-		snprintf(what, sizeof(what), "%s: TCP from port 1", ms);
-		exact(&fx, what, XDP_TX, LBC_TX_BACKEND, in, n, NULL);
-		fixture_down(&fx);
-	}
+	in_both_modes("port 0", port_zero_in);
 }
 
 /* The ICMP error of the nat/dsr tests (the reply VIP:80 -> client:50000 could not be
@@ -827,75 +833,69 @@ static void cut_icmp(uint8_t *in, size_t n, int icmp_len)
 	pkt_fix_checksums(in, n);
 }
 
+static void icmp_bounds_in(struct fixture *fxp, __u32 mode, const char *ms)
+{
+	uint8_t in[PKT_MAX], out[PKT_MAX];
+	struct pkt_spec s;
+	char what[160];
+	__u32 olen;
+	size_t n;
+
+	spec_client(&s, "198.18.0.5", 50000, IPPROTO_TCP, 80);
+	n = pkt_build(&s, in);
+	exact(fxp, "flow for the ICMP errors", XDP_TX, LBC_TX_BACKEND, in, n, NULL);
+
+	n = icmp_error(in, 0, 0);
+	snprintf(what, sizeof(what), "%s: ICMP error quoting IP header + 8 bytes (36)", ms);
+	exact(fxp, what, XDP_TX, LBC_ICMP_TO_BACKEND, in, n, NULL);
+	if (mode == LB_MODE_NAT) {
+		/* the rewritten quote is inside the checksummed message: still valid */
+		run(fxp, in, n, out, &olen);
+		ok(pkt_checksums_ok(out, olen), "%s: its rewrite keeps the checksums", ms);
+	}
+	/* Quoted ports (or part of them, or of the quoted header) past the IP end. */
+	for (int len = 35; len >= 4; len--) {
+		if (len != 35 && len != 32 && len != 28 && len != 27 && len != 8 && len != 4)
+			continue;
+		n = icmp_error(in, 0, 0);
+		cut_icmp(in, n, len);
+		snprintf(what, sizeof(what), "%s: ICMP error of %d bytes, the rest of the quote "
+			 "in the padding", ms, len);
+		exact(fxp, what, XDP_DROP, LBC_DROP_MALFORMED, in, n, NULL);
+	}
+	{	/* the example: tot_len 24, a 4-byte ICMP "header" */
+		n = icmp_error(in, 0, 0);
+		cut_icmp(in, n, 4);
+		in[14 + 20] = 8; /* echo request, id/seq in the padding */
+		snprintf(what, sizeof(what), "%s: 4-byte ICMP echo to the VIP", ms);
+		exact(fxp, what, XDP_DROP, LBC_DROP_MALFORMED, in, n, NULL);
+	}
+	n = icmp_error(in, 27, 0);
+	pkt_fix_checksums(in, n);
+	snprintf(what, sizeof(what), "%s: quoted tot_len 27, too short for its ports", ms);
+	exact(fxp, what, XDP_DROP, LBC_DROP_MALFORMED, in, n, NULL);
+	n = icmp_error(in, 0, 0);
+	in[14 + 20 + 8] = 0x65; /* quoted version 6 */
+	pkt_fix_checksums(in, n);
+	snprintf(what, sizeof(what), "%s: quoted header version 6", ms);
+	exact(fxp, what, XDP_DROP, LBC_DROP_MALFORMED, in, n, NULL);
+	n = icmp_error(in, 0, 0);
+	in[14 + 20 + 8] = 0x44; /* quoted ihl 4 */
+	pkt_fix_checksums(in, n);
+	snprintf(what, sizeof(what), "%s: quoted ihl 4", ms);
+	exact(fxp, what, XDP_DROP, LBC_DROP_MALFORMED, in, n, NULL);
+	n = icmp_error(in, 0, 0x0003);
+	snprintf(what, sizeof(what), "%s: error about a later fragment (no ports quoted)", ms);
+	exact(fxp, what, XDP_PASS, LBC_PASS_OTHER_L4, in, n, NULL);
+	n = icmp_error(in, 28, 0);
+	pkt_fix_checksums(in, n);
+	snprintf(what, sizeof(what), "%s: quoted tot_len 28 holds the ports", ms);
+	exact(fxp, what, XDP_TX, LBC_ICMP_TO_BACKEND, in, n, NULL);
+}
+
 static void test_icmp_bounds(void)
 {
-	for (int m = 0; m < 2; m++) {
-		__u32 mode = m ? LB_MODE_DSR : LB_MODE_NAT;
-		const char *ms = lb_mode_str(mode);
-		uint8_t in[PKT_MAX], out[PKT_MAX];
-		struct fixture fx;
-		struct pkt_spec s;
-		char what[160];
-		__u32 olen;
-		size_t n;
-
-		if (fixture_up(&fx, mode) || configure(&fx)) {
-			ok(0, "%s ICMP bounds: load and configure", ms);
-			fixture_down(&fx);
-			continue;
-		}
-		spec_client(&s, "198.18.0.5", 50000, IPPROTO_TCP, 80);
-		n = pkt_build(&s, in);
-		exact(&fx, "flow for the ICMP errors", XDP_TX, LBC_TX_BACKEND, in, n, NULL);
-
-		n = icmp_error(in, 0, 0);
-		snprintf(what, sizeof(what), "%s: ICMP error quoting IP header + 8 bytes (36)", ms);
-		exact(&fx, what, XDP_TX, LBC_ICMP_TO_BACKEND, in, n, NULL);
-		if (mode == LB_MODE_NAT) {
-			/* the rewritten quote is inside the checksummed message: still valid */
-			run(&fx, in, n, out, &olen);
-			ok(pkt_checksums_ok(out, olen), "%s: its rewrite keeps the checksums", ms);
-		}
-		/* Quoted ports (or part of them, or of the quoted header) past the IP end. */
-		for (int len = 35; len >= 4; len--) {
-			if (len != 35 && len != 32 && len != 28 && len != 27 && len != 8 && len != 4)
-				continue;
-			n = icmp_error(in, 0, 0);
-			cut_icmp(in, n, len);
-			snprintf(what, sizeof(what), "%s: ICMP error of %d bytes, the rest of the quote "
-				 "in the padding", ms, len);
-			exact(&fx, what, XDP_DROP, LBC_DROP_MALFORMED, in, n, NULL);
-		}
-		{	/* the example: tot_len 24, a 4-byte ICMP "header" */
-			n = icmp_error(in, 0, 0);
-			cut_icmp(in, n, 4);
-			in[14 + 20] = 8; /* echo request, id/seq in the padding */
-			snprintf(what, sizeof(what), "%s: 4-byte ICMP echo to the VIP", ms);
-			exact(&fx, what, XDP_DROP, LBC_DROP_MALFORMED, in, n, NULL);
-		}
-		n = icmp_error(in, 27, 0);
-		pkt_fix_checksums(in, n);
-		snprintf(what, sizeof(what), "%s: quoted tot_len 27, too short for its ports", ms);
-		exact(&fx, what, XDP_DROP, LBC_DROP_MALFORMED, in, n, NULL);
-		n = icmp_error(in, 0, 0);
-		in[14 + 20 + 8] = 0x65; /* quoted version 6 */
-		pkt_fix_checksums(in, n);
-		snprintf(what, sizeof(what), "%s: quoted header version 6", ms);
-		exact(&fx, what, XDP_DROP, LBC_DROP_MALFORMED, in, n, NULL);
-		n = icmp_error(in, 0, 0);
-		in[14 + 20 + 8] = 0x44; /* quoted ihl 4 */
-		pkt_fix_checksums(in, n);
-		snprintf(what, sizeof(what), "%s: quoted ihl 4", ms);
-		exact(&fx, what, XDP_DROP, LBC_DROP_MALFORMED, in, n, NULL);
-		n = icmp_error(in, 0, 0x0003);
-		snprintf(what, sizeof(what), "%s: error about a later fragment (no ports quoted)", ms);
-		exact(&fx, what, XDP_PASS, LBC_PASS_OTHER_L4, in, n, NULL);
-		n = icmp_error(in, 28, 0);
-		pkt_fix_checksums(in, n);
-		snprintf(what, sizeof(what), "%s: quoted tot_len 28 holds the ports", ms);
-		exact(&fx, what, XDP_TX, LBC_ICMP_TO_BACKEND, in, n, NULL);
-		fixture_down(&fx);
-	}
+	in_both_modes("ICMP bounds", icmp_bounds_in);
 }
 
 /* Every verdict once, in one fixture: the verdict counters sum to the packets run. */
