@@ -7,7 +7,9 @@ PKGS=(clang llvm make gcc pkg-config libbpf-dev bpftool libelf-dev zlib1g-dev
       iproute2 iputils-ping bats jq python3 nftables iptables ethtool bpftrace)
 PKGS+=(curl wrk) # lab up --serve: HTTP clients for the backends' servers (README, docs.bats)
 PKGS+=(strace) # lb.bats: SIGKILL injected inside the pin commit
+PKGS+=(hping3) # filter_syn.bats, lab up --attacker: the SYN floods
 PKGS+=(procps util-linux file librsvg2-bin) # rsvg-convert: the bench chart test; sysctl, pkill; nsenter, setpriv, unshare; the hard-way tour (examples/hello) shows `file hello.bpf.o`
+PKGS+=(tcpdump tshark) # test_pcapng: trace --pcap files must open in both
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

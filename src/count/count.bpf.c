@@ -4,6 +4,7 @@
  * per-CPU counters per protocol and per verdict sit beside it. */
 #include "parse.h"
 #include "count.h"
+#include "verdict.h"
 
 /* The talk's `counter++` is a read-modify-write: two CPUs can read the same value and one
  * increment is lost. An atomic add is exact; the per-CPU map below is exact and cheaper. */
@@ -35,7 +36,7 @@ int count_xdp(struct xdp_md *ctx)
 	struct count_stats *s;
 	struct pkt p = {};
 	__u32 key = 0, act = verdict;
-	int r;
+	int r, cls;
 
 	__sync_fetch_and_add(&counter, 1);
 	s = bpf_map_lookup_elem(&stats, &key);
@@ -44,24 +45,29 @@ int count_xdp(struct xdp_md *ctx)
 
 	r = parse_packet(data, data_end, &p);
 	if (r == PARSE_TRUNCATED || r == PARSE_MALFORMED) {
-		add(s, CP_MALFORMED, len);
+		cls = CP_MALFORMED;
+		add(s, cls, len);
 		goto out;
 	}
 	if (r == PARSE_NOT_IP) {
-		add(s, p.l3_proto == ETH_P_ARP ? CP_ARP : CP_OTHER, len);
+		cls = p.l3_proto == ETH_P_ARP ? CP_ARP : CP_OTHER;
+		add(s, cls, len);
 		goto out;
 	}
 	add(s, p.ip4 ? CP_IPV4 : CP_IPV6, len);
 	switch (p.l4_proto) {
-	case IPPROTO_ICMP: add(s, CP_ICMP, len); break;
-	case IPPROTO_ICMPV6: add(s, CP_ICMPV6, len); break;
-	case IPPROTO_TCP: add(s, CP_TCP, len); break;
-	case IPPROTO_UDP: add(s, CP_UDP, len); break;
-	default: add(s, CP_OTHER, len); break;
+	case IPPROTO_ICMP: cls = CP_ICMP; break;
+	case IPPROTO_ICMPV6: cls = CP_ICMPV6; break;
+	case IPPROTO_TCP: cls = CP_TCP; break;
+	case IPPROTO_UDP: cls = CP_UDP; break;
+	default: cls = CP_OTHER; break;
 	}
+	add(s, cls, len);
 out:
 	if (act < COUNT_ACTIONS)
 		s->actions[act]++;
+	/* For `bpflab trace`: the verdict is the configured one, the reason the class. */
+	verdict_report(ctx, 1, VK_COUNT, act, cls, 0);
 	return act;
 }
 

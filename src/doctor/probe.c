@@ -64,6 +64,8 @@ static const struct {
 	[FEAT_RINGBUF] = { "ringbuf", "ring buffer map" },
 	[FEAT_TEST_RUN] = { "test_run", "BPF_PROG_TEST_RUN (XDP)" },
 	[FEAT_XDP_LIVE_FRAMES] = { "xdp_live_frames", "XDP live frames" },
+	[FEAT_SYNCOOKIE] = { "syncookie_helpers", "SYN-cookie helpers (XDP)" },
+	[FEAT_CT_KFUNC] = { "ct_kfuncs", "conntrack kfuncs (XDP)" },
 };
 
 static struct probe_result results[FEAT__MAX];
@@ -339,6 +341,86 @@ static void probe_ringbuf(struct probe_result *r)
 	set_res(r, PROBE_OK, 0, "created a %ld-byte BPF_MAP_TYPE_RINGBUF map", page > 0 ? page : 4096);
 }
 
+/* bpflab filter --synproxy: the four helpers of src/filter/syncookie.bpf.h, each in an
+ * XDP program the kernel loads (libbpf's helper probe), so "missing" is the kernel's say. */
+static void probe_syncookie(struct probe_result *r)
+{
+	static const struct { enum bpf_func_id id; const char *name; } h[] = {
+		{ BPF_FUNC_tcp_raw_gen_syncookie_ipv4, "bpf_tcp_raw_gen_syncookie_ipv4" },
+		{ BPF_FUNC_tcp_raw_gen_syncookie_ipv6, "bpf_tcp_raw_gen_syncookie_ipv6" },
+		{ BPF_FUNC_tcp_raw_check_syncookie_ipv4, "bpf_tcp_raw_check_syncookie_ipv4" },
+		{ BPF_FUNC_tcp_raw_check_syncookie_ipv6, "bpf_tcp_raw_check_syncookie_ipv6" },
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(h); i++) {
+		int ret = libbpf_probe_bpf_helper(BPF_PROG_TYPE_XDP, h[i].id, NULL);
+
+		if (ret == 1)
+			continue;
+		if (ret == 0) {
+			set_res(r, PROBE_MISSING, EINVAL, "an XDP program calling %s does not load",
+				h[i].name);
+			set_hint(r, "the kernel predates 6.0 (or lacks CONFIG_SYN_COOKIES): "
+				 "filter --synproxy needs it; the nftables synproxy alone still works");
+		} else {
+			set_failed(r, ret, h[i].name);
+		}
+		return;
+	}
+	set_res(r, PROBE_OK, 0, "XDP programs calling bpf_tcp_raw_{gen,check}_syncookie_ipv{4,6} load");
+}
+
+/* bpf_xdp_ct_lookup + bpf_ct_release, called from a tiny XDP program as syncookie.bpf.h
+ * calls them (a 12-byte IPv4 tuple, 12-byte options, the current netns). */
+static void probe_ct_kfunc(struct probe_result *r)
+{
+	int err = 0, lookup, release, fd;
+	struct btf *btf = get_vmlinux_btf(&err);
+
+	if (!btf) {
+		set_failed(r, err, "reading the kernel BTF for the kfuncs");
+		return;
+	}
+	lookup = btf__find_by_name_kind(btf, "bpf_xdp_ct_lookup", BTF_KIND_FUNC);
+	release = btf__find_by_name_kind(btf, "bpf_ct_release", BTF_KIND_FUNC);
+	if (lookup < 0 || release < 0) {
+		set_res(r, PROBE_MISSING, ENOENT, "no bpf_xdp_ct_lookup/bpf_ct_release in the kernel BTF");
+		set_hint(r, "conntrack is a module not loaded yet (modprobe nf_conntrack), or the "
+			 "kernel predates 6.0: filter --synproxy needs it to let established flows pass");
+		return;
+	}
+	const struct bpf_insn insns[] = {
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_X, .dst_reg = BPF_REG_6, .src_reg = BPF_REG_1 },
+		{ .code = BPF_ST | BPF_MEM | BPF_DW, .dst_reg = BPF_REG_10, .off = -16 },
+		{ .code = BPF_ST | BPF_MEM | BPF_DW, .dst_reg = BPF_REG_10, .off = -8 },
+		{ .code = BPF_ST | BPF_MEM | BPF_DW, .dst_reg = BPF_REG_10, .off = -32 },
+		{ .code = BPF_ST | BPF_MEM | BPF_DW, .dst_reg = BPF_REG_10, .off = -24 },
+		{ .code = BPF_ST | BPF_MEM | BPF_W, .dst_reg = BPF_REG_10, .off = -32, .imm = -1 },
+		{ .code = BPF_ST | BPF_MEM | BPF_B, .dst_reg = BPF_REG_10, .off = -24, .imm = 6 },
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_X, .dst_reg = BPF_REG_1, .src_reg = BPF_REG_6 },
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_X, .dst_reg = BPF_REG_2, .src_reg = BPF_REG_10 },
+		{ .code = BPF_ALU64 | BPF_ADD | BPF_K, .dst_reg = BPF_REG_2, .imm = -16 },
+		INSN_MOV64_IMM(BPF_REG_3, 12),
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_X, .dst_reg = BPF_REG_4, .src_reg = BPF_REG_10 },
+		{ .code = BPF_ALU64 | BPF_ADD | BPF_K, .dst_reg = BPF_REG_4, .imm = -32 },
+		INSN_MOV64_IMM(BPF_REG_5, 12),
+		{ .code = BPF_JMP | BPF_CALL, .src_reg = BPF_PSEUDO_KFUNC_CALL, .imm = lookup },
+		{ .code = BPF_JMP | BPF_JEQ | BPF_K, .dst_reg = BPF_REG_0, .off = 2, .imm = 0 },
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_X, .dst_reg = BPF_REG_1, .src_reg = BPF_REG_0 },
+		{ .code = BPF_JMP | BPF_CALL, .src_reg = BPF_PSEUDO_KFUNC_CALL, .imm = release },
+		INSN_MOV64_IMM(BPF_REG_0, XDP_PASS),
+		INSN_EXIT,
+	};
+	fd = bpf_prog_load(BPF_PROG_TYPE_XDP, "bpflab_probe", "Dual BSD/GPL", insns,
+			   ARRAY_SIZE(insns), NULL);
+	if (fd < 0) {
+		set_failed(r, fd, "loading an XDP program that calls bpf_xdp_ct_lookup");
+		return;
+	}
+	close(fd);
+	set_res(r, PROBE_OK, 0, "an XDP program calling bpf_xdp_ct_lookup and bpf_ct_release loads");
+}
+
 /* ---- the cache ---- */
 
 /* What probing a feature takes: a command that needs only tracing is not held back by
@@ -351,6 +433,8 @@ static unsigned feature_caps(enum feature f)
 	case FEAT_BPF: case FEAT_BTF: case FEAT_JIT: case FEAT_RINGBUF:
 	case FEAT_BPFFS: case FEAT_TRACEFS:
 		return CAPN_BPF;
+	case FEAT_SYNCOOKIE: case FEAT_CT_KFUNC: /* XDP programs, loaded, never attached */
+		return CAPN_BPF | CAPN_NET_ADMIN;
 	case FEAT_TRACEPOINT: case FEAT_RAW_TP: case FEAT_TP_BTF: case FEAT_KPROBE:
 	case FEAT_FENTRY: case FEAT_FEXIT: case FEAT_LSM: case FEAT_UPROBE:
 		return CAPN_BPF | CAPN_PERFMON;
@@ -392,6 +476,8 @@ static void probe_one(enum feature f)
 		break;
 	case FEAT_UPROBE: probe_uprobe(r); break;
 	case FEAT_RINGBUF: probe_ringbuf(r); break;
+	case FEAT_SYNCOOKIE: probe_syncookie(r); break;
+	case FEAT_CT_KFUNC: probe_ct_kfunc(r); break;
 	default:
 		probe_net(results, probed);
 		return;

@@ -40,6 +40,8 @@ enum feature {
 	FEAT_RINGBUF,         /* BPF_MAP_TYPE_RINGBUF */
 	FEAT_TEST_RUN,        /* BPF_PROG_TEST_RUN on XDP */
 	FEAT_XDP_LIVE_FRAMES, /* BPF_PROG_TEST_RUN with BPF_F_TEST_XDP_LIVE_FRAMES */
+	FEAT_SYNCOOKIE,       /* XDP may call bpf_tcp_raw_gen/check_syncookie_ipv4/6 */
+	FEAT_CT_KFUNC,        /* XDP may call the conntrack kfuncs bpf_xdp_ct_lookup/bpf_ct_release */
 	FEAT__MAX,
 	FEAT_NONE = -1,       /* ends a list of alternatives */
 };

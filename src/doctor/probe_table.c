@@ -82,6 +82,15 @@ const struct cmd_req probe_commands[] = {
 	{ "lab", NULL, {
 		{ "namespaces", { FEAT_NETNS, FEAT_NONE }, { "network namespaces, veth and a bridge" }, NULL },
 		{ NULL } }, FEAT_NONE, NULL },
+	/* filter-syn: what --synproxy needs (src/filter/syncookie.bpf.h); filter-core: the rest */
+	{ "filter", NULL, {
+		XDP_NEED,
+		{ "pinned maps", { FEAT_BPFFS, FEAT_NONE }, { "bpffs" }, NULL },
+		{ "SYN cookies in XDP", { FEAT_SYNCOOKIE, FEAT_NONE },
+		  { "bpf_tcp_raw_gen/check_syncookie_ipv4/6" }, "--synproxy" },
+		{ "established flows past the cookies", { FEAT_CT_KFUNC, FEAT_NONE },
+		  { "bpf_xdp_ct_lookup" }, "--synproxy" },
+		{ NULL } }, FEAT_NONE, NULL },
 };
 const size_t probe_ncommands = ARRAY_SIZE(probe_commands);
 

@@ -79,6 +79,12 @@ int lab_plan(struct lab *lab, const char *name, int nbackends)
 	return 0;
 }
 
+void lab_plan_attacker(struct lab *lab)
+{
+	if (!lab_find_node(lab, "attacker"))
+		plan_node(lab, "attacker", "p-attacker", LAB_ATTACKER_HOST);
+}
+
 const struct lab_node *lab_find_node(const struct lab *lab, const char *node)
 {
 	for (int i = 0; i < lab->nnodes; i++) {
@@ -169,7 +175,7 @@ static int lab_lb_setup(struct lab *lab, const char *mode)
 		if (i == 1)
 			continue;
 		err |= netns_run(ns, ethtool, quiet);
-		if (i < 2 || strcmp(mode, "dsr"))
+		if (i < 2 || strcmp(mode, "dsr") || lab->nodes[i].host == LAB_ATTACKER_HOST)
 			continue;
 		err |= netns_addr_add(ns, "lo", LAB_VIP4 "/32");
 		err |= netns_run(ns, sysctl, quiet);
@@ -199,7 +205,7 @@ static int lab_up(struct lab *lab)
 static bool lab_ns_suffix(const char *rest)
 {
 	return !strcmp(rest, "sw") || !strcmp(rest, "client") || !strcmp(rest, "lb") ||
-	       !strncmp(rest, "backend-", 8);
+	       !strncmp(rest, "backend-", 8) || !strcmp(rest, "attacker") || !strcmp(rest, "router");
 }
 
 static int lab_down(struct lab *lab, bool quiet)
@@ -210,6 +216,7 @@ static int lab_down(struct lab *lab, bool quiet)
 	/* Remove every namespace of this lab, including ones a larger --backends made or a
 	 * half-failed up left, so `down` converges whatever state it finds. */
 	/* Servers first: a process inside a namespace keeps it alive after its name is gone. */
+	lab_l3_stop(lab->name); /* --lb ipip|gue: the decap processes, likewise */
 	stopped = lab_serve_stop(lab->name);
 	snprintf(prefix, sizeof(prefix), "%s-", lab->name);
 	removed = netns_del_prefix(prefix, lab_ns_suffix);
@@ -244,6 +251,7 @@ struct node_prog {
 struct node_status {
 	bool present;
 	int serve_pid; /* its `--serve` HTTP server, 0 if none */
+	int decap_pid; /* L3 lab: its `lb decap`, 0 if none */
 	int nprogs;
 	struct node_prog progs[NODE_PROGS_MAX];
 };
@@ -287,6 +295,7 @@ static void render_json(const struct lab *lab, bool exists, const struct node_st
 	json_kstr(&j, "switch_netns", lab->sw_netns);
 	json_kstr(&j, "subnet4", LAB_NET4 "0/24");
 	json_kstr(&j, "subnet6", LAB_NET6 "/64");
+	json_kstr(&j, "topology", lab_l3_exists(lab->name) ? "l3" : "l2");
 	json_kint(&j, "backends", exists ? lab->nbackends : 0);
 	json_key(&j, "nodes");
 	json_arr_begin(&j);
@@ -300,6 +309,15 @@ static void render_json(const struct lab *lab, bool exists, const struct node_st
 		json_kstr(&j, "ipv4", n->ip4);
 		json_kstr(&j, "ipv6", n->ip6);
 		json_kstr(&j, "mac", n->mac);
+		json_key(&j, "decap");
+		if (st[i].decap_pid) {
+			json_obj_begin(&j);
+			json_kstr(&j, "interface", "eth0");
+			json_kint(&j, "pid", st[i].decap_pid);
+			json_obj_end(&j);
+		} else {
+			json_null(&j);
+		}
 		json_key(&j, "server");
 		if (st[i].serve_pid) {
 			json_obj_begin(&j);
@@ -339,8 +357,13 @@ static void render_text(const struct lab *lab, bool exists, const struct node_st
 		printf("lab '%s' is not up\n", lab->name);
 		return;
 	}
-	printf("lab '%s': switch br0 in %s, %s0/24, %s/64\n", lab->name, lab->sw_netns,
-	       LAB_NET4, LAB_NET6);
+	if (lab_l3_exists(lab->name))
+		printf("lab '%s': L3, router %s, a subnet per node (198.18.HOST.0/24, %sHOST::/64), "
+		       "VIPs %s and %s via lb\n", lab->name, lab->sw_netns, LAB_NET6_L3, LAB_VIP4,
+		       LAB_VIP6);
+	else
+		printf("lab '%s': switch br0 in %s, %s0/24, %s/64\n", lab->name, lab->sw_netns,
+		       LAB_NET4, LAB_NET6);
 	printf("  %-10s %-20s %-16s %-20s %-18s %s\n", "node", "netns", "ipv4", "ipv6", "mac", "bpf");
 	for (int i = 0; i < lab->nnodes; i++) {
 		const struct lab_node *n = &lab->nodes[i];
@@ -364,6 +387,15 @@ static void render_text(const struct lab *lab, bool exists, const struct node_st
 			printf("\n");
 			break;
 		}
+	for (int i = 0, k = 0; i < lab->nnodes; i++)
+		if (st[i].decap_pid)
+			printf("%s%s eth0 (pid %d)", k++ ? ", " : "  lb decap (L3 lab): ",
+			       lab->nodes[i].name, st[i].decap_pid);
+	for (int i = 0; i < lab->nnodes; i++)
+		if (st[i].decap_pid) {
+			printf("\n");
+			break;
+		}
 }
 
 static int lab_status(struct lab *lab, bool exists)
@@ -374,6 +406,7 @@ static int lab_status(struct lab *lab, bool exists)
 		st[i].present = netns_exists(lab->nodes[i].netns);
 		st[i].nprogs = 0;
 		st[i].serve_pid = lab_serve_pid(lab->name, lab->nodes[i].name);
+		st[i].decap_pid = lab_l3_decap_pid(lab->name, lab->nodes[i].name);
 		if (st[i].present)
 			node_programs(&lab->nodes[i], &st[i]);
 	}
@@ -411,12 +444,14 @@ struct lab_args {
 	int lb_mode; /* LB_NONE, or an index into lb_mode_names */
 	uint64_t backends;
 	bool serve;
+	bool attacker;
 };
 
-enum { LB_NONE, LB_NAT, LB_DSR };
-static const char *const lb_mode_names[] = { NULL, "nat", "dsr" };
+enum { LB_NONE, LB_NAT, LB_DSR, LB_IPIP, LB_GUE };
+static const char *const lb_mode_names[] = { NULL, "nat", "dsr", "ipip", "gue" };
 static const struct opt_enum lb_modes[] = {
-	{ .name = "nat", .value = LB_NAT }, { .name = "dsr", .value = LB_DSR }, { .name = NULL }
+	{ .name = "nat", .value = LB_NAT }, { .name = "dsr", .value = LB_DSR },
+	{ .name = "ipip", .value = LB_IPIP }, { .name = "gue", .value = LB_GUE }, { .name = NULL }
 };
 
 #define O(lname, sopt, otype, field, arg, help) OPTDEF(lname, sopt, otype, struct lab_args, field, arg, help)
@@ -429,10 +464,18 @@ static const struct opt_def lab_opts[] = {
 	    LAB_VIP4 " on lb's lo (so lb answers ARP for it); dsr: also on every backend's lo with "
 	    "arp_ignore=1/arp_announce=2; an XDP_PASS program on lb's switch port (XDP_TX into a "
 	    "veth needs the peer's NAPI); no TX checksum offload on the other nodes (an "
-	    "XDP-forwarded frame loses it)"), .values = lb_modes, .only = "up" },
+	    "XDP-forwarded frame loses it). ipip, gue: the L3 lab instead (lab_l3.c): every node on "
+	    "its own subnet behind router namespace NAME-router, the VIPs routed to lb, backends "
+	    "with the VIPs on lo running `lb decap eth0`"), .values = lb_modes, .only = "up" },
 	{ O("serve", 's', OPT_FLAG, serve, NULL, "an HTTP server on port 80 of every backend that "
 	    "answers with the backend's name (curl http://198.18.0.11/ says backend-a); it listens "
 	    "on all addresses, so also on the VIP in dsr mode; `lab down` stops it"), .only = "up" },
+	{ O("attacker", 0, OPT_FLAG, attacker, NULL, "also an attacker node, " LAB_NET4 "66 in "
+	    "namespace NAME-attacker on the same switch, for floods (`lab exec attacker -- hping3 "
+	    "...`); status and down know it from then on. Also an XDP_PASS program on every "
+	    "backend's switch port, so XDP_TX from a backend (filter --synproxy's SYN-ACKs) "
+	    "leaves its veth, and no TX checksum offload on the client, lb and attacker (the "
+	    "SYN cookies answer only SYNs whose checksums are filled in)"), .only = "up" },
 	OPTS_END
 };
 #undef O
@@ -448,6 +491,33 @@ static int sub_up(int argc, char **argv)
 	int err;
 
 	(void)argc, (void)argv;
+	/* An L3 lab stays one (`up --serve` on it again); the other kind is refused. */
+	bool l3 = args.lb_mode >= LB_IPIP || (!args.lb_mode && lab_l3_exists(name));
+
+	if (l3 != lab_l3_exists(name) && lab_exists) {
+		pr_warn("lab '%s' is up as an %s lab; 'bpflab lab down%s%s' first\n", name,
+			lab_l3_exists(name) ? "L3 (--lb ipip|gue)" : "L2", strcmp(name, "bpflab") ?
+			" --name " : "", strcmp(name, "bpflab") ? name : "");
+		return EXIT_USAGE;
+	}
+	if (l3) {
+		if (lab_l3_up(&cur_lab)) {
+			pr_warn("lab '%s': setting up the L3 lab failed (run with -v to see the "
+				"commands); removing what was made\n", name);
+			lab_down(&cur_lab, true);
+			return EXIT_FAIL;
+		}
+		if ((args.serve && lab_serve_start(&cur_lab)) || lab_l3_decap_start(&cur_lab)) {
+			lab_l3_stop(name);
+			lab_serve_stop(name);
+			return EXIT_FAIL;
+		}
+		return g_opts.json ? lab_status(&cur_lab, true) : (printf("lab '%s' is up (L3, "
+			"router %s): client %s, lb %s, %d backends from %s with `lb decap` on eth0%s\n",
+			name, cur_lab.sw_netns, cur_lab.nodes[0].ip4, cur_lab.nodes[1].ip4,
+			cur_lab.nbackends, cur_lab.nodes[2].ip4, args.serve ?
+			", serving HTTP on port 80" : ""), EXIT_OK);
+	}
 	err = lab_up(&cur_lab);
 	if (err)
 		return err;
@@ -455,6 +525,22 @@ static int sub_up(int argc, char **argv)
 		pr_warn("lab '%s': preparing for the load balancer (--lb %s) failed; run with -v\n",
 			name, lb_mode_names[args.lb_mode]);
 		return EXIT_FAIL;
+	}
+	/* filter --synproxy on a backend answers SYNs with XDP_TX: the switch port must run
+	 * NAPI for those frames to leave (see lab_peer_xdp_pass); and it answers only SYNs
+	 * whose checksums are right, which a veth with TX offload does not fill in. */
+	for (int i = 0; args.attacker && i < cur_lab.nnodes; i++) {
+		char *tx_off[] = { "ethtool", "-K", "eth0", "tx", "off", NULL };
+		const struct lab_node *n = &cur_lab.nodes[i];
+		int e = i >= 2 && i < 2 + cur_lab.nbackends ?
+			lab_peer_xdp_pass(cur_lab.sw_netns, n->sw_port) :
+			netns_run(n->netns, tx_off, !g_opts.verbose);
+
+		if (i != 1 && e) {
+			pr_warn("lab '%s': preparing %s for --attacker failed; run with -v\n", name,
+				n->name);
+			return EXIT_FAIL;
+		}
 	}
 	if (args.serve && lab_serve_start(&cur_lab)) {
 		/* The namespaces stay (up is idempotent); a server that did start goes. */
@@ -496,7 +582,7 @@ static int sub_exec(int argc, char **argv)
 }
 
 static const struct subcmd lab_subs[] = {
-	{ .name = "up", .args = "[--name NAME] [--backends N] [--lb nat|dsr] [--serve]",
+	{ .name = "up", .args = "[--name NAME] [--backends N] [--lb nat|dsr] [--serve] [--attacker]",
 	  .summary = "create the lab (idempotent: an existing lab is checked and completed)",
 	  .fn = sub_up },
 	{ .name = "down", .args = "[--name NAME]",
@@ -560,10 +646,14 @@ int cmd_lab(int argc, char **argv)
 				"bridge; CAP_BPF for --lb's XDP program and to name programs in status")))
 		return err;
 	snprintf(sw, sizeof(sw), "%s-sw", args.name);
-	lab_exists = netns_exists(sw);
+	lab_exists = netns_exists(sw) || lab_l3_exists(args.name);
 	if (!args.backends)
 		args.backends = lab_exists && lab_count_backends(args.name) ?
 			lab_count_backends(args.name) : 2;
 	lab_plan(&cur_lab, args.name, (int)args.backends);
+	if (args.attacker || (snprintf(sw, sizeof(sw), "%s-attacker", args.name), netns_exists(sw)))
+		lab_plan_attacker(&cur_lab);
+	if (args.lb_mode >= LB_IPIP || lab_l3_exists(args.name))
+		lab_l3_plan(&cur_lab); /* after the attacker: it gets a subnet too */
 	return s->fn(argc - optind, argv + optind);
 }

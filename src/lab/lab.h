@@ -15,7 +15,11 @@
 #define LAB_PREFIX6 64
 /* The address a load balancer's VIP takes in the lab. */
 #define LAB_VIP4 LAB_NET4 "100"
+#define LAB_VIP6 LAB_NET6 "100"
 #define LAB_MAX_BACKENDS 16
+/* `lab up --attacker`: a node that floods (hping3), planned after the backends so node
+ * indexes (client 0, lb 1, backends from 2) stay what they are. */
+#define LAB_ATTACKER_HOST 66
 #define LAB_NAME_MAX 12
 
 struct lab_node {
@@ -33,14 +37,34 @@ struct lab {
 	char sw_netns[32]; /* <lab>-sw holds the bridge */
 	int nbackends;
 	int nnodes;
-	struct lab_node nodes[2 + LAB_MAX_BACKENDS];
+	struct lab_node nodes[2 + LAB_MAX_BACKENDS + 1]; /* + the attacker */
 };
 
 /* Fills the plan for lab `name` with n backends; -EINVAL on a bad name or count. */
 int lab_plan(struct lab *lab, const char *name, int nbackends);
 /* The node called `node` (client, lb, backend-a, a, ...), or NULL. */
 const struct lab_node *lab_find_node(const struct lab *lab, const char *node);
+/* Adds the attacker node (198.18.0.66, netns <lab>-attacker) to a plan; idempotent. */
+void lab_plan_attacker(struct lab *lab);
 int lab_check_name(const char *name);
+
+/* `lab up --lb ipip|gue` (lab_l3.c): every node on its own subnet (198.18.<host>.0/24,
+ * LAB_NET6_L3 "<host>::/64"), joined by the router namespace <lab>-router; the VIPs are
+ * routed to lb; backends hold them on lo and run `lb decap eth0` (pid and log in the
+ * runtime folder). */
+#define LAB_NET6_L3 "2001:db8:18:"
+bool lab_l3_exists(const char *lab);
+/* Rewrites a plan's addresses, ports and router for the L3 lab. */
+void lab_l3_plan(struct lab *lab);
+/* Node n's gateway (the router's address on its subnet). */
+void lab_l3_gateway(const struct lab_node *n, char *gw4, size_t l4, char *gw6, size_t l6);
+/* Builds or completes it: 0, or -EIO (run with -v for the commands). */
+int lab_l3_up(struct lab *lab);
+/* Starts the missing decap processes and waits until each has attached; EXIT_OK/FAIL. */
+int lab_l3_decap_start(const struct lab *lab);
+/* Stops every decap process of the lab; how many. */
+int lab_l3_stop(const char *lab);
+int lab_l3_decap_pid(const char *lab, const char *node);
 
 /* `lab up --serve`: an HTTP server on every backend answering with the node's name (serve.c).
  * Runtime state (pid files, logs) lives in LAB_RUN_DIR/<lab>/ and goes with `lab down`. */

@@ -16,6 +16,8 @@
 #include "json.h"
 #include "maglev.h"
 #include "lb_cmd.h"
+#include "lb_health.h"
+#include "lb_conns.h"
 
 /* What the option table parses into; lb_opts_from() makes the lb_opts the parts use. */
 struct lb_args {
@@ -23,8 +25,10 @@ struct lb_args {
 	int mode, xdp_mode;
 	__u32 table_size, ct_size;
 	__be32 snat;
+	int encap;            /* enum lb_encap: --encap, 0 when not given */
+	__be32 tunnel_src;
 	uint64_t weight;
-	bool dry_run, allow_empty, watch;
+	bool dry_run, allow_empty, watch, rate;
 	double interval, duration;
 };
 
@@ -32,6 +36,11 @@ struct lb_args {
 
 static const struct opt_enum lb_modes[] = {
 	{ .name = "nat", .value = LB_MODE_NAT }, { .name = "dsr", .value = LB_MODE_DSR },
+	{ .name = NULL }
+};
+
+static const struct opt_enum lb_encaps[] = {
+	{ .name = "ipip", .value = LB_ENCAP_IPIP }, { .name = "gue", .value = LB_ENCAP_GUE },
 	{ .name = NULL }
 };
 
@@ -80,6 +89,12 @@ static const struct opt_def lb_opt_defs[] = {
 	  .def = "131072", .min = 1024, .max = 1 << 24, .only = "start" },
 	{ "snat", 0, OPT_FUNC, LB_ARG(snat), "ADDR", "nat: source address towards backends",
 	  .def = "IFACE's", .parse = parse_snat, .only = "start" },
+	{ "tunnel-src", 0, OPT_FUNC, LB_ARG(tunnel_src), "ADDR",
+	  "encap VIPs: outer source address", .def = "IFACE's", .parse = parse_snat,
+	  .only = "start" },
+	{ "encap", 0, OPT_ENUM, LB_ARG(encap), "ENCAP",
+	  "vip add: reach the backends across routers, IPIP or GUE (UDP 6080)",
+	  .values = lb_encaps, .only = "vip" },
 	{ "xdp-mode", 'm', OPT_ENUM, LB_ARG(xdp_mode), "MODE", "XDP attach mode", .def = "auto",
 	  .values = opts_xdp_modes, .only = "start" },
 	{ "weight", 'w', OPT_UINT, LB_ARG(weight), "W",
@@ -91,6 +106,8 @@ static const struct opt_def lb_opt_defs[] = {
 	  .only = "apply,flush" },
 	{ "allow-empty", 0, OPT_FLAG, LB_ARG(allow_empty), NULL,
 	  "accept a file with no VIP (removes them all)", .only = "apply" },
+	{ "rate", 0, OPT_FLAG, LB_ARG(rate), NULL,
+	  "packets and bits per second per VIP and backend, over one --interval", .only = "show" },
 	{ "watch", 0, OPT_FLAG, LB_ARG(watch), NULL, "repeat every --interval, with rates",
 	  .only = "show" },
 	{ "interval", 'I', OPT_DURATION, LB_ARG(interval), "S", "seconds between samples",
@@ -139,6 +156,8 @@ int lb_read_cfg(struct lb_inst *in, struct lb_cfg *s)
 {
 	int err = lb_cfg_read(&in->fds, s);
 
+	if (!err)
+		err = lb_checks_load(in->dir, s); /* the checks live beside the maps (lb_health.h) */
 	if (err)
 		pr_warn("reading the configuration from %s failed: %s\n", in->dir, strerr(err));
 	return err ? EXIT_FAIL : 0;
@@ -220,6 +239,9 @@ static int edit_parse(char **pos, int npos, const struct lb_opts *o, struct lb_e
 	e->op = verbs[i].op;
 	if (lb_parse_vip(pos[2], &e->vip))
 		return bad_addr("VIP", pos[2], "A.B.C.D:PORT/tcp or /udp, port 1-65535");
+	if (o->encap && e->op != LB_VIP_ADD)
+		return usage_error("lb", "--encap is for 'vip add' only");
+	e->vip_encap = o->encap;
 	if (!is_vip) {
 		if (lb_parse_addr_port(pos[3], &e->backend.addr, &e->backend.port))
 			return bad_addr("backend", pos[3], "A.B.C.D[:PORT], port 1-65535");
@@ -301,8 +323,10 @@ static int sub_show(char **pos, int npos, struct lb_opts *o)
 		return usage_error("lb", "unexpected argument '%s'", pos[1]);
 	if ((err = inst_find(o->iface, &in)))
 		return err;
+	if (o->rate && o->watch)
+		return usage_error("lb", "--rate and --watch: say one (--watch has pps too)");
 	if (!(err = inst_open(&in, false, false)))
-		err = lb_show(&in, o);
+		err = o->rate ? lb_rate(&in, o->interval) : lb_show(&in, o);
 	inst_close(&in);
 	return err;
 }
@@ -368,8 +392,9 @@ static int run(int (*fn)(char **pos, int npos, struct lb_opts *o), int argc, cha
 	o = (struct lb_opts){
 		.iface = a.iface, .config = a.config, .mac = a.mac, .mode = a.mode, .table_size = a.table_size,
 		.ct_size = a.ct_size, .snat = a.snat, .xdp_mode = a.xdp_mode,
+		.encap = a.encap, .tunnel_src4 = a.tunnel_src,
 		.weight = a.weight == NOT_GIVEN_W ? -1 : (int)a.weight,
-		.watch = a.watch, .dry_run = a.dry_run, .allow_empty = a.allow_empty,
+		.watch = a.watch, .rate = a.rate, .dry_run = a.dry_run, .allow_empty = a.allow_empty,
 		.interval = a.interval, .duration = a.duration,
 	};
 	if ((rc = require_root("bpflab lb")))
@@ -390,7 +415,8 @@ static const struct subcmd lb_subs[] = {
 	{ "start", "IFACE --mode nat|dsr [--config FILE] [options]",
 	  "load, attach and pin the balancer; on a running one, replace its program", sub_start_main, NULL },
 	{ "stop", "IFACE", "detach it and remove its pins", sub_stop_main, NULL },
-	{ "vip", "add|del VIP:PORT/PROTO", "add or remove a VIP (and its backends)", sub_edit_main, NULL },
+	{ "vip", "add|del VIP:PORT/PROTO [--encap ipip|gue]", "add or remove a VIP (and its backends)",
+	  sub_edit_main, NULL },
 	{ "backend", "add|set|del VIP:PORT/PROTO ADDR[:PORT] [--weight W] [--mac MAC]",
 	  "add, change or remove a backend of a VIP", sub_edit_main, NULL },
 	{ "apply", "FILE|- [--dry-run] [--allow-empty]",
@@ -398,8 +424,17 @@ static const struct subcmd lb_subs[] = {
 	  sub_apply_main, NULL },
 	{ "flush", "[--dry-run]", "remove every VIP and backend", sub_whole_main, NULL },
 	{ "save", "", "print the running configuration as a config file", sub_whole_main, NULL },
-	{ "show", "[--watch] [--interval S] [--duration S]", "VIPs, backends, counters",
+	{ "show", "[--watch|--rate] [--interval S] [--duration S]", "VIPs, backends, counters",
 	  sub_show_main, NULL },
+	{ "health", "[IFACE...] [--duration S]",
+	  "run the health checks of the configuration, draining and restoring backends",
+	  lb_health_main, &lb_health_spec },
+	{ "conns", "[--vip VIP] [--backend ADDR[:PORT]]", "the tracked flows: client, VIP, backend",
+	  lb_conns_main, &lb_conns_spec },
+	{ "zero", "", "set every counter to zero", lb_zero_main, &lb_zero_spec },
+	{ "decap", "IFACE [--vip VIP ...] [--hook auto|xdp|tc]",
+	  "on a backend: strip IPIP/GUE for its VIPs (foreground; counters on exit)",
+	  lb_decap_main, &lb_decap_spec },
 	{ .name = NULL }
 };
 

@@ -4,7 +4,9 @@
  * sent back out of the same interface (XDP_TX) to its backend:
  *   dsr  only the MACs change; the backend holds the VIP and answers the client itself;
  *   nat  source becomes the LB's address and a free port, destination the backend;
- *        the backend's replies come back here and are rewritten to come from the VIP.
+ *        the backend's replies come back here and are rewritten to come from the VIP;
+ *   encap (per VIP, ipip or gue, any mode): DSR across routers, the packet unchanged in
+ *        an outer IPv4 header to the backend via the FIB's next hop (encap_tx).
  * Verdicts (docs/lb.md): not to the LB's MAC, not IPv4 or not for a VIP -> XDP_PASS
  * untouched; for a VIP address but malformed, a fragment, with IPv4 options or source
  * port 0 -> XDP_DROP. Every packet adds 1 to exactly one verdict counter (lb.h). */
@@ -22,6 +24,11 @@ const volatile __be32 snat_addr = 0;
 const volatile __u8 lb_mac[6] __attribute__((aligned(4))) = {};
 /* Benchmarks only: forget a new flow again, so every run of one packet is a new flow. */
 const volatile __u8 bench_forget = 0;
+/* Encap VIPs: the outer IPv4 source, and the interface whose FIB view finds the next hop
+ * (the one `lb start` attached to; 0: the receiving one). Fixed, so that BPF_PROG_TEST_RUN,
+ * whose packets arrive on loopback, looks routes up as the attached program does. */
+const volatile __be32 tunnel_src4 = 0;
+const volatile __u32 lb_ifindex = 0;
 
 /* Offsets as the verifier can bound them: it drops the range of a packet pointer whose
  * offset may reach 64k. Identity here: l3 <= 14 + 2 tags, l4 <= that + 60. */
@@ -30,6 +37,14 @@ const volatile __u8 bench_forget = 0;
 
 #define ICMP_DEST_UNREACH 3
 #define ICMP_TIME_EXCEEDED 11
+#define ICMP_FRAG_NEEDED 4
+#define AF_INET 2
+#define IP_DF 0x4000
+#define ENCAP_IPIP_LEN 20               /* outer IPv4 */
+#define ENCAP_GUE_LEN (20 + 8)          /* outer IPv4 + UDP */
+/* ICMP frag needed: IPv4 + ICMP header + the quoted IPv4 header and 8 bytes (RFC 792). */
+#define TOO_BIG_QUOTE (20 + 8)
+#define TOO_BIG_LEN (20 + 8 + TOO_BIG_QUOTE)
 
 static __always_inline void count(struct lb_counters *c, int what)
 {
@@ -171,6 +186,187 @@ static __always_inline int nat_reply(struct ethhdr *eth, struct iphdr *ip, void 
 	return XDP_TX;
 }
 
+/* The backend's encapsulation, copied from its VIP by lb_cfg_apply. */
+static __always_inline __u32 be_encap(const struct lb_backend *be)
+{
+	return (be->flags >> LB_BE_ENCAP_SHIFT) & LB_VIP_ENCAP_MASK;
+}
+
+/* A 20-byte IPv4 header's checksum, from scratch (the header is new). */
+static __always_inline __sum16 ip4_csum(const void *h)
+{
+	const __u16 *w = h;
+	__u32 sum = 0;
+
+#pragma unroll
+	for (int i = 0; i < 10; i++)
+		sum += w[i];
+	return (__sum16)~csum_fold32(sum);
+}
+
+/* The client's packet does not fit the path once encapsulated: with DF, it is answered
+ * with ICMP "fragmentation needed" from the VIP, quoting its IP header and 8 bytes, with
+ * the MTU left for the inner packet (RFC 1191), out of the port it came in (VLAN tags
+ * kept); without DF, or when it is itself an ICMP message (RFC 1122 3.2.2), dropped: XDP
+ * cannot fragment. The frame is rewritten in place: 28 bytes grown at the front. */
+static __always_inline int too_big(struct xdp_md *ctx, __u32 l3, __u16 mtu, int df,
+				   struct lb_counters *cnt)
+{
+	void *data, *data_end;
+	struct iphdr *ip, *q;
+	struct icmphdr *ic;
+	__u32 sum = 0;
+	__u16 *w;
+
+	if (!df) {
+		count(cnt, LBC_DROP_TOO_BIG);
+		return XDP_DROP;
+	}
+	if (bpf_xdp_adjust_head(ctx, -(int)(sizeof(*ip) + sizeof(*ic))))
+		goto fail;
+	data = (void *)(long)ctx->data;
+	data_end = (void *)(long)ctx->data_end;
+	l3 &= 0x3f;
+	/* Ethernet and VLAN tags move to the front: always 22 bytes (2 tags), the tail of
+	 * which the new IPv4 header then overwrites when there were fewer. */
+	if (data + 28 + 22 > data_end)
+		goto fail;
+	__builtin_memcpy(data, data + 28, 22);
+	ip = data + l3;
+	ic = (void *)(ip + 1);
+	q = (void *)(ic + 1);
+	if ((void *)q + TOO_BIG_QUOTE > data_end)
+		goto fail;
+	/* A new source MAC: ours (the frame was sent to it); the client's becomes the destination. */
+	{
+		__u16 *e = data, t0 = e[0], t1 = e[1], t2 = e[2];
+
+		e[0] = e[3];
+		e[1] = e[4];
+		e[2] = e[5];
+		e[3] = t0;
+		e[4] = t1;
+		e[5] = t2;
+	}
+	*(__u8 *)ip = 0x45;
+	ip->tos = 0;
+	ip->tot_len = bpf_htons(TOO_BIG_LEN);
+	ip->id = 0;
+	ip->frag_off = 0;
+	ip->ttl = LB_ENCAP_TTL;
+	ip->protocol = IPPROTO_ICMP;
+	ip->saddr = q->daddr;
+	ip->daddr = q->saddr;
+	ip->check = 0;
+	ip->check = ip4_csum(ip);
+	ic->type = ICMP_DEST_UNREACH;
+	ic->code = ICMP_FRAG_NEEDED;
+	ic->checksum = 0;
+	ic->id = 0;
+	ic->sequence = bpf_htons(mtu);
+	w = (void *)ic;
+#pragma unroll
+	for (int i = 0; i < (8 + TOO_BIG_QUOTE) / 2; i++)
+		sum += w[i];
+	ic->checksum = (__sum16)~csum_fold32(sum);
+	/* The rest of the client's packet goes. */
+	if (bpf_xdp_adjust_tail(ctx, (int)(l3 + TOO_BIG_LEN) - (int)(data_end - data)))
+		goto fail;
+	count(cnt, LBC_ICMP_TOO_BIG);
+	return XDP_TX;
+fail:
+	count(cnt, LBC_DROP_ENCAP);
+	return XDP_DROP;
+}
+
+/* DSR across routers: the client's IPv4 packet, unchanged, inside an outer IPv4 header
+ * from tunnel_src4 to the backend (IPIP: protocol 4), or that and a UDP header to
+ * LB_GUE_PORT from a flow-hash port (GUE variant 1), to the next hop the kernel's FIB
+ * names. Wire format: docs/lb.md "Encapsulation". VLAN tags are not carried: the outer
+ * packet is routed, not bridged. Never sends more than the path MTU (too_big). */
+static __always_inline int encap_tx(struct xdp_md *ctx, __u32 l3, const struct lb_backend *be,
+				    __u32 encap, __u32 hash, struct lb_counters *cnt)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct bpf_fib_lookup fib = {};
+	__u32 hlen = encap == LB_ENCAP_GUE ? ENCAP_GUE_LEN : ENCAP_IPIP_LEN;
+	__u32 in_if = lb_ifindex ? lb_ifindex : ctx->ingress_ifindex;
+	struct iphdr *in, *o;
+	__u16 inner_len;
+	__u8 tos;
+	int df, icmp, rc;
+
+	l3 &= 0x3f;
+	in = data + l3;
+	if ((void *)(in + 1) > data_end) {
+		count(cnt, LBC_DROP_MALFORMED); /* parse_packet checked it: for the verifier */
+		return XDP_DROP;
+	}
+	inner_len = bpf_ntohs(in->tot_len);
+	tos = in->tos;
+	df = !!(in->frag_off & bpf_htons(IP_DF));
+	icmp = in->protocol == IPPROTO_ICMP;
+	fib.family = AF_INET;
+	fib.tos = tos;
+	fib.l4_protocol = encap == LB_ENCAP_GUE ? IPPROTO_UDP : IPPROTO_IPIP;
+	fib.tot_len = inner_len + hlen;
+	fib.ifindex = in_if;
+	fib.ipv4_src = tunnel_src4;
+	fib.ipv4_dst = be->addr;
+	rc = bpf_fib_lookup(ctx, &fib, sizeof(fib), 0);
+	if (rc == BPF_FIB_LKUP_RET_FRAG_NEEDED)
+		return too_big(ctx, l3, fib.mtu_result > hlen ? fib.mtu_result - hlen : 0,
+			       df && !icmp, cnt);
+	if (rc == BPF_FIB_LKUP_RET_NO_NEIGH) {
+		count(cnt, LBC_DROP_NO_NEIGH);
+		return XDP_DROP;
+	}
+	if (rc != BPF_FIB_LKUP_RET_SUCCESS) {
+		count(cnt, LBC_DROP_NO_ROUTE);
+		return XDP_DROP;
+	}
+	/* Room for Ethernet + outer headers where Ethernet and VLAN tags were. */
+	if (bpf_xdp_adjust_head(ctx, (int)l3 - (int)(sizeof(struct ethhdr) + hlen))) {
+		count(cnt, LBC_DROP_ENCAP);
+		return XDP_DROP;
+	}
+	data = (void *)(long)ctx->data;
+	data_end = (void *)(long)ctx->data_end;
+	o = data + sizeof(struct ethhdr);
+	if ((void *)(o + 1) + sizeof(struct udphdr) > data_end) {
+		count(cnt, LBC_DROP_ENCAP);
+		return XDP_DROP;
+	}
+	__builtin_memcpy(data, fib.dmac, ETH_ALEN);
+	__builtin_memcpy(data + ETH_ALEN, fib.smac, ETH_ALEN);
+	((struct ethhdr *)data)->h_proto = bpf_htons(ETH_P_IP);
+	*(__u8 *)o = 0x45;
+	o->tos = tos;
+	o->tot_len = bpf_htons(inner_len + hlen);
+	o->id = 0;
+	/* Always DF: a fragment would reach a decapsulator that cannot reassemble. */
+	o->frag_off = bpf_htons(IP_DF);
+	o->ttl = LB_ENCAP_TTL;
+	o->protocol = encap == LB_ENCAP_GUE ? IPPROTO_UDP : IPPROTO_IPIP;
+	o->saddr = tunnel_src4;
+	o->daddr = be->addr;
+	o->check = 0;
+	o->check = ip4_csum(o);
+	if (encap == LB_ENCAP_GUE) {
+		struct udphdr *u = (void *)(o + 1);
+
+		u->source = bpf_htons(LB_GUE_SPORT_MIN | (hash & 0x3fff));
+		u->dest = bpf_htons(LB_GUE_PORT);
+		u->len = bpf_htons(inner_len + sizeof(*u));
+		u->check = 0; /* IPv4: none (RFC 768); the inner packet has its own */
+	}
+	count(cnt, LBC_TX_ENCAP);
+	if (fib.ifindex == in_if)
+		return XDP_TX;
+	return bpf_redirect(fib.ifindex, 0);
+}
+
 /* An ICMP error (e.g. fragmentation needed) about a packet the LB or a backend sent
  * from the VIP: the quoted header is VIP:port -> client:port, and the flow it belongs to
  * is in conntrack the other way round. dsr: the frame goes unchanged to that backend.
@@ -180,8 +376,8 @@ static __always_inline int nat_reply(struct ethhdr *eth, struct iphdr *ip, void 
  * Everything read or rewritten lies inside the ICMP message as the outer tot_len says
  * (p->l4_len), never in the frame's padding. Returns XDP_TX, XDP_DROP (counted: lengths
  * that do not hold), or -1 when it is not about one of our flows. */
-static __always_inline int icmp_to_backend(void *data, void *data_end, struct pkt *p,
-					   struct iphdr *ip, struct lb_counters *cnt)
+static __always_inline int icmp_to_backend(struct xdp_md *ctx, void *data, void *data_end,
+					   struct pkt *p, struct iphdr *ip, struct lb_counters *cnt)
 {
 	struct icmphdr *ic = data + L4_OFF(p);
 	struct iphdr *in;
@@ -221,6 +417,10 @@ static __always_inline int icmp_to_backend(void *data, void *data_end, struct pk
 	be = backend_get(ct->backend_id);
 	if (!be)
 		return -1;
+	/* Encap: the error goes through the flow's tunnel (and GUE source port) unchanged. */
+	if (be_encap(be))
+		return encap_tx(ctx, p->l3_off, be, be_encap(be),
+				lb_flow_hash(f.saddr, f.daddr, f.sport, f.dport, f.proto), cnt);
 	if (lb_mode == LB_MODE_NAT) {
 		__sum16 old_check = in->check;
 
@@ -263,9 +463,9 @@ int lb_xdp(struct xdp_md *ctx)
 	struct pkt p = {};
 	struct iphdr *ip;
 	struct udphdr *ports;
-	__u32 key = 0, bid = 0;
+	__u32 key = 0, bid = 0, h = 0, encap;
 	__be16 nat_port = 0;
-	int r, new_flow = 0;
+	int r, new_flow = 0, hashed = 0;
 
 	cnt = bpf_map_lookup_elem(&counters, &key);
 	if (data + sizeof(struct ethhdr) > data_end || !to_lb_mac(data)) {
@@ -328,7 +528,7 @@ int lb_xdp(struct xdp_md *ctx)
 			return XDP_DROP;
 		}
 		if (p.l4_proto == IPPROTO_ICMP) {
-			r = icmp_to_backend(data, data_end, &p, ip, cnt);
+			r = icmp_to_backend(ctx, data, data_end, &p, ip, cnt);
 			if (r >= 0)
 				return r;
 		}
@@ -360,10 +560,12 @@ int lb_xdp(struct xdp_md *ctx)
 	}
 	if (!be) {
 		struct lb_ct nct = { .vip_id = vip->id };
-		__u32 h = lb_flow_hash(f.saddr, f.daddr, f.sport, f.dport, f.proto);
-		__u32 slot = h % table_size, *pb;
+		__u32 slot, *pb;
 		void *ring = bpf_map_lookup_elem(&rings, &vip->id);
 
+		h = lb_flow_hash(f.saddr, f.daddr, f.sport, f.dport, f.proto);
+		hashed = 1;
+		slot = h % table_size;
 		pb = ring ? bpf_map_lookup_elem(ring, &slot) : NULL;
 		bid = pb ? *pb : 0;
 		be = backend_get(bid);
@@ -372,14 +574,15 @@ int lb_xdp(struct xdp_md *ctx)
 			return XDP_DROP;
 		}
 		nct.backend_id = bid;
-		if (lb_mode == LB_MODE_NAT) {
+		/* An encap VIP is DSR whatever the mode: no NAT port, no reverse entry. */
+		if (lb_mode == LB_MODE_NAT && !be_encap(be)) {
 			nct.nat_port = nat_claim(&f, be, bid, vip->id, p.eth->h_source, h, cnt);
 			if (!nct.nat_port) {
 				count(cnt, LBC_DROP_NAT_PORT);
 				return XDP_DROP;
 			}
 		}
-		if (bpf_map_update_elem(&conntrack, &f, &nct, BPF_ANY) && lb_mode == LB_MODE_NAT) {
+		if (bpf_map_update_elem(&conntrack, &f, &nct, BPF_ANY) && nct.nat_port) {
 			/* Unrecorded, the reply's entry would outlive a dropped flow: undo it. */
 			struct lb_flow rk = { .saddr = be->addr, .daddr = snat_addr,
 					      .sport = be->port, .dport = nct.nat_port,
@@ -394,13 +597,19 @@ int lb_xdp(struct xdp_md *ctx)
 			struct lb_flow rk = { .saddr = be->addr, .daddr = snat_addr, .sport = be->port,
 					      .dport = nat_port, .proto = f.proto };
 			bpf_map_delete_elem(&conntrack, &f);
-			if (lb_mode == LB_MODE_NAT)
+			if (nat_port)
 				bpf_map_delete_elem(&reverse, &rk);
 		}
 	}
 	stats_add(&vip_stats, vip->id, len, new_flow);
 	stats_add(&backend_stats, bid, len, new_flow);
 
+	encap = be_encap(be);
+	if (encap) {
+		if (!hashed)
+			h = lb_flow_hash(f.saddr, f.daddr, f.sport, f.dport, f.proto);
+		return encap_tx(ctx, p.l3_off, be, encap, h, cnt);
+	}
 	if (lb_mode == LB_MODE_NAT) {
 		void *l4 = data + L4_OFF(&p);
 		/* parse_packet checked the whole header; the verifier needs to see it. */

@@ -7,7 +7,7 @@
 #include <linux/types.h>
 
 /* Version of everything pinned below; a pinned set with another version is refused. */
-#define LB_LAYOUT_VERSION 3
+#define LB_LAYOUT_VERSION 4
 
 #define LB_MAX_VIPS 64
 #define LB_MAX_BACKENDS 4096      /* backend ids 1..LB_MAX_BACKENDS-1; 0 means "none" */
@@ -17,6 +17,18 @@
 #define LB_NAT_PORT_MIN 1024
 
 enum lb_mode { LB_MODE_NAT = 1, LB_MODE_DSR = 2 };
+
+/* Per VIP (struct lb_vip.flags): how its packets reach the backends. NONE: as the mode
+ * says (same L2 segment); IPIP/GUE: DSR across routers, the client's packet unchanged
+ * inside an outer IP header (docs/lb.md, "Encapsulation", is the wire format, and
+ * src/lb/decap.bpf.c the backends' side). */
+enum lb_encap { LB_ENCAP_NONE = 0, LB_ENCAP_IPIP = 1, LB_ENCAP_GUE = 2 };
+#define LB_VIP_ENCAP_MASK 3
+/* GUE variant 1 (direct IP-in-UDP): the destination port, and the source port range
+ * the flow hash is spread over so routers can ECMP per flow. */
+#define LB_GUE_PORT 6080
+#define LB_GUE_SPORT_MIN 49152
+#define LB_ENCAP_TTL 64
 
 /* Global counters, one per-CPU slot each. The verdict counters come first: every packet
  * adds 1 to exactly one of them, so they sum to the packets seen (docs/lb.md). The event
@@ -35,6 +47,12 @@ enum lb_counter {
 	LBC_TX_BACKEND,      /* VIP hit: XDP_TX to its backend */
 	LBC_REPLY,           /* NAT: backend replies rewritten back to the client: XDP_TX */
 	LBC_ICMP_TO_BACKEND, /* ICMP errors about a VIP flow sent to its backend: XDP_TX */
+	LBC_TX_ENCAP,        /* encap VIP: encapsulated to its backend via the FIB's next hop */
+	LBC_ICMP_TOO_BIG,    /* encap VIP, too big for the path with DF: ICMP frag needed back */
+	LBC_DROP_TOO_BIG,    /* encap VIP, too big for the path, no DF: XDP_DROP */
+	LBC_DROP_NO_ROUTE,   /* encap VIP: no route to the backend (or forwarding off): XDP_DROP */
+	LBC_DROP_NO_NEIGH,   /* encap VIP: the next hop's MAC is not known yet: XDP_DROP */
+	LBC_DROP_ENCAP,      /* encap VIP: no room for the outer headers: XDP_DROP */
 	LBC__VERDICTS,
 	LBC_CT_MISS = LBC__VERDICTS, /* forward flow not in conntrack: a Maglev lookup */
 	LBC_CT_STALE,        /* conntrack named a backend that is gone: chosen again */
@@ -56,6 +74,7 @@ struct lb_vip {
 };
 
 #define LB_BE_USED 1
+#define LB_BE_ENCAP_SHIFT 1 /* flags bits 1-2: the VIP's enum lb_encap, for the data plane */
 
 struct lb_backend {
 	__be32 addr;
@@ -63,7 +82,7 @@ struct lb_backend {
 	__u8 mac[6];     /* where XDP_TX sends it */
 	__u32 vip_id;
 	__u16 weight;    /* 0: drained, kept for existing flows, out of the Maglev table */
-	__u16 flags;     /* LB_BE_USED */
+	__u16 flags;     /* LB_BE_USED | encap << LB_BE_ENCAP_SHIFT */
 };
 
 /* Conntrack key: a flow as seen on the wire. */
@@ -119,6 +138,8 @@ struct lb_meta {
 	__u32 ifindex;       /* the interface it was started on: tells a deleted one apart */
 	__u32 xdp_tx_counted; /* xdp_tx_err0 holds the driver's count at start (a veth) */
 	__u64 xdp_tx_err0;   /* the veth's XDP_TX errors at start: lb show counts from it */
+	__be32 tunnel_src4;  /* encap: outer IPv4 source (--tunnel-src) */
+	__u32 pad;
 };
 
 /* Flow hash for Maglev: user space computes the same to predict placement. Values are

@@ -19,7 +19,7 @@ static const char *const change_names[] = {
 	[LB_CH_VIP_ADD] = "vip_add", [LB_CH_VIP_DEL] = "vip_del",
 	[LB_CH_BACKEND_ADD] = "backend_add", [LB_CH_BACKEND_DEL] = "backend_del",
 	[LB_CH_BACKEND_WEIGHT] = "backend_weight", [LB_CH_BACKEND_MAC] = "backend_mac",
-	[LB_CH_VIP_MOVED] = "flows_moved",
+	[LB_CH_VIP_MOVED] = "flows_moved", [LB_CH_VIP_CHECK] = "vip_check",
 };
 
 /* --dry-run: one line (or one JSON object in "changes") per change. */
@@ -61,6 +61,7 @@ static void print_change(void *ctx, enum lb_change_kind kind, const struct lb_vi
 	case LB_CH_VIP_MOVED:
 		printf("    vip %s: %.1f%% of new flows would go to another backend\n", v, 100 * share);
 		break;
+	case LB_CH_VIP_CHECK: printf("  ~ vip %s health check changed\n", v); break;
 	}
 }
 
@@ -86,7 +87,7 @@ static int dry_run(struct lb_inst *in, const char *file, const struct lb_cfg *cu
 		return EXIT_FAIL;
 	}
 	n = d.vips_added + d.vips_removed + d.backends_added + d.backends_removed +
-	    d.backends_reweighted + d.backends_remac;
+	    d.backends_reweighted + d.backends_remac + d.vips_rechecked;
 	if (g_opts.json) {
 		json_arr_end(&j);
 		json_kint(&j, "vips_added", d.vips_added);
@@ -95,6 +96,7 @@ static int dry_run(struct lb_inst *in, const char *file, const struct lb_cfg *cu
 		json_kint(&j, "backends_removed", d.backends_removed);
 		json_kint(&j, "backends_reweighted", d.backends_reweighted);
 		json_kint(&j, "backends_mac_changed", d.backends_remac);
+		json_kint(&j, "vips_rechecked", d.vips_rechecked);
 		json_kdouble(&j, "moved_share", d.moved_share);
 		json_kbool(&j, "changed", n > 0);
 		json_record_end(&j);

@@ -155,6 +155,24 @@ int lb_cfg_find_vip(const struct lb_cfg *s, const struct lb_vip_key *k)
 	return -1;
 }
 
+__u32 lb_cfg_vip_encap(const struct lb_cfg *s, const struct lb_vip_key *k)
+{
+	int i = lb_cfg_find_vip(s, k);
+
+	return i < 0 ? LB_ENCAP_NONE : s->vips[i].encap;
+}
+
+int lb_encap_parse(const char *s)
+{
+	return !strcmp(s, "ipip") ? LB_ENCAP_IPIP : !strcmp(s, "gue") ? LB_ENCAP_GUE :
+	       !strcmp(s, "none") ? LB_ENCAP_NONE : -1;
+}
+
+const char *lb_encap_str(__u32 encap)
+{
+	return encap == LB_ENCAP_IPIP ? "ipip" : encap == LB_ENCAP_GUE ? "gue" : "none";
+}
+
 int lb_cfg_vip_add(struct lb_cfg *s, const struct lb_vip_key *k)
 {
 	if (lb_cfg_find_vip(s, k) >= 0)
@@ -278,6 +296,18 @@ int lb_cfg_parse_file(const char *path, struct lb_cfg *s)
 					err == -EEXIST ? "listed twice" : "too many VIPs");
 				err = -EINVAL;
 			}
+			while (!err && (t = next_tok(&p))) {
+				char *v = next_tok(&p);
+				int e = v && !strcmp(t, "encap") ? lb_encap_parse(v) : -1;
+
+				if (e < 0) {
+					pr_warn("%s:%d: bad VIP option '%s%s%s' (encap ipip|gue|none)\n",
+						path, ln, t, v ? " " : "", v ? v : "");
+					err = -EINVAL;
+				} else {
+					s->vips[s->nvips - 1].encap = e;
+				}
+			}
 		} else if (!strcmp(kw, "backend")) {
 			struct lb_cfg_backend b = { .weight = 1 };
 			char *vt = next_tok(&p), *at = next_tok(&p);
@@ -315,8 +345,32 @@ int lb_cfg_parse_file(const char *path, struct lb_cfg *s)
 					err == -EEXIST ? "listed twice" : "too many backends");
 				err = -EINVAL;
 			}
+		} else if (!strcmp(kw, "check")) {
+			/* check VIP tcp|http PATH [status N]|udp PAYLOAD expect BYTES [interval S]... */
+			char *w[24], why[200];
+			struct lb_vip_key k;
+			int nw = 0, vi;
+
+			t = next_tok(&p);
+			while (nw < 24 && (w[nw] = next_tok(&p)))
+				nw++;
+			if (!t || lb_parse_vip(t, &k)) {
+				pr_warn("%s:%d: expected 'check VIP tcp|http PATH|udp PAYLOAD expect BYTES "
+					"[interval S] [timeout S] [fall N] [rise N] [need N]'\n", path, ln);
+				err = -EINVAL;
+			} else if ((vi = lb_cfg_find_vip(s, &k)) < 0) {
+				pr_warn("%s:%d: check of %s: its VIP is not declared above\n", path, ln, t);
+				err = -EINVAL;
+			} else if (s->vips[vi].check.type != LB_CHECK_NONE) {
+				pr_warn("%s:%d: VIP %s has a check already (one per VIP)\n", path, ln, t);
+				err = -EINVAL;
+			} else if (nw == 24 || lb_check_parse(w, nw, &s->vips[vi].check, why, sizeof(why))) {
+				pr_warn("%s:%d: check of %s: %s\n", path, ln, t,
+					nw == 24 ? "too many words" : why);
+				err = -EINVAL;
+			}
 		} else {
-			pr_warn("%s:%d: unknown keyword '%s' (vip, backend)\n", path, ln, kw);
+			pr_warn("%s:%d: unknown keyword '%s' (vip, backend, check)\n", path, ln, kw);
 			err = -EINVAL;
 		}
 	}
@@ -334,8 +388,13 @@ int lb_cfg_edit(struct lb_cfg *c, const struct lb_edit *e)
 	struct lb_cfg_backend *cur;
 
 	switch (e->op) {
-	case LB_VIP_ADD:
-		return lb_cfg_vip_add(c, &e->vip);
+	case LB_VIP_ADD: {
+		int err = lb_cfg_vip_add(c, &e->vip);
+
+		if (!err)
+			c->vips[c->nvips - 1].encap = e->vip_encap;
+		return err;
+	}
 	case LB_VIP_DEL:
 		return lb_cfg_vip_del(c, &e->vip);
 	default:
@@ -386,7 +445,10 @@ void lb_cfg_write_file(const struct lb_cfg *c, FILE *f)
 	fprintf(f, "# bpflab lb configuration: %d VIPs, %d backends\n", c->nvips, c->nbackends);
 	for (int i = 0; i < c->nvips; i++) {
 		lb_fmt_vip(&c->vips[i].key, v, sizeof(v));
-		fprintf(f, "vip %s\n", v);
+		if (c->vips[i].encap)
+			fprintf(f, "vip %s encap %s\n", v, lb_encap_str(c->vips[i].encap));
+		else
+			fprintf(f, "vip %s\n", v);
 		for (int j = 0; j < c->nbackends; j++) {
 			const struct lb_cfg_backend *b = &c->backends[j];
 
@@ -399,6 +461,12 @@ void lb_cfg_write_file(const struct lb_cfg *c, FILE *f)
 				fprintf(f, " mac %s", m);
 			}
 			fprintf(f, "\n");
+		}
+		if (c->vips[i].check.type != LB_CHECK_NONE) {
+			char ck[400];
+
+			lb_check_format(&c->vips[i].check, ck, sizeof(ck));
+			fprintf(f, "check %s %s\n", v, ck);
 		}
 	}
 }
@@ -455,6 +523,15 @@ int lb_cfg_diff(const struct lb_cfg *from, const struct lb_cfg *to, __u32 table_
 			d->vips_removed++;
 			if (fn)
 				fn(ctx, LB_CH_VIP_DEL, &from->vips[i].key, NULL, NULL, 0);
+		}
+	}
+	for (int i = 0; i < to->nvips; i++) {
+		int o = lb_cfg_find_vip(from, &to->vips[i].key);
+
+		if (o >= 0 && !lb_check_eq(&from->vips[o].check, &to->vips[i].check)) {
+			d->vips_rechecked++;
+			if (fn)
+				fn(ctx, LB_CH_VIP_CHECK, &to->vips[i].key, NULL, NULL, 0);
 		}
 	}
 	for (int i = 0; i < to->nvips; i++) {

@@ -14,9 +14,11 @@ struct lb_opts {
 	const char *iface, *config, *mac;
 	__u32 mode, table_size, ct_size;
 	__be32 snat;
+	__u32 encap;          /* vip add --encap: enum lb_encap */
+	__be32 tunnel_src4;   /* start --tunnel-src */
 	enum xdp_mode xdp_mode;
 	int weight;           /* -1: not given */
-	bool watch, dry_run, allow_empty;
+	bool watch, dry_run, allow_empty, rate;
 	double interval, duration;
 };
 
@@ -58,5 +60,8 @@ int lb_save(struct lb_inst *in);
 int lb_read_cfg(struct lb_inst *in, struct lb_cfg *s);
 int lb_edit_result(struct lb_inst *in, const char *what, const char *detail,
 		   const struct lb_diff *d);
+/* lb_decap.c: `lb decap IFACE`, with its own option table. */
+int lb_decap_main(int argc, char **argv);
+extern const struct cmd_spec lb_decap_spec;
 
 #endif

@@ -45,6 +45,12 @@ static const char *const counter_names[LBC__MAX] = {
 	[LBC_REPLY] = "nat_reply",
 	[LBC_ICMP_TO_BACKEND] = "icmp_to_backend",
 	[LBC_PASS_OTHER_L4] = "pass_vip_other",
+	[LBC_TX_ENCAP] = "tx_encap",
+	[LBC_ICMP_TOO_BIG] = "icmp_too_big",
+	[LBC_DROP_TOO_BIG] = "drop_too_big",
+	[LBC_DROP_NO_ROUTE] = "drop_no_route",
+	[LBC_DROP_NO_NEIGH] = "drop_no_neigh",
+	[LBC_DROP_ENCAP] = "drop_encap",
 };
 
 const char *lb_counter_name(int i)
@@ -101,6 +107,7 @@ int lb_cfg_read(const struct lb_fds *f, struct lb_cfg *s)
 			break;
 		s->vips[s->nvips].key = k;
 		s->vips[s->nvips].id = v.id;
+		s->vips[s->nvips].encap = v.flags & LB_VIP_ENCAP_MASK;
 		s->nvips++;
 	}
 	/* Hash-map order changes when a key is rewritten in a shared bucket: order by id, so
@@ -126,7 +133,7 @@ int lb_cfg_read(const struct lb_fds *f, struct lb_cfg *s)
 		b->addr = be.addr;
 		b->port = be.port;
 		memcpy(b->mac, be.mac, 6);
-		b->has_mac = true;
+		b->has_mac = !(be.flags >> LB_BE_ENCAP_SHIFT & LB_VIP_ENCAP_MASK);
 		b->weight = be.weight;
 		b->id = id;
 	}
@@ -236,7 +243,8 @@ int lb_cfg_apply(const struct lb_fds *f, struct lb_meta *cfg, struct lb_cfg *s)
 	if (err)
 		goto out;
 	for (int i = 0; i < s->nbackends; i++) {
-		if (!s->backends[i].has_mac) {
+		/* Encap backends are reached through the FIB's next hop, not their own MAC. */
+		if (!s->backends[i].has_mac && !lb_cfg_vip_encap(s, &s->backends[i].vip)) {
 			err = -EINVAL;
 			goto out;
 		}
@@ -297,7 +305,8 @@ int lb_cfg_apply(const struct lb_fds *f, struct lb_meta *cfg, struct lb_cfg *s)
 		int vi = lb_cfg_find_vip(s, &b->vip);
 		struct lb_backend be = {
 			.addr = b->addr, .port = lb_be_port(b), .vip_id = s->vips[vi].id,
-			.weight = b->weight, .flags = LB_BE_USED,
+			.weight = b->weight,
+			.flags = LB_BE_USED | s->vips[vi].encap << LB_BE_ENCAP_SHIFT,
 		};
 		memcpy(be.mac, b->mac, 6);
 		if (bpf_map_update_elem(f->backends, &b->id, &be, BPF_ANY)) {
@@ -317,7 +326,7 @@ int lb_cfg_apply(const struct lb_fds *f, struct lb_meta *cfg, struct lb_cfg *s)
 	}
 	/* 3. VIPs: the address first, then the VIP itself. */
 	for (int i = 0; i < s->nvips; i++) {
-		struct lb_vip v = { .id = s->vips[i].id };
+		struct lb_vip v = { .id = s->vips[i].id, .flags = s->vips[i].encap };
 		__u32 n = 0;
 		for (int j = 0; j < s->nvips; j++)
 			n += s->vips[j].key.addr == s->vips[i].key.addr;

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <linux/types.h>
 #include "lb.h"
+#include "lb_health.h"
 
 /* The load balancer's maps, written once: X(name, sized_at_start). Pinning, map reuse,
  * layout checks, show and the fd table all walk this list. The names are the skeleton's
@@ -57,6 +58,8 @@ void lb_fds_init(struct lb_fds *f);
 struct lb_cfg_vip {
 	struct lb_vip_key key;
 	__u32 id;             /* assigned by lb_cfg_apply */
+	__u32 encap;          /* enum lb_encap */
+	struct lb_check check; /* type NONE: not checked (kept in the pinned "checks" map, lb_health.h) */
 };
 struct lb_cfg_backend {
 	struct lb_vip_key vip;
@@ -107,6 +110,11 @@ int lb_cfg_backend_add(struct lb_cfg *s, const struct lb_cfg_backend *b);
 int lb_cfg_backend_del(struct lb_cfg *s, const struct lb_vip_key *vip, __be32 addr,
 			 __be16 port);
 int lb_cfg_find_vip(const struct lb_cfg *s, const struct lb_vip_key *k);
+/* The VIP's enum lb_encap (LB_ENCAP_NONE when not in s). */
+__u32 lb_cfg_vip_encap(const struct lb_cfg *s, const struct lb_vip_key *k);
+/* "ipip" / "gue" / "none" <-> enum lb_encap; -1 for anything else. */
+int lb_encap_parse(const char *s);
+const char *lb_encap_str(__u32 encap);
 
 /* One change, as `lb vip` and `lb backend` make it. */
 enum lb_edit_op { LB_VIP_ADD, LB_VIP_DEL, LB_BACKEND_ADD, LB_BACKEND_DEL, LB_BACKEND_SET };
@@ -115,6 +123,7 @@ struct lb_edit {
 	struct lb_vip_key vip;
 	struct lb_cfg_backend backend;  /* backend ops: vip, addr, port; add: weight, mac */
 	bool set_weight, set_mac;       /* LB_BACKEND_SET: what changes */
+	__u32 vip_encap;                /* LB_VIP_ADD: enum lb_encap */
 };
 /* Applies e to c in memory. VIP ops: -EEXIST, -ENOENT, -ENOSPC. Backend ops: -ENXIO no
  * such VIP, -EEXIST already there, -ENOENT not in the VIP, -ENOSPC full. */
@@ -131,10 +140,11 @@ void lb_cfg_write_file(const struct lb_cfg *c, FILE *f);
 struct lb_diff {
 	int vips_added, vips_removed, backends_added, backends_removed, backends_reweighted,
 	    backends_remac;
+	int vips_rechecked;  /* health check added, removed or changed */
 	double moved_share;
 };
 enum lb_change_kind { LB_CH_VIP_ADD, LB_CH_VIP_DEL, LB_CH_BACKEND_ADD, LB_CH_BACKEND_DEL,
-		      LB_CH_BACKEND_WEIGHT, LB_CH_BACKEND_MAC, LB_CH_VIP_MOVED };
+		      LB_CH_BACKEND_WEIGHT, LB_CH_BACKEND_MAC, LB_CH_VIP_MOVED, LB_CH_VIP_CHECK };
 /* One change: old/new backend as they apply (NULL when none); for LB_CH_VIP_MOVED,
  * share is the part of the VIP's table that names another backend. */
 typedef void (*lb_change_fn)(void *ctx, enum lb_change_kind kind, const struct lb_vip_key *vip,

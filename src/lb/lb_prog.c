@@ -65,6 +65,8 @@ struct lb_bpf *lb_prog_open(const struct lb_prog_cfg *cfg)
 	skel->rodata->table_size = cfg->table_size ? cfg->table_size : LB_TABLE_DEFAULT;
 	skel->rodata->snat_addr = cfg->snat_addr;
 	skel->rodata->bench_forget = cfg->bench_forget;
+	skel->rodata->tunnel_src4 = cfg->tunnel_src4;
+	skel->rodata->lb_ifindex = cfg->ifindex;
 	memcpy((void *)skel->rodata->lb_mac, cfg->mac, 6);
 	lb_prog_maps(skel, maps);
 	for (int i = 0; i < LB_NMAPS; i++)
@@ -112,13 +114,15 @@ void lb_meta_init(struct lb_meta *m, const struct lb_prog_cfg *cfg)
 		.layout_version = LB_LAYOUT_VERSION, .mode = cfg->mode,
 		.table_size = cfg->table_size ? cfg->table_size : LB_TABLE_DEFAULT,
 		.ct_size = cfg->ct_size ? cfg->ct_size : LB_CT_DEFAULT, .snat_addr = cfg->snat_addr,
+		.tunnel_src4 = cfg->tunnel_src4, .ifindex = cfg->ifindex,
 	};
 }
 
 void lb_prog_cfg_from_meta(struct lb_prog_cfg *cfg, const struct lb_meta *m, const __u8 mac[6])
 {
 	*cfg = (struct lb_prog_cfg){ .mode = m->mode, .table_size = m->table_size,
-				     .ct_size = m->ct_size, .snat_addr = m->snat_addr };
+				     .ct_size = m->ct_size, .snat_addr = m->snat_addr,
+				     .tunnel_src4 = m->tunnel_src4, .ifindex = m->ifindex };
 	if (mac)
 		memcpy(cfg->mac, mac, 6);
 }
@@ -167,6 +171,14 @@ int lb_fixture_vip_add(struct lb_fixture *fx, const char *vip)
 	return err ? err : fixture_edit(fx, &e);
 }
 
+int lb_fixture_vip_add_encap(struct lb_fixture *fx, const char *vip, __u32 encap)
+{
+	struct lb_edit e = { .op = LB_VIP_ADD, .vip_encap = encap };
+	int err = lb_parse_vip(vip, &e.vip);
+
+	return err ? err : fixture_edit(fx, &e);
+}
+
 int lb_fixture_backend_add(struct lb_fixture *fx, const char *vip, const char *addr,
 			   const __u8 mac[6], __u16 weight)
 {
@@ -178,8 +190,9 @@ int lb_fixture_backend_add(struct lb_fixture *fx, const char *vip, const char *a
 	if (err)
 		return err;
 	e.backend.weight = weight;
-	e.backend.has_mac = true;
-	memcpy(e.backend.mac, mac, 6);
+	e.backend.has_mac = mac != NULL;
+	if (mac)
+		memcpy(e.backend.mac, mac, 6);
 	return fixture_edit(fx, &e);
 }
 

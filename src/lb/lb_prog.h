@@ -20,6 +20,8 @@ struct lb_prog_cfg {
 	__be32 snat_addr;    /* nat: source address towards backends */
 	__u8 mac[6];         /* the LB interface's own MAC */
 	bool bench_forget;   /* benchmarks only (lb.bpf.c) */
+	__be32 tunnel_src4;  /* encap VIPs: outer IPv4 source */
+	__u32 ifindex;       /* encap VIPs: whose FIB finds next hops; 0: the receiving one */
 };
 
 /* Opens the skeleton and sets every const volatile and map size from cfg; not loaded.
@@ -55,6 +57,8 @@ int lb_fixture_up(struct lb_fixture *fx, const struct lb_prog_cfg *cfg);
 void lb_fixture_down(struct lb_fixture *fx);
 /* vip "A.B.C.D:PORT/tcp|udp"; addr "A.B.C.D[:PORT]"; 0 or the lb_cfg_edit error. */
 int lb_fixture_vip_add(struct lb_fixture *fx, const char *vip);
+int lb_fixture_vip_add_encap(struct lb_fixture *fx, const char *vip, __u32 encap);
+/* mac NULL: none (encap VIPs' backends are reached through the FIB). */
 int lb_fixture_backend_add(struct lb_fixture *fx, const char *vip, const char *addr,
 			   const __u8 mac[6], __u16 weight);
 /* Applies a whole configuration, as `lb apply` does. */

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <linux/if_link.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -15,12 +16,15 @@
 #include "json.h"
 #include "lb_cmd.h"
 #include "ifstats.h"
+#include "lb_health.h"
 
 struct lb_view_backend {
 	char addr[32], mac[24];
 	__u32 id, slots;
 	__u16 weight;
 	struct lb_stats st;
+	bool has_health;         /* checked by `lb health` (now or by a checker since gone) */
+	struct lb_health h;
 };
 
 struct lb_view_vip {
@@ -30,6 +34,9 @@ struct lb_view_vip {
 	double pps;              /* with has_pps: packets per second since the last sample */
 	bool dropping;           /* no backend of weight > 0: every packet is dropped */
 	int first, n;            /* its backends: view->backends[first .. first + n) */
+	bool has_health;
+	struct lb_health h;
+	struct lb_check check;
 };
 
 struct lb_view {
@@ -98,7 +105,7 @@ static int view_read(struct lb_inst *in, struct lb_view *v, struct lb_stats *pre
 {
 	struct lb_cfg *s = calloc(1, sizeof(*s));
 	__u32 *ring = NULL;
-	int err;
+	int err, hfd = -1;
 
 	memset(v, 0, sizeof(*v));
 	if (!s)
@@ -108,6 +115,9 @@ static int view_read(struct lb_inst *in, struct lb_view *v, struct lb_stats *pre
 		err = lb_cfg_read(&in->fds, s);
 	if (!err)
 		err = lb_counters_read(&in->fds, &v->counters);
+	if (!err)
+		err = lb_checks_load(in->dir, s);
+	hfd = lb_health_open(in->dir, false);
 	if (!err) {
 		ring = calloc(v->meta.table_size, sizeof(*ring));
 		v->backends = calloc(s->nbackends + 1, sizeof(*v->backends));
@@ -138,6 +148,11 @@ static int view_read(struct lb_inst *in, struct lb_view *v, struct lb_stats *pre
 			prev[cv->id] = vv->st;
 		}
 		vv->dropping = !lb_cfg_vip_has_backend(s, &cv->key);
+		vv->check = cv->check;
+		if (hfd >= 0 && cv->check.type != LB_CHECK_NONE) {
+			__u32 hk = LB_HKEY_VIP | cv->id;
+			vv->has_health = !bpf_map_lookup_elem(hfd, &hk, &vv->h);
+		}
 		vv->first = v->nbackends;
 		have_ring = !lb_ring_read(&in->fds, cv->id, ring, v->meta.table_size);
 		for (int b = 0; b < s->nbackends; b++) {
@@ -155,9 +170,14 @@ static int view_read(struct lb_inst *in, struct lb_view *v, struct lb_stats *pre
 			for (__u32 k = 0; have_ring && k < v->meta.table_size; k++)
 				vb->slots += ring[k] == cb->id;
 			lb_stats_read(in->fds.backend_stats, cb->id, &vb->st);
+			if (hfd >= 0 && cv->check.type != LB_CHECK_NONE)
+				vb->has_health = !bpf_map_lookup_elem(hfd, &cb->id, &vb->h) &&
+						 !strcmp(vb->h.who, vb->addr);
 		}
 	}
 out:
+	if (hfd >= 0)
+		close(hfd);
 	free(ring);
 	free(s);
 	return err;
@@ -206,6 +226,26 @@ static void render_json(const struct lb_inst *in, const struct lb_view *v, bool 
 		json_kbool(&j, "dropping", vv->dropping);
 		if (v->has_pps)
 			json_kdouble(&j, "pps", vv->pps);
+		json_key(&j, "check");
+		if (vv->check.type != LB_CHECK_NONE) {
+			char ck[400];
+			lb_check_format(&vv->check, ck, sizeof(ck));
+			json_str(&j, ck);
+		} else {
+			json_null(&j);
+		}
+		json_key(&j, "health");
+		if (vv->has_health) {
+			json_obj_begin(&j);
+			json_kstr(&j, "state", lb_health_str(vv->h.state));
+			json_kuint(&j, "healthy", vv->h.healthy);
+			json_kuint(&j, "backends", vv->h.total);
+			json_kuint(&j, "need", vv->h.need);
+			json_kbool(&j, "checker_running", lb_health_live(&vv->h));
+			json_obj_end(&j);
+		} else {
+			json_null(&j);
+		}
 		json_key(&j, "backends");
 		json_arr_begin(&j);
 		for (int b = vv->first; b < vv->first + vv->n; b++) {
@@ -220,6 +260,21 @@ static void render_json(const struct lb_inst *in, const struct lb_view *v, bool 
 			json_kuint(&j, "packets", vb->st.packets);
 			json_kuint(&j, "bytes", vb->st.bytes);
 			json_kuint(&j, "new_flows", vb->st.new_flows);
+			json_key(&j, "health");
+			if (vb->has_health) {
+				json_obj_begin(&j);
+				json_kstr(&j, "state", lb_health_str(vb->h.state));
+				json_kbool(&j, "drained", vb->h.drained);
+				json_kuint(&j, "restore_weight", vb->h.weight);
+				json_kuint(&j, "checks", vb->h.checks);
+				json_kuint(&j, "failed", vb->h.failed);
+				json_kstr(&j, "last", vb->h.last);
+				json_kuint(&j, "since_ms", vb->h.since_ms);
+				json_kbool(&j, "checker_running", lb_health_live(&vb->h));
+				json_obj_end(&j);
+			} else {
+				json_null(&j);
+			}
 			json_obj_end(&j);
 		}
 		json_arr_end(&j);
@@ -255,14 +310,23 @@ static void render_text(const struct lb_inst *in, const struct lb_view *v)
 		       (unsigned long long)vv->st.new_flows);
 		if (v->has_pps)
 			printf(" %.0f pkt/s", vv->pps);
-		printf("%s\n", vv->dropping ? "  no backend: dropping" : "");
+		printf("%s", vv->dropping ? "  no backend: dropping" : "");
+		if (vv->has_health)
+			printf("  health %s (%u/%u up, need %u)%s", lb_health_str(vv->h.state), vv->h.healthy,
+			       vv->h.total, vv->h.need, lb_health_live(&vv->h) ? "" : " checker not running");
+		else if (vv->check.type != LB_CHECK_NONE)
+			printf("  checked, no checker has run ('bpflab lb health')");
+		printf("\n");
 		for (int b = vv->first; b < vv->first + vv->n; b++) {
 			const struct lb_view_backend *vb = &v->backends[b];
 
-			printf("    %-20s weight %-5u %-9s %5.1f%% of slots  packets %-10llu new flows %llu\n",
+			printf("    %-20s weight %-5u %-9s %5.1f%% of slots  packets %-10llu new flows %llu",
 			       vb->addr, vb->weight, vb->weight ? "" : "(drained)",
 			       100.0 * vb->slots / v->meta.table_size, (unsigned long long)vb->st.packets,
 			       (unsigned long long)vb->st.new_flows);
+			if (vb->has_health)
+				printf("  health %s (%s)", lb_health_str(vb->h.state), vb->h.last);
+			printf("\n");
 		}
 	}
 	printf("  counters:");

@@ -274,12 +274,30 @@ static int resolve_mac(__be32 addr, __u8 mac[6])
 	return -EHOSTUNREACH;
 }
 
+/* Encap VIPs need an outer source address; a balancer started without one refuses them. */
+static int check_tunnel_src(const struct lb_meta *m, const struct lb_cfg *s)
+{
+	char v[64];
+
+	for (int i = 0; i < s->nvips; i++) {
+		if (!s->vips[i].encap || m->tunnel_src4)
+			continue;
+		lb_fmt_vip(&s->vips[i].key, v, sizeof(v));
+		pr_warn("VIP %s uses encap %s, but this balancer has no tunnel source address "
+			"(its interface had no IPv4 address at start): 'bpflab lb stop' and start "
+			"again with --tunnel-src ADDR; nothing was changed\n", v,
+			lb_encap_str(s->vips[i].encap));
+		return -EDESTADDRREQ;
+	}
+	return 0;
+}
+
 static int resolve_macs(struct lb_cfg *s)
 {
 	for (int i = 0; i < s->nbackends; i++) {
 		struct lb_cfg_backend *b = &s->backends[i];
 		char a[32];
-		if (b->has_mac)
+		if (b->has_mac || lb_cfg_vip_encap(s, &b->vip))
 			continue;
 		if (resolve_mac(b->addr, b->mac)) {
 			lb_fmt_addr_port(b->addr, 0, a, sizeof(a));
@@ -313,7 +331,10 @@ void lb_warn_dropping(const struct lb_inst *in, const struct lb_cfg *old, const 
 int lb_apply_cfg(struct lb_inst *in, struct lb_cfg *s)
 {
 	struct lb_cfg *old = calloc(1, sizeof(*old));
-	int err = resolve_macs(s); /* says why itself */
+	int err = check_tunnel_src(&in->meta, s);
+
+	if (!err)
+		err = resolve_macs(s); /* says why itself */
 
 	if (err)
 		goto out;
@@ -322,13 +343,15 @@ int lb_apply_cfg(struct lb_inst *in, struct lb_cfg *s)
 		old = NULL; /* then every dropping VIP is warned about */
 	}
 	err = lb_cfg_apply(&in->fds, &in->meta, s);
+	if (!err)
+		err = lb_checks_store(in->dir, s);
 	if (err)
 		pr_warn("applying the configuration failed: %s\n", strerr(err));
 	else
 		lb_warn_dropping(in, old, s);
 out:
 	free(old);
-	return err ? EXIT_FAIL : 0;
+	return err == -EDESTADDRREQ ? EXIT_USAGE : err ? EXIT_FAIL : 0;
 }
 
 static int pin_all(struct lb_inst *in, int link_fd)
@@ -405,8 +428,9 @@ static int replace(struct lb_inst *in, int ifindex, struct lb_opts *o, struct lb
 	}
 	if ((o->table_size && o->table_size != in->meta.table_size) ||
 	    (o->ct_size && o->ct_size != in->meta.ct_size) ||
-	    (o->snat && o->snat != in->meta.snat_addr)) {
-		pr_warn("table size, conntrack size and source address are fixed while running; "
+	    (o->snat && o->snat != in->meta.snat_addr) ||
+	    (o->tunnel_src4 && o->tunnel_src4 != in->meta.tunnel_src4)) {
+		pr_warn("table size, conntrack size, source and tunnel addresses are fixed while running; "
 			"'bpflab lb stop %s' first to change them\n", in->ifname);
 		return EXIT_USAGE;
 	}
@@ -473,7 +497,8 @@ static int clear_dead(struct lb_inst *in)
 int lb_start(const char *ifname, struct lb_opts *o)
 {
 	struct lb_prog_cfg pc = { .mode = o->mode, .table_size = o->table_size,
-				  .ct_size = o->ct_size, .snat_addr = o->snat };
+				  .ct_size = o->ct_size, .snat_addr = o->snat,
+				  .tunnel_src4 = o->tunnel_src4 };
 	struct lb_cfg *st = NULL;
 	struct lb_bpf *skel = NULL;
 	struct lb_inst in;
@@ -518,6 +543,11 @@ int lb_start(const char *ifname, struct lb_opts *o)
 		ret = usage_error("lb", "nat mode needs an IPv4 address on %s, or --snat ADDR", ifname);
 		goto out;
 	}
+	/* Encap VIPs: the interface's address unless given; none at all is refused when
+	 * an encap VIP is added (check_tunnel_src). */
+	if (!pc.tunnel_src4)
+		iface_ipv4(ifname, &pc.tunnel_src4);
+	pc.ifindex = ifindex;
 	if ((err = iface_mac(ifname, pc.mac))) {
 		pr_warn("cannot read the MAC of %s: %s\n", ifname, strerr(err));
 		goto out;
@@ -538,7 +568,9 @@ int lb_start(const char *ifname, struct lb_opts *o)
 	if ((err = lb_meta_write(&in.fds, &in.meta)))
 		goto out_nofds;
 	if (st) {
-		err = resolve_macs(st);
+		err = check_tunnel_src(&in.meta, st);
+		if (!err)
+			err = resolve_macs(st);
 		if (!err)
 			err = lb_cfg_apply(&in.fds, &in.meta, st);
 		if (err) {
@@ -555,6 +587,8 @@ int lb_start(const char *ifname, struct lb_opts *o)
 	}
 	if (pin_all(&in, link_fd))
 		goto out_nofds;
+	if (st && (err = lb_checks_store(in.dir, st))) /* beside the pins, so after them */
+		pr_warn("the health checks of %s could not be kept: %s\n", o->config, strerr(err));
 	print_started(&in, "started", eff);
 	ret = EXIT_OK;
 out_nofds:

@@ -6,6 +6,7 @@
 #include "parse.h"
 #include "csum.h"
 #include "ping.h"
+#include "verdict.h"
 
 #ifndef TC_ACT_OK
 #define TC_ACT_OK 0
@@ -68,6 +69,15 @@ struct {
 } events SEC(".maps");
 
 enum verdict { V_PASS, V_DROP, V_TX };
+
+/* Why, for `bpflab trace` (verdict.h): the outcome (enum ping_stat) in the low byte, the
+ * refusal (enum ping_refused) in the next; WHY_REPORTED when reported already (a reply is
+ * reported before it is rewritten, so the record shows the request). */
+#define WHY_REPORTED (1u << 16)
+#define WHY(outcome, refusal) (*why = (outcome) | (__u32)(refusal) << 8)
+#ifndef TC_ACT_REDIRECT
+#define TC_ACT_REDIRECT 7
+#endif
 
 static __always_inline void inc(struct ping_stats *s, int i)
 {
@@ -431,7 +441,8 @@ static __always_inline void report(const struct pkt *p, struct iphdr *ip4, struc
  * Pointers are taken out of struct pkt once and branched on directly, so the verifier
  * sees each null check on the register it guards. */
 static __always_inline enum verdict handle(void *data, void *data_end, void *ctx, bool xdp,
-					   struct pkt *p, struct ping_stats *s, __u8 *old_hl)
+					   struct pkt *p, struct ping_stats *s, __u8 *old_hl,
+					   __u32 *why)
 {
 	struct ping_addr src __attribute__((aligned(8))), dst __attribute__((aligned(8)));
 	struct ethhdr *eth;
@@ -447,17 +458,20 @@ static __always_inline enum verdict handle(void *data, void *data_end, void *ctx
 	inc(s, PS_PACKETS);
 	r = parse_packet(data, data_end, p);
 	if (r == PARSE_NOT_IP)
-		return V_PASS;
+		return V_PASS; /* *why is PS_PACKETS: not an echo request */
 	if (r == PARSE_EXTHDRS) {
 		inc(s, PS_EXTHDRS);
+		WHY(PS_EXTHDRS, 0);
 		return V_PASS;
 	}
 	if (r != PARSE_OK) {
 		inc(s, PS_MALFORMED);
+		WHY(PS_MALFORMED, 0);
 		return V_PASS;
 	}
 	if (p->frag) {
 		inc(s, PS_FRAGMENTS);
+		WHY(PS_FRAGMENTS, 0);
 		return V_PASS;
 	}
 	eth = p->eth;
@@ -473,6 +487,7 @@ static __always_inline enum verdict handle(void *data, void *data_end, void *ctx
 			r = opts4(ip4, data_end, &opt_sum);
 			if (r == OPTS_BAD) {
 				inc(s, PS_MALFORMED);
+				WHY(PS_MALFORMED, 0);
 				return V_PASS;
 			}
 			opts = r == OPTS_SOME;
@@ -487,6 +502,7 @@ static __always_inline enum verdict handle(void *data, void *data_end, void *ctx
 	}
 	if (ic->code != 0) {
 		inc(s, PS_MALFORMED);
+		WHY(PS_MALFORMED, 0);
 		return V_PASS;
 	}
 	inc(s, ip4 ? PS_ECHO4 : PS_ECHO6);
@@ -494,6 +510,7 @@ static __always_inline enum verdict handle(void *data, void *data_end, void *ctx
 	if (action == PING_DROP) {
 		report(p, ip4, ip6, ic, ctx, xdp, &src, PING_DROP, PR_NONE, s);
 		inc(s, PS_DROPPED);
+		WHY(PS_DROPPED, 0);
 		return V_DROP;
 	}
 	if (action == PING_REPLY) {
@@ -521,6 +538,9 @@ static __always_inline enum verdict handle(void *data, void *data_end, void *ctx
 		if (refused == PR_NONE) {
 			/* Report first: the event shows the request as it arrived. */
 			report(p, ip4, ip6, ic, ctx, xdp, &src, PING_REPLY, PR_NONE, s);
+			verdict_report(ctx, xdp, VK_PING, xdp ? XDP_TX : TC_ACT_REDIRECT,
+				       PS_REPLIED, 0);
+			*why = PS_REPLIED | WHY_REPORTED;
 			if (ip4) {
 				reply4(eth, ip4, ic, csum);
 			} else if (ip6) {
@@ -534,6 +554,7 @@ static __always_inline enum verdict handle(void *data, void *data_end, void *ctx
 	}
 	report(p, ip4, ip6, ic, ctx, xdp, &src, PING_WATCH, refused, s);
 	inc(s, PS_PASSED);
+	WHY(refused ? PS_REFUSED : PS_PASSED, refused);
 	return V_PASS;
 }
 
@@ -551,12 +572,16 @@ int ping_xdp(struct xdp_md *ctx)
 	void *data_end = (void *)(long)ctx->data_end;
 	struct pkt p = {};
 	__u8 old_hl = PING_REPLY_TTL;
+	__u32 why = PS_PACKETS, act;
 
-	switch (handle(data, data_end, ctx, true, &p, stats_slot(), &old_hl)) {
-	case V_DROP: return XDP_DROP;
-	case V_TX: return XDP_TX;
-	default: return XDP_PASS;
+	switch (handle(data, data_end, ctx, true, &p, stats_slot(), &old_hl, &why)) {
+	case V_DROP: act = XDP_DROP; break;
+	case V_TX: act = XDP_TX; break;
+	default: act = XDP_PASS; break;
 	}
+	if (!(why & WHY_REPORTED))
+		verdict_report(ctx, 1, VK_PING, act, why & 0xff, (why >> 8) & 0xff);
+	return act;
 }
 
 /* TC ingress: the reply leaves through the same interface's egress (bpf_redirect
@@ -567,6 +592,7 @@ int ping_tc(struct __sk_buff *skb)
 	void *data, *data_end;
 	struct pkt p = {};
 	__u8 old_hl = PING_REPLY_TTL; /* stays so for IPv4 */
+	__u32 why = PS_PACKETS;
 	enum verdict v;
 
 	/* The parser wants the whole IP packet in the linear part, as XDP has it. */
@@ -574,11 +600,15 @@ int ping_tc(struct __sk_buff *skb)
 		bpf_skb_pull_data(skb, skb->len);
 	data = (void *)(long)skb->data;
 	data_end = (void *)(long)skb->data_end;
-	v = handle(data, data_end, skb, false, &p, stats_slot(), &old_hl);
-	if (v == V_DROP)
+	v = handle(data, data_end, skb, false, &p, stats_slot(), &old_hl, &why);
+	if (v == V_DROP) {
+		verdict_report(skb, 0, VK_PING, TC_ACT_SHOT, why & 0xff, 0);
 		return TC_ACT_SHOT;
-	if (v != V_TX)
+	}
+	if (v != V_TX) {
+		verdict_report(skb, 0, VK_PING, TC_ACT_OK, why & 0xff, (why >> 8) & 0xff);
 		return TC_ACT_OK;
+	}
 	if (old_hl != PING_REPLY_TTL) {
 		/* Every change but the IPv6 hop limit is balanced by a checksum change; the hop
 		 * limit is under none, so it moves a CHECKSUM_COMPLETE skb->csum. Byte 3 of the

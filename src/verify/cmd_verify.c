@@ -4,6 +4,7 @@
  * line, which known mistake, and the usual fix (src/verify/vlog.c); on success, what the
  * verification cost. Nothing is attached or pinned; all is unloaded at exit. */
 #include <errno.h>
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,7 +23,7 @@
 #include "vlog.h"
 
 struct verify_opts {
-	const char *only;
+	const char *only, *explain;
 	bool unpriv, full_log;
 	uint64_t level; /* 0: 1 for rejected programs, statistics only for accepted ones */
 };
@@ -33,6 +34,9 @@ static const struct opt_def verify_opts[] = {
 	{ O("unpriv", 0, OPT_FLAG, unpriv, NULL, "load as a loader with CAP_BPF and CAP_NET_ADMIN "
 	    "only (no CAP_SYS_ADMIN, no CAP_PERFMON): stricter rules, e.g. no reads of "
 	    "uninitialised stack") },
+	{ O("explain", 'e', OPT_STR, explain, "FILE", "explain a verifier log pasted from any "
+	    "loader (libbpf, bpftool, cilium/ebpf, aya, bcc; '-' for stdin) instead of loading "
+	    "an object") },
 	{ O("log", 0, OPT_FLAG, full_log, NULL, "print the whole verifier log, not only its tail") },
 	{ O("log-level", 'l', OPT_UINT, level, "N", "1: the path that failed (the default for "
 	    "rejected programs; accepted ones load with statistics only, faster), 2: every state "
@@ -43,16 +47,19 @@ static const struct opt_def verify_opts[] = {
 
 const struct cmd_spec cmd_verify_spec = {
 	.name = "verify",
-	.args = "OBJ.bpf.o [options]",
+	.args = "OBJ.bpf.o [options] | --explain FILE|-",
 	.about = "Load every program of a BPF object file, one at a time, with a full verifier log.\n"
 		 "A rejected program gets the C source line where the verifier stopped (from BTF line\n"
 		 "info), the verifier's message, a plain explanation and the usual fix; an accepted one\n"
 		 "gets instructions processed, states, and xlated/jited sizes. The program type comes\n"
 		 "from the section name (libbpf's rules); maps are created but never pinned; nothing is\n"
-		 "attached, and everything is unloaded when bpflab exits.\n",
+		 "attached, and everything is unloaded when bpflab exits. libbpf's own failures\n"
+		 "(CO-RE, BTF, section names, maps, kfuncs) are explained the same way, and\n"
+		 "--explain reads a log pasted from another loader.\n",
 	.opts = verify_opts,
 	.notes = "exit: 0 all loaded, 5 a program was rejected, 2 usage (also: not a BPF object),\n"
-		 "      1 other failures (e.g. a map could not be created)\n",
+		 "      1 other failures (e.g. a map could not be created)\n"
+		 "      --explain: 5 the log holds a rejection, 0 it holds none, 2 unreadable/empty\n",
 	.json_help = "one JSON object: a record per program",
 	.first_arg = OPT_FILE,
 	.max_args = 1,
@@ -70,8 +77,55 @@ struct prog_result {
 	char *log;
 	struct vlog_stats st;
 	struct vlog_result vr;
+	bool explained;  /* failed before the verifier, and libbpf's words say why (vr) */
 	struct bpf_prog_info info;
 };
+
+/* libbpf's messages during one open+load: the failures it explains itself (CO-RE,
+ * BTF, maps, kfuncs) are only said there. Forwarded to the usual printer as well. */
+static struct {
+	char *s;
+	size_t n, cap;
+	libbpf_print_fn_t prev;
+} captured;
+
+static int capture_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	va_list aq;
+	int n;
+
+	va_copy(aq, ap);
+	n = vsnprintf(NULL, 0, fmt, aq);
+	va_end(aq);
+	if (level != LIBBPF_DEBUG && n > 0 && captured.n + n + 9 < (1u << 20)) {
+		if (captured.n + n + 9 > captured.cap) {
+			size_t cap = (captured.cap + n + 9) * 2;
+			char *p = realloc(captured.s, cap);
+			if (p) {
+				captured.s = p;
+				captured.cap = cap;
+			}
+		}
+		if (captured.n + n + 9 <= captured.cap) {
+			va_copy(aq, ap);
+			captured.n += vsnprintf(captured.s + captured.n, n + 1, fmt, aq);
+			va_end(aq);
+		}
+	}
+	return captured.prev ? captured.prev(level, fmt, ap) : 0;
+}
+
+static void capture_reset(void)
+{
+	captured.n = 0;
+	if (captured.s)
+		captured.s[0] = '\0';
+}
+
+static const char *capture_text(void)
+{
+	return captured.s ? captured.s : "";
+}
 
 /* The program types the kernel loads only with CAP_NET_ADMIN (is_net_admin_prog_type). */
 static bool is_net_prog_type(enum bpf_prog_type t)
@@ -141,6 +195,7 @@ static int load_one(const char *path, const char *name, int level, struct prog_r
 			free(saved);
 			return -ENOMEM;
 		}
+		capture_reset();
 		obj = bpf_object__open_file(path, NULL);
 		if (!obj) {
 			err = -errno;
@@ -202,8 +257,15 @@ static int load_one(const char *path, const char *name, int level, struct prog_r
 			bpf_obj_get_info_by_fd(bpf_program__fd(prog), &r->info, &len);
 		} else if (buf[0]) {
 			/* A log means the verifier (or the kernel's load checks) spoke. */
+			struct vlog_result lb;
 			r->rejected = true;
 			vlog_analyze(buf, &r->vr);
+			/* A poisoned CO-RE insn: libbpf named the field the kernel lacks. */
+			if (!r->vr.detail[0] && vlog_analyze_libbpf(capture_text(), &lb) &&
+			    !strcmp(lb.pattern->id, r->vr.pattern->id))
+				snprintf(r->vr.detail, sizeof(r->vr.detail), "%s", lb.detail);
+		} else if (vlog_analyze_libbpf(capture_text(), &r->vr)) {
+			r->explained = true;
 		}
 		bpf_object__close(obj);
 		return err && !r->rejected ? err : 0;
@@ -281,6 +343,68 @@ static const char *kind(const struct prog_result *r, char *buf, size_t len)
 	return buf;
 }
 
+static void print_esc(const char *fmt_prefix, const char *s)
+{
+	char esc[1024];
+
+	escape_for_terminal(s, strlen(s), esc, sizeof(esc));
+	printf("%s%s\n", fmt_prefix, esc);
+}
+
+/* The explanation of one rejection (or libbpf failure), after its headline. */
+static void print_diag(const struct vlog_result *v, const struct vlog_stats *st)
+{
+	char esc[512], pfx[160];
+
+	if (v->pre_verifier) {
+		printf("  before the verifier: libbpf (or the kernel's load checks) refused it\n");
+	} else if (v->source[0]) {
+		escape_for_terminal(v->source, strlen(v->source), esc, sizeof(esc));
+		printf("  at insn %d, %s:%d:  %s\n", v->insn, v->file[0] ? v->file : "?",
+		       v->line, esc);
+	} else if (v->insn < 0) {
+		printf("  the log names no instruction: this check runs after the walk\n");
+	} else {
+		printf("  at insn %d (no BTF line info: build with clang -g)\n", v->insn);
+	}
+	if (v->origin_source[0]) {
+		snprintf(pfx, sizeof(pfx), "  acquired at insn %d, line %d:  ", v->origin_insn,
+			 v->origin_line);
+		print_esc(pfx, v->origin_source);
+	}
+	if (v->origin.insn >= 0 && v->origin.source[0]) {
+		snprintf(pfx, sizeof(pfx), "  %s was made at insn %d, line %d:  ", v->reg,
+			 v->origin.insn, v->origin.line);
+		print_esc(pfx, v->origin.source);
+	}
+	if (v->invalidated_by[0]) {
+		snprintf(pfx, sizeof(pfx), "  invalidated by %s() at insn %d, line %d:  ",
+			 v->invalidated_by, v->invalidated.insn, v->invalidated.line);
+		print_esc(pfx, v->invalidated.source);
+	}
+	print_esc(v->pre_verifier ? "  libbpf:   " : "  verifier: ", v->message);
+	if (v->detail[0])
+		print_esc("  detail:   ", v->detail);
+	if (v->reg_state[0]) {
+		snprintf(pfx, sizeof(pfx), "  state:    %s=", v->reg);
+		print_esc(pfx, v->reg_state);
+	}
+	if (st)
+		printf("  pattern:  %s  (%ld insns processed, stack depth %s)\n", v->pattern->id,
+		       st->insns_processed, st->stack_depth[0] ? st->stack_depth : "?");
+	else
+		printf("  pattern:  %s\n", v->pattern->id);
+	printf("  why:\n");
+	print_wrapped("    ", v->pattern->explanation);
+	if (v->nwords) {
+		printf("  the words:\n");
+		for (size_t i = 0; i < v->nwords; i++)
+			printf("    %-18s %s\n", v->words[i].word, v->words[i].meaning);
+	}
+	printf("  fix:\n");
+	print_wrapped("    ", v->pattern->fix);
+}
+
 static void print_human(const struct prog_result *r, bool full_log)
 {
 	char kb[200];
@@ -296,31 +420,10 @@ static void print_human(const struct prog_result *r, bool full_log)
 		       r->info.jited_prog_len, st->verification_time_us);
 	} else if (r->rejected) {
 		const struct vlog_result *v = &r->vr;
-		char esc[512];
 
 		printf("%s (%s): REJECTED (%s) -- %s\n", r->name, kind(r, kb, sizeof(kb)),
 		       strerr(r->err), v->pattern->title);
-		if (v->source[0]) {
-			escape_for_terminal(v->source, strlen(v->source), esc, sizeof(esc));
-			printf("  at insn %d, %s:%d:  %s\n", v->insn, v->file[0] ? v->file : "?",
-			       v->line, esc);
-		} else if (v->insn < 0) {
-			printf("  the log names no instruction: this check runs after the walk\n");
-		} else {
-			printf("  at insn %d (no BTF line info: build with clang -g)\n", v->insn);
-		}
-		if (v->origin_source[0]) {
-			escape_for_terminal(v->origin_source, strlen(v->origin_source), esc, sizeof(esc));
-			printf("  acquired at insn %d, line %d:  %s\n", v->origin_insn, v->origin_line, esc);
-		}
-		escape_for_terminal(v->message, strlen(v->message), esc, sizeof(esc));
-		printf("  verifier: %s\n", esc);
-		printf("  pattern:  %s  (%ld insns processed, stack depth %s)\n", v->pattern->id,
-		       st->insns_processed, st->stack_depth[0] ? st->stack_depth : "?");
-		printf("  why:\n");
-		print_wrapped("    ", v->pattern->explanation);
-		printf("  fix:\n");
-		print_wrapped("    ", v->pattern->fix);
+		print_diag(v, st);
 		if (full_log) {
 			printf("  verifier log%s:\n", r->truncated ? " (truncated: its start was lost)" : "");
 			print_log_lines("    | ", r->log);
@@ -328,6 +431,10 @@ static void print_human(const struct prog_result *r, bool full_log)
 			printf("  log tail (--log for all of it):\n");
 			print_log_lines("    | ", r->log + v->tail_off);
 		}
+	} else if (r->explained) {
+		printf("%s (%s): FAILED before verification (%s) -- %s\n", r->name,
+		       kind(r, kb, sizeof(kb)), strerr(r->err), r->vr.pattern->title);
+		print_diag(&r->vr, NULL);
 	} else {
 		printf("%s (%s): FAILED before verification: %s\n", r->name,
 		       kind(r, kb, sizeof(kb)), strerr(r->err));
@@ -374,12 +481,95 @@ static void json_code_line(struct json *j, const char *key, const char *file, in
 	json_obj_end(j);
 }
 
+static void json_where(struct json *j, const char *key, const struct vlog_where *w)
+{
+	json_key(j, key);
+	if (w->insn < 0) {
+		json_null(j);
+		return;
+	}
+	json_obj_begin(j);
+	json_kint(j, "insn", w->insn);
+	json_kint(j, "line", w->line);
+	json_kstr(j, "text", w->source);
+	json_obj_end(j);
+}
+
+static void json_kstr_or_null(struct json *j, const char *key, const char *s)
+{
+	if (s[0]) {
+		json_kstr(j, key, s);
+	} else {
+		json_key(j, key);
+		json_null(j);
+	}
+}
+
+/* The explanation fields, for a program and for --explain (docs/json.md). */
+static void json_diag(struct json *j, const struct vlog_result *v)
+{
+	json_kstr(j, "pattern", v->pattern->id);
+	json_kstr(j, "title", v->pattern->title);
+	json_kstr(j, "stage", v->pre_verifier ? "libbpf" : "verifier");
+	if (v->pre_verifier) {
+		json_key(j, "insn");
+		json_null(j);
+		json_key(j, "source");
+		json_null(j);
+	} else {
+		json_kint(j, "insn", v->insn);
+		json_code_line(j, "source", v->file, -1, v->line, v->source);
+	}
+	if (v->origin_insn >= 0)
+		json_code_line(j, "acquired", NULL, v->origin_insn, v->origin_line,
+			       v->origin_source);
+	json_kstr(j, "message", v->message);
+	json_kstr_or_null(j, "detail", v->detail);
+	json_key(j, "register");
+	if (v->reg[0]) {
+		json_obj_begin(j);
+		json_kstr(j, "name", v->reg);
+		json_kstr_or_null(j, "state", v->reg_state);
+		json_obj_end(j);
+	} else {
+		json_null(j);
+	}
+	json_where(j, "origin", &v->origin);
+	json_key(j, "invalidated_by");
+	if (v->invalidated_by[0]) {
+		json_obj_begin(j);
+		json_kstr(j, "helper", v->invalidated_by);
+		json_kint(j, "insn", v->invalidated.insn);
+		json_kint(j, "line", v->invalidated.line);
+		json_kstr(j, "text", v->invalidated.source);
+		json_obj_end(j);
+	} else {
+		json_null(j);
+	}
+	json_kstr(j, "explanation", v->pattern->explanation);
+	json_kstr(j, "fix", v->pattern->fix);
+	json_key(j, "words");
+	if (v->nwords) {
+		json_arr_begin(j);
+		for (size_t i = 0; i < v->nwords; i++) {
+			json_obj_begin(j);
+			json_kstr(j, "word", v->words[i].word);
+			json_kstr(j, "meaning", v->words[i].meaning);
+			json_obj_end(j);
+		}
+		json_arr_end(j);
+	} else {
+		json_null(j);
+	}
+}
+
 static void print_json_prog(struct json *j, const struct prog_result *r, bool full_log)
 {
 	static const char *const stats[] = { "insns_processed", "total_states", "peak_states",
 		"max_states_per_insn", "verification_time_us", "stack_depth", NULL };
-	static const char *const diag[] = { "pattern", "title", "insn", "source", "message",
-		"explanation", "fix", NULL };
+	static const char *const diag[] = { "pattern", "title", "stage", "insn", "source",
+		"message", "detail", "register", "origin", "invalidated_by", "explanation", "fix",
+		"words", NULL };
 	static const char *const info[] = { "xlated_bytes", "jited_bytes", "verified_insns", NULL };
 
 	json_obj_begin(j);
@@ -393,21 +583,10 @@ static void print_json_prog(struct json *j, const struct prog_result *r, bool fu
 		json_kint(j, "errno", -r->err);
 		json_kstr(j, "error", strerr(r->err));
 	}
-	if (r->rejected) {
-		const struct vlog_result *v = &r->vr;
-		json_kstr(j, "pattern", v->pattern->id);
-		json_kstr(j, "title", v->pattern->title);
-		json_kint(j, "insn", v->insn);
-		json_code_line(j, "source", v->file, -1, v->line, v->source);
-		if (v->origin_insn >= 0)
-			json_code_line(j, "acquired", NULL, v->origin_insn, v->origin_line,
-				       v->origin_source);
-		json_kstr(j, "message", v->message);
-		json_kstr(j, "explanation", v->pattern->explanation);
-		json_kstr(j, "fix", v->pattern->fix);
-	} else {
+	if (r->rejected || r->explained)
+		json_diag(j, &r->vr);
+	else
 		json_nulls(j, diag);
-	}
 	if (r->loaded || r->rejected)
 		json_stats(j, &r->st);
 	else
@@ -430,6 +609,113 @@ static void print_json_prog(struct json *j, const struct prog_result *r, bool fu
 	json_obj_end(j);
 }
 
+/* Reads all of path ("-": stdin), at most 64 MiB; NULL with errno set on failure. */
+static char *slurp(const char *path, size_t *len)
+{
+	FILE *f = strcmp(path, "-") ? fopen(path, "r") : stdin;
+	size_t n = 0, cap = 1 << 16;
+	char *buf;
+
+	if (!f)
+		return NULL;
+	buf = malloc(cap);
+	while (buf) {
+		size_t got = fread(buf + n, 1, cap - n - 1, f);
+		n += got;
+		if (got == 0)
+			break;
+		if (n + 1 == cap) {
+			char *p = cap >= (64u << 20) ? NULL : realloc(buf, cap * 2);
+			if (!p) {
+				free(buf);
+				buf = NULL;
+				errno = EFBIG;
+				break;
+			}
+			buf = p;
+			cap *= 2;
+		}
+	}
+	if (buf)
+		buf[n] = '\0';
+	if (f != stdin)
+		fclose(f);
+	*len = n;
+	return buf;
+}
+
+/* --explain: a log from another loader, explained like one bpflab loaded itself. */
+static int explain_pasted(const char *path, bool full_log)
+{
+	struct vlog_result v;
+	struct vlog_stats st;
+	enum vlog_loader loader;
+	char *log = NULL, *text;
+	size_t len;
+	int err;
+
+	text = slurp(path, &len);
+	if (!text)
+		return usage_error("verify", "cannot read '%s': %s", path, strerror(errno));
+	if (memchr(text, '\0', len)) {
+		size_t at = strlen(text);
+		free(text);
+		return usage_error("verify", "'%s' is not text (a NUL byte at %zu): give the "
+				   "loader's printed output", path, at);
+	}
+	err = vlog_explain(text, &v, &loader, &log);
+	if (err) {
+		free(text);
+		return usage_error("verify", "'%s' holds no verifier log and no libbpf error to "
+				   "explain%s", path, len ? "" : " (it is empty)");
+	}
+	vlog_stats(log ? log : "", &st);
+	if (g_opts.json) {
+		struct json j;
+		json_record_begin(&j, stdout, "verify_explain");
+		json_kstr(&j, "input", path);
+		json_kstr(&j, "loader", vlog_loader_name(loader));
+		json_kbool(&j, "rejected", v.has_error);
+		if (v.has_error) {
+			json_diag(&j, &v);
+		} else {
+			static const char *const diag[] = { "pattern", "title", "stage", "insn",
+				"source", "message", "detail", "register", "origin", "invalidated_by",
+				"explanation", "fix", "words", NULL };
+			json_nulls(&j, diag);
+		}
+		json_kint(&j, "insns_processed", st.insns_processed);
+		json_key(&j, "log_tail");
+		if (log && v.has_error && !v.pre_verifier)
+			json_str(&j, log + v.tail_off);
+		else
+			json_null(&j);
+		if (full_log) {
+			json_key(&j, "log");
+			if (log)
+				json_str(&j, log);
+			else
+				json_null(&j);
+		}
+		json_record_end(&j);
+	} else if (!v.has_error) {
+		printf("%s (%s log): no rejection in it: the program was accepted, or the log "
+		       "stops before the error\n", path, vlog_loader_name(loader));
+	} else {
+		printf("%s (%s log): %s -- %s\n", path, vlog_loader_name(loader),
+		       v.pre_verifier ? "FAILED before verification" : "REJECTED", v.pattern->title);
+		print_diag(&v, log ? &st : NULL);
+		if (log && !v.pre_verifier) {
+			printf("  log tail:\n");
+			print_log_lines("    | ", full_log ? log : log + v.tail_off);
+		}
+	}
+	err = v.has_error ? EXIT_REJECTED : EXIT_OK;
+	free(log);
+	free(text);
+	return err;
+}
+
 int cmd_verify(int argc, char **argv)
 {
 	struct verify_opts o = {};
@@ -444,6 +730,12 @@ int cmd_verify(int argc, char **argv)
 
 	if ((ret = opts_parse(&cmd_verify_spec, argc, argv, &o)) != OPTS_GO_ON)
 		return ret;
+	if (o.explain) {
+		if (optind < argc)
+			return usage_error("verify", "--explain reads a log, not an object: drop '%s'",
+					   argv[optind]);
+		return explain_pasted(o.explain, o.full_log);
+	}
 	if (optind >= argc)
 		return usage_error("verify", "missing OBJ.bpf.o");
 	path = argv[optind];
@@ -454,10 +746,21 @@ int cmd_verify(int argc, char **argv)
 	if (access(path, R_OK))
 		return usage_error("verify", "cannot read '%s': %s", path, strerror(errno));
 	bpflab_libbpf_init();
+	captured.prev = libbpf_set_print(capture_print);
 	/* Opened once to list the programs; each is then loaded from a fresh open. */
+	capture_reset();
 	obj = bpf_object__open_file(path, NULL);
 	if (!obj) {
 		char why[128];
+		struct vlog_result v;
+		int oerr = errno;
+
+		/* An object libbpf refuses for a reason it says (no BTF, ...): the pattern. */
+		if (vlog_analyze_libbpf(capture_text(), &v) && v.pre_verifier)
+			return usage_error("verify", "'%s' cannot be opened: %s -- pattern %s: %s. "
+					   "fix: %s", path, v.message, v.pattern->id,
+					   v.pattern->title, v.pattern->fix);
+		errno = oerr;
 		/* libbpf's own codes (4001 "BPF object format invalid", ...) are not errnos:
 		 * strerror() would say "Unknown error 4001". */
 		libbpf_strerror(-errno, why, sizeof(why));

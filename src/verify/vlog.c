@@ -10,160 +10,26 @@
 
 #include "vlog.h"
 
-struct rule {
-	struct vlog_pattern p;
-	const char *needles[5]; /* a line of the error block containing any of these matches */
-};
+#include "vfacts.h"
 
-/* Order is priority: the first rule with a matching line wins, so specific rules come
- * before general ones (no_return before uninit_reg, not_a_map before helper_arg). */
-static const struct rule rules[] = {
-	{ { "license_gpl", "GPL-only helper without a GPL license",
-	    "The program calls a helper (or kfunc) that is only for GPL-compatible programs -- "
-	    "bpf_printk() is bpf_trace_printk(), one of them -- and the object declares no "
-	    "GPL-compatible license (no license section counts as proprietary).",
-	    "Declare a license: char LICENSE[] SEC(\"license\") = \"Dual BSD/GPL\"; (or \"GPL\")." },
-	  { "cannot call GPL-restricted function", "non-GPL compatible program" } },
-	{ { "null_check", "possibly-NULL pointer used without a check",
-	    "A pointer that can be NULL -- the result of bpf_map_lookup_elem(), "
-	    "bpf_ringbuf_reserve(), bpf_sk_lookup_*() and the like -- is dereferenced (or moved) "
-	    "before the program tested it. The verifier tracks it as *_or_null until a test.",
-	    "Test it right after the call and use it only where the test holds: "
-	    "v = bpf_map_lookup_elem(&m, &k); if (!v) return XDP_PASS; *v += 1;" },
-	  { "_or_null'", "_or_null prohibited" } },
-	{ { "pkt_bounds", "packet access without a data_end check",
-	    "The program reads or writes packet memory it has not proven to be inside the packet: "
-	    "every access must follow a comparison of that very pointer (plus the access size) "
-	    "against data_end, on every path.",
-	    "Check before touching: if ((void *)(hdr + 1) > data_end) return XDP_PASS; -- once "
-	    "per header, with the pointer you then use, re-checking after any helper that may "
-	    "move the packet (bpf_xdp_adjust_head, ...)." },
-	  { "invalid access to packet", "offset is outside of the packet" } },
-	{ { "map_value_bounds", "index or offset past the end of a map value",
-	    "An index into a map value -- a global array is a map value too (.bss/.data) -- "
-	    "may point past its end: the verifier knows only the range of the index register "
-	    "(see the umax/var_off in the state) and that range is larger than the value.",
-	    "Bound the index right before the access: if (i >= ARRAY_SIZE(arr)) return ...; "
-	    "or mask it (i &= N - 1 for a power-of-two N). Do it on the same register that is "
-	    "used for the access: the compiler may otherwise check a copy." },
-	  { "invalid access to map value", "min value is outside of the allowed memory range",
-	    "max value is outside of the allowed memory range", "unbounded memory access" } },
-	{ { "infinite_loop", "a loop the verifier cannot see the end of",
-	    "The verifier came back to a loop's head in exactly the same state as before: "
-	    "nothing it can track changes from one pass to the next, so the loop may never end.",
-	    "Give the loop a constant bound the verifier can count: for (i = 0; i < 64; i++) "
-	    "{ ... if (done) break; }; for long or data-driven loops use bpf_loop() (5.17+)." },
-	  { "infinite loop detected", "back-edge from insn" } },
-	{ { "too_complex", "too many instructions or states to verify",
-	    "The verifier walks every path; this program needs more than its budget "
-	    "(1 million processed instructions, or too many jumps or states), usually because "
-	    "of a loop with a large or data-dependent bound, or branches that multiply.",
-	    "Make loop bounds small constants, use bpf_loop() for long loops, move work into "
-	    "__noinline functions (verified once), or split the program with tail calls." },
-	  { "BPF program is too large", "is too complex", "too many states" } },
-	{ { "uninit_stack", "read of uninitialised stack",
-	    "Stack memory is read (often by a helper: a map key, a value, a buffer) before the "
-	    "program wrote it -- typically struct padding or a field left unset. Loaders "
-	    "without CAP_PERFMON/CAP_SYS_ADMIN get this error; privileged ones read garbage.",
-	    "Initialise the whole object first: struct key k = {}; or "
-	    "__builtin_memset(&k, 0, sizeof(k)); then set the fields." },
-	  { "invalid read from stack", "invalid indirect read from stack",
-	    "invalid size of register fill" } },
-	{ { "no_return", "no return value",
-	    "The program reaches `exit` without setting R0, the return value (the XDP verdict, "
-	    "the TC action, ...). In C: a path through the function with no return statement "
-	    "(clang only warns with -Wreturn-type).",
-	    "Return a value on every path: return XDP_PASS; at the end of the function." },
-	  { "R0 !read_ok" } },
-	{ { "uninit_reg", "read of an uninitialised register",
-	    "An instruction reads a register that holds no value on this path -- in C usually a "
-	    "variable set on one branch only, or inline assembly using a register it never set.",
-	    "Initialise the variable where it is declared, or set it on every path." },
-	  { "!read_ok" } },
-	{ { "not_a_map", "a non-map pointer passed as a map",
-	    "A helper that takes a map (bpf_map_lookup_elem, bpf_map_update_elem, "
-	    "bpf_ringbuf_reserve, ...) got something else: a pointer to the stack, to a "
-	    "variable, or a number. Only the address of a map defined in SEC(\".maps\") "
-	    "(or a map taken from a map-in-map) is a map pointer.",
-	    "Pass the map itself: bpf_map_lookup_elem(&my_map, &key). Casts hide this from "
-	    "clang, never from the verifier." },
-	  { "expected=map_ptr" } },
-	{ { "ctx_modified", "pointer arithmetic on the context",
-	    "The context pointer (ctx) was moved before a field was read through it. The kernel "
-	    "rewrites each ctx field access into an access to the real kernel structure, which "
-	    "it can only do for `ctx + constant field offset`.",
-	    "Read fields by name straight from ctx: ctx->ingress_ifindex, not *((u32 *)ctx + 3); "
-	    "pass ctx itself (not a pointer into it) to functions." },
-	  { "dereference of modified ctx ptr" } },
-	{ { "ctx_access", "invalid context access",
-	    "The program reads or writes a context field it may not: a write to a read-only "
-	    "field (XDP's data/data_end are read-only), an offset that is no field, or a field "
-	    "this program type cannot see.",
-	    "Read only the fields of the context struct for this program type; change the "
-	    "packet through helpers (bpf_xdp_adjust_head/tail/meta, bpf_skb_*)." },
-	  { "invalid bpf_context access" } },
-	{ { "stack_too_large", "stack larger than 512 bytes",
-	    "BPF has a 512-byte stack for the whole call chain: the frames of the functions "
-	    "that call each other add up (clang checks one function at a time).",
-	    "Use smaller buffers, or a per-CPU array map with one entry as scratch space for "
-	    "big ones; inline the callee or reorder calls so big frames are not nested." },
-	  { "combined stack size of", "invalid stack off=" } },
-	{ { "ref_leak", "a reference never released",
-	    "A resource the program acquired -- a ring buffer reservation, a socket from "
-	    "bpf_sk_lookup_*(), a kptr, a lock -- is still held when the program exits on some "
-	    "path. The log's alloc_insn says where it was acquired.",
-	    "On every path release what you took: bpf_ringbuf_submit() or "
-	    "bpf_ringbuf_discard() for a reservation, bpf_sk_release() for a socket." },
-	  { "Unreleased reference", "unreleased reference" } },
-	{ { "helper_unavailable", "helper not allowed for this program type",
-	    "Each program type has its own set of helpers: this one is not offered to this "
-	    "type (or to this kernel, or without a capability such as CAP_PERFMON).",
-	    "Use a helper this hook has (bpftool feature probe lists them per type), or move "
-	    "that work to a program type that has it." },
-	  { "cannot use helper", "unknown func" } },
-	{ { "helper_arg", "wrong argument type for a helper",
-	    "A helper argument has the wrong kind of value: the message says what the register "
-	    "holds (type=...) and what the helper expects (expected=...).",
-	    "Pass what the helper's signature wants: a pointer to initialised stack or map "
-	    "memory for buffers, a constant or bounded length, ctx where ctx is asked for." },
-	  { " expected=" } },
-	{ { "scalar_deref", "a number used as a pointer",
-	    "The program dereferences a register that holds a plain number (scalar), e.g. a "
-	    "pointer read from packet or map memory, or an address computed by hand. Only "
-	    "pointers the verifier handed out (ctx, packet, map value, stack) may be used.",
-	    "Read kernel memory with bpf_probe_read_kernel() or BPF_CORE_READ(); keep pointers "
-	    "in registers or on the stack, not in maps." },
-	  { "invalid mem access 'scalar'", "invalid mem access 'inv'" } },
-	{ { "ptr_arith", "pointer arithmetic the verifier cannot bound",
-	    "A pointer is moved by an offset whose range is unknown or negative, or moved in a "
-	    "way (multiplication, on a NULL-able pointer, ...) that the verifier forbids.",
-	    "Bound the offset first (if (off > MAX) return ...; with unsigned types), then add "
-	    "it to the pointer." },
-	  { "pointer arithmetic", "math between", "unbounded min value" } },
-	{ { "unknown", "not a pattern bpflab knows",
-	    "bpflab has no explanation for this message yet: read the source line and the log "
-	    "tail; the last instruction and the register states before it show what the "
-	    "verifier saw.",
-	    "Search the message in the kernel's verifier.c and its selftests "
-	    "(tools/testing/selftests/bpf/progs/verifier_*.c)." },
-	  { NULL } },
-};
+#define NRULES vlog_nrules
+#define UNKNOWN_RULE (&vlog_rules[vlog_nrules - 1])
 
 const struct vlog_pattern *vlog_patterns(size_t *n)
 {
-	static struct vlog_pattern list[sizeof(rules) / sizeof(rules[0])];
+	static struct vlog_pattern list[64];
 
-	for (size_t i = 0; i < sizeof(rules) / sizeof(rules[0]); i++)
-		list[i] = rules[i].p;
-	*n = sizeof(rules) / sizeof(rules[0]);
+	for (size_t i = 0; i < NRULES && i < 64; i++)
+		list[i] = vlog_rules[i].p;
+	*n = NRULES < 64 ? NRULES : 64;
 	return list;
 }
 
 const struct vlog_pattern *vlog_pattern_by_id(const char *id)
 {
-	for (size_t i = 0; i < sizeof(rules) / sizeof(rules[0]); i++)
-		if (!strcmp(rules[i].p.id, id))
-			return &rules[i].p;
+	for (size_t i = 0; i < NRULES; i++)
+		if (!strcmp(vlog_rules[i].p.id, id))
+			return &vlog_rules[i].p;
 	return NULL;
 }
 
@@ -323,18 +189,305 @@ static long insn_in_message(const char *msg)
 	return strtol(p + 8, NULL, 10);
 }
 
+
+/* Helpers that may move or resize the packet: the verifier forgets every packet pointer
+ * after them (bpf_helper_changes_pkt_data() in the kernel). */
+static const char *const pkt_changers[] = {
+	"bpf_xdp_adjust_head", "bpf_xdp_adjust_tail", "bpf_xdp_adjust_meta",
+	"bpf_skb_pull_data", "bpf_skb_store_bytes", "bpf_skb_change_head",
+	"bpf_skb_change_tail", "bpf_skb_change_proto", "bpf_skb_change_type",
+	"bpf_skb_adjust_room", "bpf_skb_vlan_push", "bpf_skb_vlan_pop",
+	"bpf_l3_csum_replace", "bpf_l4_csum_replace", "bpf_clone_redirect",
+	"bpf_lwt_push_encap", "bpf_lwt_seg6_store_bytes", "bpf_lwt_seg6_adjust_srh",
+	"bpf_lwt_seg6_action", "bpf_msg_pull_data", "bpf_msg_push_data", "bpf_msg_pop_data",
+	"bpf_skb_ecn_set_ce", NULL,
+};
+
+/* "R6 invalid mem access" -> 6; the first "R<n>" word of the message, or -1. */
+static int msg_reg(const char *msg)
+{
+	for (const char *p = msg; (p = strchr(p, 'R')); p++) {
+		if ((p == msg || !isalnum((unsigned char)p[-1])) && isdigit((unsigned char)p[1])) {
+			char *e;
+			long n = strtol(p + 1, &e, 10);
+			if (n >= 0 && n <= 10 && !isalnum((unsigned char)*e))
+				return (int)n;
+		}
+	}
+	return -1;
+}
+
+/* In line i, the value printed for register n ("R6_w=pkt(off=0,r=14)" -> "pkt(off=0,r=14)"
+ * into out); false when the line does not print it. */
+static bool reg_in_line(const struct lines *L, size_t i, int n, char *out, size_t cap)
+{
+	char buf[1024], key[8];
+	char *p = buf;
+
+	line_copy(L, i, buf, sizeof(buf));
+	snprintf(key, sizeof(key), "R%d", n);
+	while ((p = strstr(p, key))) {
+		char *v = p + strlen(key);
+		if ((p == buf || p[-1] == ' ') && (*v == '=' || !strncmp(v, "_w=", 3) ||
+						   !strncmp(v, "_rw=", 4) || !strncmp(v, "_r=", 3))) {
+			size_t k = 0;
+			int depth = 0;
+			v = strchr(v, '=') + 1;
+			while (v[k] && (depth || v[k] != ' ')) {
+				depth += v[k] == '(';
+				depth -= v[k] == ')';
+				k++;
+			}
+			if (k >= cap)
+				k = cap - 1;
+			memcpy(out, v, k);
+			out[k] = '\0';
+			return true;
+		}
+		p = v;
+	}
+	return false;
+}
+
+/* Does instruction line i write register n? "(bf) r6 = r1", "(07) r6 += 14", "(61) w6 =
+ * ...", and for r0 a call. */
+static bool insn_writes(const struct lines *L, size_t i, int n)
+{
+	char buf[512], rr[8], ww[8];
+	char *p;
+
+	line_copy(L, i, buf, sizeof(buf));
+	p = strchr(buf, ')');
+	if (!p)
+		return false;
+	p++;
+	while (*p == ' ')
+		p++;
+	if (n == 0 && !strncmp(p, "call ", 5))
+		return true;
+	snprintf(rr, sizeof(rr), "r%d ", n);
+	snprintf(ww, sizeof(ww), "w%d ", n);
+	if (strncmp(p, rr, strlen(rr)) && strncmp(p, ww, strlen(ww)))
+		return false;
+	p += strlen(rr);
+	return p[0] == '=' || (p[0] && p[1] == '=') || (p[0] && p[1] && p[2] == '=');
+}
+
+static void where_at(const struct lines *L, long at, struct vlog_where *w)
+{
+	long src;
+	char file[8];
+
+	w->insn = (int)insn_line(L, at);
+	src = source_before(L, at);
+	if (src >= 0)
+		parse_source(L, src, w->source, sizeof(w->source), file, sizeof(file), &w->line);
+}
+
+/* The called helper's name on an instruction line: "call bpf_xdp_adjust_head#44". */
+static bool call_name(const struct lines *L, size_t i, char *out, size_t cap)
+{
+	char buf[512], *p, *e;
+
+	line_copy(L, i, buf, sizeof(buf));
+	p = strstr(buf, ") call ");
+	if (!p)
+		return false;
+	p += 7;
+	e = p + strcspn(p, "# ;");
+	*e = '\0';
+	snprintf(out, cap, "%s", p);
+	return true;
+}
+
+static const struct vlog_pattern *by_id(const char *id)
+{
+	return vlog_pattern_by_id(id);
+}
+
+static void add_word(struct vlog_result *r, const char *w, const char *m)
+{
+	for (size_t i = 0; i < r->nwords; i++)
+		if (!strcmp(r->words[i].word, w))
+			return;
+	if (r->nwords < VLOG_MAX_WORDS)
+		r->words[r->nwords++] = (struct vlog_word){ w, m };
+}
+
+/* What the words of a message mean: the register types and fields the verifier prints. */
+static const struct vlog_word glossary[] = {
+	{ "map_value_or_null", "a map value pointer that may be NULL (not yet tested)" },
+	{ "_or_null", "a pointer that may be NULL until the program tests it" },
+	{ "map_value", "pointer into a map element (value_size bytes)" },
+	{ "map_key", "pointer to a map key (bpf_for_each_map_elem callbacks)" },
+	{ "map_ptr", "the map itself, as the first argument of map helpers" },
+	{ "pkt_end", "data_end: the end of the packet; compare with it, never move it" },
+	{ "pkt_meta", "pointer into the XDP metadata area before the packet" },
+	{ "pkt", "packet pointer; r= is how many bytes past it are proven inside the packet" },
+	{ "scalar", "a plain number, not a pointer: never dereferenced" },
+	{ "ctx", "the program's context argument (xdp_md, __sk_buff, ...)" },
+	{ "fp", "frame pointer: the stack (fp-8 is 8 bytes below the top of the frame)" },
+	{ "ringbuf_mem", "a ring buffer reservation, submitted or discarded once" },
+	{ "mem", "memory of known size returned by a helper or kfunc" },
+	{ "sock", "a referenced socket pointer (release it)" },
+	{ "ptr_", "a BTF-typed kernel pointer (ptr_task_struct, ...)" },
+	{ "trusted_ptr_", "a BTF-typed pointer the kernel vouches for" },
+	{ "rcu_ptr_", "a BTF pointer valid only inside an RCU read section" },
+	{ "!read_ok", "the register was never written on this path" },
+	{ "invalid access", "the access falls outside what the verifier knows is allowed" },
+	{ "off=", "offset of the access from the pointer's base, in bytes" },
+	{ "size=", "size of the access, in bytes" },
+	{ "var_off", "bits of the value the verifier does not know: (value; mask)" },
+	{ "umax", "largest value the register may hold (unsigned); smin/smax signed" },
+	{ "id=", "verifier's id for pointers known to be equal (or a reference)" },
+	{ "r=", "bytes of the packet proven accessible from this pointer" },
+	{ "imm=", "the constant the verifier knows the register holds" },
+	{ "R10", "the frame pointer register (read-only)" },
+	{ "insn", "an instruction index in the program (as in llvm-objdump -d)" },
+	{ NULL, NULL },
+};
+
+static void explain_words(struct vlog_result *r)
+{
+	char text[600];
+
+	snprintf(text, sizeof(text), "%s %s", r->message, r->reg_state);
+	for (const struct vlog_word *g = glossary; g->word; g++) {
+		const char *p = strstr(text, g->word);
+		/* "pkt" must not match inside "pkt_end"; "mem" not inside "ringbuf_mem" */
+		while (p && ((p > text && (isalnum((unsigned char)p[-1]) || p[-1] == '_') &&
+			      g->word[0] != '_' && strcmp(g->word, "off=") && strcmp(g->word, "size=") &&
+			      strcmp(g->word, "id=") && strcmp(g->word, "r=")) ||
+			     (isalnum((unsigned char)g->word[strlen(g->word) - 1]) &&
+			      p[strlen(g->word)] == '_')))
+			p = strstr(p + 1, g->word);
+		if (p)
+			add_word(r, g->word, g->meaning);
+	}
+}
+
+/* The context around the error: which register, what it was, where it was made, and the
+ * more specific class that context reveals. */
+static void refine(const struct lines *L, struct vlog_result *r, size_t err_line,
+		   long at_line, size_t end)
+{
+	const char *id = r->pattern->id;
+	int n = msg_reg(r->message);
+	long def = -1;
+
+	if (n >= 0 && at_line >= 0) {
+		snprintf(r->reg, sizeof(r->reg), "R%d", n);
+		for (long i = at_line; i >= 0 && !r->reg_state[0]; i--)
+			reg_in_line(L, i, n, r->reg_state, sizeof(r->reg_state));
+		for (long i = at_line - 1; i >= 0; i--)
+			if (insn_line(L, i) >= 0 && insn_writes(L, i, n)) {
+				def = i;
+				break;
+			}
+		if (def >= 0)
+			where_at(L, def, &r->origin);
+	}
+
+	/* A scalar where a packet pointer was: a packet-changing helper in between. */
+	if (!strcmp(id, "scalar_deref") && def >= 0) {
+		for (long i = def + 1; i < at_line; i++) {
+			char name[64];
+			if (insn_line(L, i) < 0 || !call_name(L, i, name, sizeof(name)))
+				continue;
+			for (const char *const *c = pkt_changers; *c; c++)
+				if (!strcmp(name, *c)) {
+					r->pattern = by_id("pkt_invalidated");
+					snprintf(r->invalidated_by, sizeof(r->invalidated_by), "%s", name);
+					where_at(L, i, &r->invalidated);
+				}
+		}
+		if (r->invalidated_by[0])
+			snprintf(r->detail, sizeof(r->detail),
+				 "%s was a packet pointer made at insn %d (line %d); %s() at insn %d "
+				 "(line %d) invalidated it", r->reg, r->origin.insn, r->origin.line,
+				 r->invalidated_by, r->invalidated.insn, r->invalidated.line);
+	}
+	if (!strcmp(id, "pkt_bounds")) {
+		const char *p = strstr(r->message, "(id=");
+		if (p && atoi(p + 4) > 0)
+			r->pattern = by_id("pkt_var_off");
+	}
+	if (!strcmp(id, "map_value_bounds") &&
+	    (!strncmp(r->reg_state, "mem", 3) || strstr(r->reg_state, "ringbuf_mem") ||
+	     strstr(r->reg_state, "rdonly_mem")))
+		r->pattern = by_id("mem_bounds");
+	if (!strcmp(id, "uninit_stack")) {
+		const char *o = strstr(r->message, "off="), *s = strstr(r->message, "size=");
+		if (o && s && atol(o + 4) + atol(s + 5) > 0)
+			r->pattern = by_id("key_size");
+	}
+	if (!strcmp(id, "null_check") && strstr(r->message, "mem_or_null")) {
+		for (long i = (long)err_line; i >= 0; i--)
+			if (line_starts(L, i, "Validating ")) {
+				r->pattern = by_id("global_func");
+				line_copy(L, i, r->detail, sizeof(r->detail));
+				break;
+			}
+	}
+	if (!strcmp(id, "ref_leak") && r->origin_insn >= 0) {
+		long at = find_insn(L, err_line, r->origin_insn);
+		char name[64];
+		if (at >= 0 && call_name(L, at, name, sizeof(name))) {
+			if (strstr(name, "sk_lookup") || strstr(name, "skc_lookup"))
+				r->pattern = by_id("sock_leak");
+			snprintf(r->detail, sizeof(r->detail), "acquired by %s() at insn %d", name,
+				 r->origin_insn);
+		}
+	}
+	if (!strcmp(id, "helper_unknown") || !strcmp(id, "helper_unavailable")) {
+		/* "cannot use helper bpf_get_stackid#27", "unknown func bpf_foo#190",
+		 * "invalid func unknown#250" */
+		const char *h = strstr(r->message, "bpf_"), *u = strstr(r->message, "unknown#");
+		const struct vfact *f = NULL;
+		char name[64] = "";
+		if (h) {
+			size_t k = strcspn(h, "# \n");
+			snprintf(name, sizeof(name), "%.*s", (int)k, h);
+			f = vfacts_helper(name, 0);
+		} else if (u) {
+			f = vfacts_helper(NULL, atoi(u + 8));
+		}
+		if (f && f->version[0])
+			snprintf(r->detail, sizeof(r->detail), "%s (helper #%d) first appeared in "
+				 "Linux %s", f->name, f->id, f->version);
+		else if (u)
+			snprintf(r->detail, sizeof(r->detail), "helper #%d is in no kernel bpflab "
+				 "knows of: a newer kernel's helper, or a wrong id", atoi(u + 8));
+	}
+	if (!strcmp(id, "core_relo")) {
+		/* "1: <invalid CO-RE relocation>": the poisoned instruction itself */
+		if (isdigit((unsigned char)r->message[0]))
+			r->insn = atoi(r->message);
+		for (size_t i = 0; i < end; i++)
+			if (line_starts(L, i, "failed to resolve CO-RE relocation ")) {
+				char buf[384];
+				line_copy(L, i, buf, sizeof(buf));
+				snprintf(r->detail, sizeof(r->detail), "%s", buf + 7);
+				break;
+			}
+	}
+	if (!strcmp(r->pattern->id, "unknown"))
+		explain_words(r);
+}
+
 int vlog_analyze(const char *log, struct vlog_result *r)
 {
 	struct lines L;
 	size_t end, first = 0, i, err_line;
 	long last_insn_line = -1;
-	const struct rule *hit = NULL;
+	const struct vlog_rule *hit = NULL;
 	long hit_line = -1;
 	int ret;
 
 	memset(r, 0, sizeof(*r));
 	r->insn = -1;
-	r->pattern = &rules[sizeof(rules) / sizeof(rules[0]) - 1].p;
+	r->pattern = &UNKNOWN_RULE->p;
+	r->origin.insn = r->invalidated.insn = -1;
 	if (!log || !*log)
 		return -EINVAL;
 	ret = split_lines(log, &L);
@@ -354,13 +507,15 @@ int vlog_analyze(const char *log, struct vlog_result *r)
 	if (first >= end) /* nothing after the last insn: look at the whole log */
 		first = 0;
 
-	for (size_t k = 0; k < sizeof(rules) / sizeof(rules[0]) && !hit; k++) {
+	for (size_t k = 0; k < NRULES && !hit; k++) {
+		if (vlog_rules[k].pre)
+			continue;
 		for (i = first; i < end && !hit; i++) {
 			if (noise_line(&L, i))
 				continue;
-			for (int n = 0; n < 5 && rules[k].needles[n]; n++) {
-				if (line_has(&L, i, rules[k].needles[n])) {
-					hit = &rules[k];
+			for (int n = 0; n < 6 && vlog_rules[k].needles[n]; n++) {
+				if (line_has(&L, i, vlog_rules[k].needles[n])) {
+					hit = &vlog_rules[k];
 					hit_line = i;
 					break;
 				}
@@ -382,6 +537,11 @@ int vlog_analyze(const char *log, struct vlog_result *r)
 	}
 	if (r->has_error)
 		line_copy(&L, err_line, r->message, sizeof(r->message));
+	/* Some kernel messages lack their newline ("expected prog array map for tail
+	 * call"): the summary that follows is not part of the message. */
+	char *glued = strstr(r->message, "verification time");
+	if (glued && glued > r->message)
+		*glued = '\0';
 
 	/* R0 unset is a missing return only at `exit`; anywhere else it is a plain
 	 * uninitialised register. */
@@ -418,6 +578,8 @@ int vlog_analyze(const char *log, struct vlog_result *r)
 			parse_source(&L, src, r->origin_source, sizeof(r->origin_source), NULL, 0,
 				     &r->origin_line);
 	}
+
+	refine(&L, r, err_line, at_line, end);
 
 	/* The tail: a dozen lines of the path before the error, and the error itself. */
 	size_t tail = err_line > 12 ? err_line - 12 : 0;

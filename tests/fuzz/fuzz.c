@@ -910,8 +910,9 @@ long fuzz_run_target(const struct fuzz_target *t, const struct fuzz_run *run, st
 			report(&c, run, i, &p, why);
 			bad = 1;
 		} else {
-			const uint8_t *w = x.verdict == FUZZ_TX ? x.out : p.data;
-			uint32_t wl = x.verdict == FUZZ_TX ? x.out_len : p.len;
+			bool rw = x.verdict == FUZZ_TX || (x.verdict == FUZZ_PASS && x.pass_rewritten);
+			const uint8_t *w = rw ? x.out : p.data;
+			uint32_t wl = rw ? x.out_len : p.len;
 			if (out_len != wl || memcmp(out, w, wl)) {
 				int nd = 0;
 				char *s = why;

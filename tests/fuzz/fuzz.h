@@ -118,12 +118,15 @@ void fuzz_put32(uint8_t *p, uint32_t v);
 
 /* ---- targets ---- */
 enum fuzz_verdict { FUZZ_PASS, FUZZ_DROP, FUZZ_TX, FUZZ__VERDICTS };
-#define FUZZ_MAX_COUNTERS 48
+#define FUZZ_MAX_COUNTERS 64
 
 struct fuzz_expect {
 	enum fuzz_verdict verdict;
 	uint8_t out[FUZZ_PKT_MAX];      /* with FUZZ_TX: the exact frame sent */
 	uint32_t out_len;
+	/* With FUZZ_PASS: out is the frame passed on, rewritten (a decapsulation); else a
+	 * passed frame must come out unchanged. */
+	bool pass_rewritten;
 	uint64_t counters[FUZZ_MAX_COUNTERS];   /* increments this packet causes */
 	/* Counters the model cannot predict one by one (time-based rate limits, ring
 	 * space): compared as a sum instead: sum of these increments + events read from the

@@ -8,7 +8,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <unistd.h>
+#include <sys/syscall.h>
+#include <linux/sched.h>
 #include <arpa/inet.h>
+#include <net/if.h>
 #include <bpf/bpf.h>
 
 #include "fuzz.h"
@@ -20,6 +25,8 @@ struct lb_fuzz {
 	struct lb_fixture fx;
 	struct lb_model *m;
 	uint64_t state_mismatch;
+	bool encap;
+	int netns_fd;        /* encap targets: the namespace to return to at teardown */
 };
 
 static const uint8_t lb_fz_be_mac[LBM_BACKENDS][6] = {
@@ -36,6 +43,70 @@ static const struct { int vip; const char *addr; int weight; } lb_fz_bes[LBM_BAC
 	{ 0, "10.77.0.11", 1 }, { 0, "10.77.0.12:8080", 2 }, { 1, "10.77.0.11", 1 },
 	{ 2, "10.77.0.13", 1 }, { 3, "10.77.0.14", 0 },
 };
+
+/* Encap targets: every VIP encapsulated, its backends behind the routes of
+ * lb_fz_netns: reachable, a 600-byte path MTU, a next hop with no MAC, no route. */
+static const __u32 lb_fz_encap[LBM_VIPS] = {
+	LB_ENCAP_IPIP, LB_ENCAP_GUE, LB_ENCAP_GUE, LB_ENCAP_IPIP,
+};
+static const struct { int vip; const char *addr; int weight; } lb_fz_encap_bes[LBM_BACKENDS] = {
+	{ 0, "10.78.0.11", 1 }, { 0, "10.81.0.12:8080", 1 }, { 1, "10.78.0.11", 1 },
+	{ 2, "10.79.0.13", 1 }, { 3, "10.80.0.14", 1 },
+};
+static const uint8_t lb_fz_gw_mac[6] = { 0x02, 0x00, 0x0a, 0x4d, 0x00, 0xfe };
+
+/* A namespace of the fuzzer's own whose FIB the program asks: lbz0 holds the
+ * environment's MAC and first address; the model has the same routes (lbm_rt). */
+static int lb_fz_netns(struct lb_fuzz *lf, const struct fuzz_env *env, int *ifindex)
+{
+	char cmds[12][160];
+	const uint8_t *a = env->local4[0], *mc = env->own_mac;
+	int n = 0;
+
+	lf->netns_fd = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+	if (lf->netns_fd < 0 || syscall(SYS_unshare, CLONE_NEWNET))
+		return -errno;
+	snprintf(cmds[n++], 160, "ip link add lbz0 address %02x:%02x:%02x:%02x:%02x:%02x type veth "
+		 "peer name lbz1", mc[0], mc[1], mc[2], mc[3], mc[4], mc[5]);
+	snprintf(cmds[n++], 160, "ip link set lbz0 up && ip link set lbz1 up && ip link set lo up");
+	snprintf(cmds[n++], 160, "ip addr add %u.%u.%u.%u/%u dev lbz0", a[0], a[1], a[2], a[3],
+		 env->plen4[0]);
+	snprintf(cmds[n++], 160, "sysctl -qw net.ipv4.conf.all.forwarding=1");
+	snprintf(cmds[n++], 160, "ip neigh add 10.77.0.254 lladdr 02:00:0a:4d:00:fe dev lbz0 nud permanent");
+	snprintf(cmds[n++], 160, "ip route add 10.78.0.0/16 via 10.77.0.254");
+	snprintf(cmds[n++], 160, "ip route add 10.79.0.0/16 via 10.77.0.254 mtu lock 600");
+	snprintf(cmds[n++], 160, "ip route add 10.80.0.0/16 via 10.77.0.253");
+	for (int i = 0; i < n; i++) {
+		char cmd[200];
+
+		snprintf(cmd, sizeof(cmd), "%s >/dev/null 2>&1", cmds[i]);
+		if (system(cmd)) {
+			fprintf(stderr, "lb encap fuzz: '%s' failed\n", cmds[i]);
+			return -EIO;
+		}
+	}
+	*ifindex = if_nametoindex("lbz0");
+	return *ifindex ? 0 : -ENODEV;
+}
+
+static void lb_fz_model_routes(struct lb_model *m)
+{
+	static const struct { const char *net; int plen; enum lbm_route kind; uint32_t mtu; } rt[] = {
+		{ "10.78.0.0", 16, LBM_RT_OK, 1500 }, { "10.79.0.0", 16, LBM_RT_OK, 600 },
+		{ "10.80.0.0", 16, LBM_RT_NO_NEIGH, 1500 }, { "10.77.0.0", 24, LBM_RT_NO_NEIGH, 1500 },
+	};
+
+	for (size_t i = 0; i < sizeof(rt) / sizeof(rt[0]); i++) {
+		inet_pton(AF_INET, rt[i].net, &m->rt[i].net);
+		m->rt[i].mask = htonl(~0u << (32 - rt[i].plen));
+		m->rt[i].kind = rt[i].kind;
+		m->rt[i].mtu = rt[i].mtu;
+	}
+	m->nrt = sizeof(rt) / sizeof(rt[0]);
+	memcpy(m->gw_mac, lb_fz_gw_mac, 6);
+}
+
+_Static_assert(LBM_NCOUNTERS <= FUZZ_MAX_COUNTERS, "lb targets: raise FUZZ_MAX_COUNTERS");
 
 static char lb_fz_names_buf[LBM_NCOUNTERS][32];
 static const char *lb_fz_names[LBM_NCOUNTERS];
@@ -67,21 +138,32 @@ static void lb_fz_teardown(struct fuzz_ctx *c)
 		for (int i = 0; i < lf->m->nvips; i++)
 			free(lf->m->vips[i].table);
 	lb_fixture_down(&lf->fx);
+	if (lf->netns_fd >= 0) {
+		if (syscall(SYS_setns, lf->netns_fd, CLONE_NEWNET))
+			fprintf(stderr, "lb encap fuzz: cannot return to the first namespace\n");
+		close(lf->netns_fd);
+	}
 	free(lf->m);
 	free(lf);
 	c->priv = NULL;
 }
 
-static int lb_fz_setup(struct fuzz_ctx *c, __u32 mode)
+static int lb_fz_setup(struct fuzz_ctx *c, __u32 mode, bool encap)
 {
 	struct lb_prog_cfg pc = { .mode = mode };
 	struct lb_fuzz *lf = calloc(1, sizeof(*lf));
 	struct lb_model *m;
-	int err;
+	int err, ifindex = 0;
 
 	if (!lf)
 		return -ENOMEM;
 	c->priv = lf;
+	lf->netns_fd = -1;
+	lf->encap = encap;
+	if (encap && (err = lb_fz_netns(lf, &c->env, &ifindex))) {
+		lb_fz_teardown(c);
+		return err;
+	}
 	lf->m = m = calloc(1, sizeof(*m));
 	if (!m)
 		return -ENOMEM;
@@ -89,12 +171,20 @@ static int lb_fz_setup(struct fuzz_ctx *c, __u32 mode)
 	/* `lb start` takes the interface's MAC and, for --snat, its address. */
 	memcpy(pc.mac, c->env.own_mac, 6);
 	memcpy(&pc.snat_addr, c->env.local4[0], 4);
+	if (encap) {
+		memcpy(&pc.tunnel_src4, c->env.local4[0], 4);
+		pc.ifindex = ifindex;
+	}
 	err = lb_fixture_up(&lf->fx, &pc);
 	for (int i = 0; !err && i < LBM_VIPS; i++)
-		err = lb_fixture_vip_add(&lf->fx, lb_fz_vips[i]);
+		err = lb_fixture_vip_add_encap(&lf->fx, lb_fz_vips[i], encap ? lb_fz_encap[i] : 0);
 	for (int i = 0; !err && i < LBM_BACKENDS; i++)
-		err = lb_fixture_backend_add(&lf->fx, lb_fz_vips[lb_fz_bes[i].vip], lb_fz_bes[i].addr,
-					     lb_fz_be_mac[i], lb_fz_bes[i].weight);
+		err = encap ? lb_fixture_backend_add(&lf->fx, lb_fz_vips[lb_fz_encap_bes[i].vip],
+						     lb_fz_encap_bes[i].addr, NULL,
+						     lb_fz_encap_bes[i].weight)
+			    : lb_fixture_backend_add(&lf->fx, lb_fz_vips[lb_fz_bes[i].vip],
+						     lb_fz_bes[i].addr, lb_fz_be_mac[i],
+						     lb_fz_bes[i].weight);
 	if (err) {
 		lb_fz_teardown(c);
 		return err < 0 ? err : -EINVAL;
@@ -103,6 +193,9 @@ static int lb_fz_setup(struct fuzz_ctx *c, __u32 mode)
 	m->mode = mode;
 	m->table_size = lf->fx.meta.table_size;
 	m->snat = pc.snat_addr;
+	m->tunnel_src = pc.tunnel_src4;
+	if (encap)
+		lb_fz_model_routes(m);
 	memcpy(m->mac, pc.mac, 6);
 	for (__u32 id = 1; id < LB_MAX_BACKENDS; id++)
 		if (bpf_map_lookup_elem(lf->fx.fds.backends, &id, &m->be[id]))
@@ -128,8 +221,10 @@ static int lb_fz_setup(struct fuzz_ctx *c, __u32 mode)
 	return 0;
 }
 
-static int lb_fz_setup_nat(struct fuzz_ctx *c) { return lb_fz_setup(c, LB_MODE_NAT); }
-static int lb_fz_setup_dsr(struct fuzz_ctx *c) { return lb_fz_setup(c, LB_MODE_DSR); }
+static int lb_fz_setup_nat(struct fuzz_ctx *c) { return lb_fz_setup(c, LB_MODE_NAT, false); }
+static int lb_fz_setup_dsr(struct fuzz_ctx *c) { return lb_fz_setup(c, LB_MODE_DSR, false); }
+static int lb_fz_setup_nat_encap(struct fuzz_ctx *c) { return lb_fz_setup(c, LB_MODE_NAT, true); }
+static int lb_fz_setup_dsr_encap(struct fuzz_ctx *c) { return lb_fz_setup(c, LB_MODE_DSR, true); }
 
 static void lb_fz_clear(int fd, size_t ksz)
 {
@@ -364,6 +459,12 @@ static void lb_fz_gen(struct fuzz_rng *r, struct fuzz_ctx *c, struct fuzz_pkt *p
 			if (k < 55) {
 				lb_fz_request(r, m, &t);
 				kind = "request";
+				/* encap: sizes around the path MTUs (600, 1500), DF mostly */
+				if (((struct lb_fuzz *)c->priv)->encap && fuzz_chance(r, 1, 4)) {
+					t.payload_len = (int)(500 + fuzz_below(r, 900));
+					fuzz_bytes(r, t.payload, t.payload_len);
+					t.frag_off = fuzz_chance(r, 3, 4) ? 0x4000 : 0;
+				}
 			} else if (k < 75) {
 				lb_fz_reply(r, m, &t);
 				kind = "reply";
@@ -407,6 +508,18 @@ static const struct fuzz_target fuzz_lb_nat = {
 
 static const struct fuzz_target fuzz_lb_dsr = {
 	.name = "lb_dsr", .setup = lb_fz_setup_dsr, .teardown = lb_fz_teardown,
+	.gen = lb_fz_gen, .model = lb_fz_model, .read_counters = lb_fz_counters,
+	.ncounters = LBM_NCOUNTERS, .counter_names = lb_fz_names,
+};
+
+static const struct fuzz_target fuzz_lb_nat_encap = {
+	.name = "lb_nat_encap", .setup = lb_fz_setup_nat_encap, .teardown = lb_fz_teardown,
+	.gen = lb_fz_gen, .model = lb_fz_model, .read_counters = lb_fz_counters,
+	.ncounters = LBM_NCOUNTERS, .counter_names = lb_fz_names,
+};
+
+static const struct fuzz_target fuzz_lb_dsr_encap = {
+	.name = "lb_dsr_encap", .setup = lb_fz_setup_dsr_encap, .teardown = lb_fz_teardown,
 	.gen = lb_fz_gen, .model = lb_fz_model, .read_counters = lb_fz_counters,
 	.ncounters = LBM_NCOUNTERS, .counter_names = lb_fz_names,
 };

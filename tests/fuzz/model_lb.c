@@ -66,9 +66,21 @@ struct lbm_check {
 	struct lb_rev rv;
 };
 
+/* Encap targets: the routes fuzz_lb.c puts in its namespace, as the FIB must answer. */
+enum lbm_route { LBM_RT_NONE, LBM_RT_OK, LBM_RT_NO_NEIGH };
+struct lbm_rt {
+	uint32_t net, mask;  /* network order */
+	enum lbm_route kind;
+	uint32_t mtu;
+};
+
 struct lb_model {
 	uint32_t mode, table_size;
 	uint32_t snat;
+	uint32_t tunnel_src;         /* network order */
+	uint8_t gw_mac[6];           /* the next hop's MAC of every LBM_RT_OK route */
+	int nrt;
+	struct lbm_rt rt[4];
 	uint8_t mac[6];
 	int nvips;
 	struct lbm_vip vips[LBM_VIPS];
@@ -291,6 +303,11 @@ static int lbm_parse(const uint8_t *b, uint32_t len, struct lbm_pkt *p)
 	return 2;
 }
 
+static uint32_t lbm_encap_of(const struct lb_backend *be)
+{
+	return (be->flags >> LB_BE_ENCAP_SHIFT) & LB_VIP_ENCAP_MASK;
+}
+
 static void lbm_set_macs(uint8_t *out, const uint8_t *dst)
 {
 	memcpy(out + 6, out, 6);
@@ -344,6 +361,80 @@ static enum fuzz_verdict lbm_verdict(struct fuzz_expect *x, enum fuzz_verdict v,
 	return v;
 }
 
+/* An encap VIP's packet (docs/lb.md "Encapsulation"): the route to the backend decides;
+ * a packet that fits goes out as Ethernet (to the gateway) + outer IPv4 [+ UDP] + the
+ * frame from its IP header on, byte for byte (VLAN tags are not carried); one too big
+ * for the route's MTU gets ICMP fragmentation needed back when it has DF and is not
+ * ICMP itself, else is dropped. `hash` is the client flow's. */
+static enum fuzz_verdict lbm_encap(const struct lb_model *m, const struct lbm_pkt *p,
+				   const struct lb_backend *be, uint32_t hash,
+				   struct fuzz_expect *x)
+{
+	uint32_t encap = lbm_encap_of(be), hl = encap == LB_ENCAP_GUE ? 28 : 20;
+	const uint8_t *in = p->b + p->l3;
+	uint32_t inner = fuzz_get16(in + 2), tail = p->len - p->l3;
+	const struct lbm_rt *rt = NULL;
+	uint8_t *o;
+
+	for (int i = 0; i < m->nrt && !rt; i++)
+		if ((be->addr & m->rt[i].mask) == m->rt[i].net)
+			rt = &m->rt[i];
+	/* the kernel checks the MTU before it looks for the next hop's MAC */
+	if (rt && rt->kind != LBM_RT_NONE && inner + hl > rt->mtu) {
+		uint8_t *ip, *ic;
+
+		if (!(fuzz_get16(in + 6) & 0x4000) || in[9] == IPPROTO_ICMP)
+			return lbm_verdict(x, FUZZ_DROP, LBC_DROP_TOO_BIG);
+		/* Ethernet and tags as they came, MACs swapped; IPv4 + ICMP + 28 quoted bytes */
+		memcpy(x->out, p->b + 6, 6);
+		memcpy(x->out + 6, p->b, 6);
+		memcpy(x->out + 12, p->b + 12, p->l3 - 12);
+		ip = x->out + p->l3;
+		ic = ip + 20;
+		memset(ip, 0, 28);
+		ip[0] = 0x45;
+		fuzz_put16(ip + 2, 56);
+		ip[8] = LB_ENCAP_TTL;
+		ip[9] = IPPROTO_ICMP;
+		memcpy(ip + 12, in + 16, 4);
+		memcpy(ip + 16, in + 12, 4);
+		fuzz_put16(ip + 10, fuzz_csum(ip, 20, 0));
+		ic[0] = 3;
+		ic[1] = 4;
+		fuzz_put16(ic + 6, (uint16_t)(rt->mtu - hl));
+		memcpy(ic + 8, in, 28);
+		fuzz_put16(ic + 2, fuzz_csum(ic, 36, 0));
+		x->out_len = p->l3 + 56;
+		return lbm_verdict(x, FUZZ_TX, LBC_ICMP_TOO_BIG);
+	}
+	if (!rt || rt->kind == LBM_RT_NONE)
+		return lbm_verdict(x, FUZZ_DROP, LBC_DROP_NO_ROUTE);
+	if (rt->kind == LBM_RT_NO_NEIGH)
+		return lbm_verdict(x, FUZZ_DROP, LBC_DROP_NO_NEIGH);
+	memcpy(x->out, m->gw_mac, 6);
+	memcpy(x->out + 6, m->mac, 6);
+	fuzz_put16(x->out + 12, 0x0800);
+	o = x->out + 14;
+	memset(o, 0, hl);
+	o[0] = 0x45;
+	o[1] = in[1];
+	fuzz_put16(o + 2, (uint16_t)(inner + hl));
+	fuzz_put16(o + 6, 0x4000);
+	o[8] = LB_ENCAP_TTL;
+	o[9] = encap == LB_ENCAP_GUE ? IPPROTO_UDP : 4;
+	memcpy(o + 12, &m->tunnel_src, 4);
+	memcpy(o + 16, &be->addr, 4);
+	fuzz_put16(o + 10, fuzz_csum(o, 20, 0));
+	if (encap == LB_ENCAP_GUE) {
+		fuzz_put16(o + 20, (uint16_t)(LB_GUE_SPORT_MIN | (hash & 0x3fff)));
+		fuzz_put16(o + 22, LB_GUE_PORT);
+		fuzz_put16(o + 24, (uint16_t)(inner + 8));
+	}
+	memcpy(o + hl, in, tail);
+	x->out_len = 14 + hl + tail;
+	return lbm_verdict(x, FUZZ_TX, LBC_TX_ENCAP);
+}
+
 /* A new flow to a VIP (docs/lb.md "nat"/"dsr"): Maglev, then in nat a reverse entry. */
 static enum fuzz_verdict lbm_balance(struct lb_model *m, const struct lbm_pkt *p,
 				     const struct lbm_vip *vip, struct fuzz_expect *x)
@@ -384,7 +475,7 @@ static enum fuzz_verdict lbm_balance(struct lb_model *m, const struct lbm_pkt *p
 			return lbm_verdict(x, FUZZ_DROP, LBC_DROP_NO_BACKEND);
 		}
 		nct.backend_id = bid;
-		if (m->mode == LB_MODE_NAT) {
+		if (m->mode == LB_MODE_NAT && !lbm_encap_of(be)) {
 			/* The client's port if its reverse entry is free or already this flow's,
 			 * else LB_NAT_TRIES - 1 ports from the flow hash. */
 			struct lb_rev rv = { .client_addr = f.saddr, .vip_addr = f.daddr,
@@ -425,6 +516,9 @@ static enum fuzz_verdict lbm_balance(struct lb_model *m, const struct lbm_pkt *p
 	}
 	lbm_expect_ct(m, &f, &ct->v);
 	lbm_stats(m, x, vip->id, bid, p->len, new_flow);
+	if (lbm_encap_of(be))
+		return lbm_encap(m, p, be, lb_flow_hash(f.saddr, f.daddr, f.sport, f.dport,
+							f.proto), x);
 	memcpy(x->out, p->b, p->len);
 	x->out_len = p->len;
 	if (m->mode == LB_MODE_NAT)
@@ -482,6 +576,9 @@ static enum fuzz_verdict lbm_icmp(struct lb_model *m, const struct lbm_pkt *p,
 	be = ct ? lbm_backend(m, ct->v.backend_id) : NULL;
 	if (!be)
 		return lbm_verdict(x, FUZZ_PASS, LBC_PASS_OTHER_L4);
+	if (lbm_encap_of(be))
+		return lbm_encap(m, p, be, lb_flow_hash(f.saddr, f.daddr, f.sport, f.dport,
+							f.proto), x);
 	memcpy(x->out, p->b, p->len);
 	x->out_len = p->len;
 	if (m->mode == LB_MODE_NAT) {

@@ -8,6 +8,10 @@
 #include "fuzz_count.c"
 #include "model_lb.c"
 #include "fuzz_lb.c"
+#include "model_filter.c"
+#include "fuzz_filter.c"
+#include "model_decap.c"
+#include "fuzz_decap.c"
 
 const struct fuzz_target *const fuzz_targets[] = {
 	&fuzz_ping_watch,
@@ -18,5 +22,10 @@ const struct fuzz_target *const fuzz_targets[] = {
 	&fuzz_count_drop,
 	&fuzz_lb_nat,
 	&fuzz_lb_dsr,
+	&fuzz_lb_nat_encap,
+	&fuzz_lb_dsr_encap,
+	&fuzz_decap_xdp,
+	&fuzz_decap_tc,
+	&fuzz_filter_a, &fuzz_filter_b,
 	NULL,
 };

@@ -2,13 +2,19 @@
 /* lb_xdp through BPF_PROG_TEST_RUN, configured by the same control-plane code as
  * `bpflab lb`: exact output bytes (the expected frame is built from scratch, so its
  * checksums are full recomputations) in dsr and nat mode, the NAT reply path and port
- * collisions, drained backends, and the verdict and counter of every kind of bad packet. */
+ * collisions, drained backends, the verdict and counter of every kind of bad packet, and
+ * encap VIPs (IPIP, GUE) routed by the kernel's FIB in a network namespace of our own. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* unshare */
+#endif
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sched.h>
+#include <net/if.h>
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
 
@@ -988,6 +994,221 @@ static void test_counters_add_up(void)
 	fixture_down(&fx);
 }
 
+/* ---- encap: a namespace of our own, so the FIB the program asks is one we built ---- */
+static const uint8_t mac_gw[6] = { 0x02, 0x00, 0xc6, 0x12, 0x00, 0xfe };
+
+/* lbe0 (the LB's port, 198.18.0.2/24, MAC mac_lb) with: 203.0.113.0/24 via a gateway
+ * whose MAC is known, 192.0.2.0/24 via it with a path MTU of 600, 198.51.100.0/24 via a
+ * gateway that never answered (no neighbour), 100.64.0.0/24 unreachable, and
+ * 100.65.0.0/24 out of another port (lbe2). No default route. */
+static int encap_netns(int *ifindex)
+{
+	static const char *const cmds[] = {
+		"ip link set lo up",
+		"ip link add lbe0 address 02:00:c6:12:00:02 type veth peer name lbe1",
+		"ip link add lbe2 type veth peer name lbe3",
+		"ip link set lbe0 up", "ip link set lbe1 up", "ip link set lbe2 up", "ip link set lbe3 up",
+		"ip addr add 198.18.0.2/24 dev lbe0", "ip addr add 10.9.0.2/24 dev lbe2",
+		"sysctl -qw net.ipv4.conf.all.forwarding=1",
+		"ip neigh add 198.18.0.254 lladdr 02:00:c6:12:00:fe dev lbe0 nud permanent",
+		"ip neigh add 10.9.0.254 lladdr 02:00:c6:12:00:fd dev lbe2 nud permanent",
+		"ip route add 203.0.113.0/24 via 198.18.0.254",
+		"ip route add 192.0.2.0/24 via 198.18.0.254 mtu lock 600",
+		"ip route add 198.51.100.0/24 via 198.18.0.253",
+		"ip route add unreachable 100.64.0.0/24",
+		"ip route add 100.65.0.0/24 via 10.9.0.254",
+	};
+	char cmd[256];
+
+	if (unshare(CLONE_NEWNET))
+		return -errno;
+	for (size_t i = 0; i < ARRAY_SIZE(cmds); i++) {
+		snprintf(cmd, sizeof(cmd), "%s >/dev/null 2>&1", cmds[i]);
+		if (system(cmd)) {
+			tap_diag("encap setup failed: %s", cmds[i]);
+			return -EIO;
+		}
+	}
+	*ifindex = if_nametoindex("lbe0");
+	return *ifindex ? 0 : -ENODEV;
+}
+
+static uint16_t ip_sum(const uint8_t *h, size_t n)
+{
+	return csum_fold(csum_partial(h, n, 0));
+}
+
+/* What the LB must send: Ethernet to the gateway, outer IPv4 (and UDP), the client's IP
+ * packet byte for byte. Built from the wire format in docs/lb.md, not from lb.bpf.c. */
+static size_t encap_want(uint8_t *w, const uint8_t *in, size_t n, int gue, __be32 dst,
+			 __u16 sport)
+{
+	size_t inner = n - 14, hl = gue ? 28 : 20;
+	uint8_t *ip = w + 14;
+
+	memcpy(w, mac_gw, 6);
+	memcpy(w + 6, mac_lb, 6);
+	w[12] = 0x08;
+	w[13] = 0x00;
+	memset(ip, 0, hl);
+	ip[0] = 0x45;
+	ip[1] = in[15];
+	ip[2] = (inner + hl) >> 8;
+	ip[3] = (inner + hl) & 0xff;
+	ip[6] = 0x40; /* DF */
+	ip[8] = 64;
+	ip[9] = gue ? IPPROTO_UDP : 4;
+	memcpy(ip + 12, &(__be32){ ip4("198.18.0.2") }, 4);
+	memcpy(ip + 16, &dst, 4);
+	{
+		uint16_t c = ip_sum(ip, 20);
+		ip[10] = c >> 8;
+		ip[11] = c & 0xff;
+	}
+	if (gue) {
+		uint8_t *u = ip + 20;
+		u[0] = sport >> 8;
+		u[1] = sport & 0xff;
+		u[2] = LB_GUE_PORT >> 8;
+		u[3] = LB_GUE_PORT & 0xff;
+		u[4] = (inner + 8) >> 8;
+		u[5] = (inner + 8) & 0xff;
+	}
+	memcpy(w + 14 + hl, in + 14, inner);
+	return 14 + hl + inner;
+}
+
+static int encap_fixture(struct fixture *fx, __u32 mode, int ifindex, const char *vip,
+			 __u32 encap, const char *backend)
+{
+	struct lb_prog_cfg pc = { .mode = mode, .table_size = RING, .snat_addr = ip4("198.18.0.2"),
+				  .tunnel_src4 = ip4("198.18.0.2"), .ifindex = ifindex };
+	struct lb_edit e = { .op = LB_VIP_ADD, .vip_encap = encap };
+	struct lb_cfg_backend b = { .weight = 1 };
+	int err;
+
+	memset(fx, 0, sizeof(*fx));
+	memcpy(pc.mac, mac_lb, 6);
+	err = lb_fixture_up(&fx->lf, &pc);
+	fx->skel = fx->lf.skel;
+	fx->fds = fx->lf.fds;
+	fx->prog = fx->lf.prog_fd;
+	fx->st = fx->lf.cfg;
+	if (err)
+		return err;
+	lb_parse_vip(vip, &e.vip);
+	memset(fx->st, 0, sizeof(*fx->st));
+	if ((err = lb_cfg_edit(fx->st, &e)))
+		return err;
+	b.vip = e.vip;
+	lb_parse_addr_port(backend, &b.addr, &b.port);
+	if ((err = lb_cfg_backend_add(fx->st, &b)))
+		return err;
+	err = lb_cfg_apply(&fx->fds, &fx->lf.meta, fx->st);
+	fx->cfg = fx->lf.meta;
+	return err;
+}
+
+/* One client packet to an encap VIP whose one backend is `backend`: the verdict, the
+ * counter it must add to, and (for XDP_TX) the exact frame. */
+static void encap_case(int ifindex, __u32 mode, __u32 encap, const char *backend, int proto,
+		       size_t payload, uint16_t frag_off, int verdict, int counter, const char *what)
+{
+	static uint8_t pl[1400];
+	uint8_t in[PKT_MAX], out[PKT_MAX], want[PKT_MAX];
+	const char *ms = mode == LB_MODE_NAT ? "nat" : "dsr";
+	const char *es = encap == LB_ENCAP_GUE ? "gue" : "ipip";
+	struct fixture fx;
+	struct lb_counters c;
+	struct pkt_spec s;
+	__u32 olen;
+	size_t n, wn;
+	int rv;
+
+	if (encap_fixture(&fx, mode, ifindex, proto == IPPROTO_TCP ? "198.18.0.100:80/tcp" :
+			  "198.18.0.100:53/udp", encap, backend)) {
+		ok(0, "%s %s %s: load and configure", ms, es, what);
+		fixture_down(&fx);
+		return;
+	}
+	spec_client(&s, "198.18.0.1", 40001, proto, proto == IPPROTO_TCP ? 80 : 53);
+	s.payload = pl;
+	s.payload_len = payload;
+	s.frag_off = frag_off;
+	n = pkt_build(&s, in);
+	rv = run(&fx, in, n, out, &olen);
+	counters(&fx, &c);
+	is_int(rv, verdict, "%s %s %s: %s", ms, es, what, xdp_action_str(verdict));
+	is_int(c.c[counter], 1, "%s %s %s: counted as %s", ms, es, what, lb_counter_name(counter));
+	ok(verdict_sum(&c) == 1, "%s %s %s: one verdict for one packet", ms, es, what);
+	if (verdict == XDP_TX && counter == LBC_TX_ENCAP) {
+		__u32 h = lb_flow_hash(s.src4.s_addr, s.dst4.s_addr, htons(s.sport), htons(s.dport),
+				       s.proto);
+		wn = encap_want(want, in, n, encap == LB_ENCAP_GUE, ip4(backend),
+				LB_GUE_SPORT_MIN | (h & 0x3fff));
+		is_mem(out, olen, want, wn, "%s %s %s: exact outer headers, inner packet unchanged",
+		       ms, es, what);
+		is_int(map_entries(fx.fds.reverse), 0, "%s %s %s: no NAT state", ms, es, what);
+		is_int(map_entries(fx.fds.conntrack), 1, "%s %s %s: the flow is tracked", ms, es, what);
+	}
+	if (counter == LBC_ICMP_TOO_BIG) {
+		/* ICMP frag needed from the VIP to the client, MTU 600 - outer headers, quoting
+		 * the client's IP header and 8 bytes. */
+		size_t hl = encap == LB_ENCAP_GUE ? 28 : 20;
+		uint8_t *ip = out + 14, *ic = ip + 20;
+		ok(olen == 14 + 56 && !memcmp(out, mac_client, 6) && !memcmp(out + 6, mac_lb, 6),
+		   "%s %s %s: 70-byte reply to the client's MAC (%u)", ms, es, what, olen);
+		if (olen == 70) {
+			ok(!memcmp(ip + 12, in + 30, 4) && !memcmp(ip + 16, in + 26, 4) && ip[9] == 1,
+			   "%s %s %s: ICMP from the VIP to the client", ms, es, what);
+			ok(ic[0] == 3 && ic[1] == 4 && (size_t)(ic[6] << 8 | ic[7]) == 600 - hl,
+			   "%s %s %s: fragmentation needed, next-hop MTU %zu (%u)", ms, es, what,
+			   600 - hl, ic[6] << 8 | ic[7]);
+			ok(!memcmp(ic + 8, in + 14, 28), "%s %s %s: quotes the IP header + 8 bytes",
+			   ms, es, what);
+			ok(ip_sum(ip, 20) == 0 && ip_sum(ic, 36) == 0, "%s %s %s: checksums valid",
+			   ms, es, what);
+		}
+	}
+	fixture_down(&fx);
+}
+
+static void test_encap(void)
+{
+	int ifindex;
+
+	if (encap_netns(&ifindex)) {
+		ok(0, "encap: a network namespace with veth ports and routes");
+		return;
+	}
+	for (__u32 mode = LB_MODE_NAT; mode <= LB_MODE_DSR; mode++) {
+		for (__u32 e = LB_ENCAP_IPIP; e <= LB_ENCAP_GUE; e++) {
+			encap_case(ifindex, mode, e, "203.0.113.7", IPPROTO_TCP, 0, 0, XDP_TX,
+				   LBC_TX_ENCAP, "TCP SYN via the gateway");
+			encap_case(ifindex, mode, e, "203.0.113.7", IPPROTO_UDP, 100, 0x4000, XDP_TX,
+				   LBC_TX_ENCAP, "UDP via the gateway");
+			size_t fit = 600 - 28 - (e == LB_ENCAP_GUE ? 28 : 20);
+
+			encap_case(ifindex, mode, e, "192.0.2.9", IPPROTO_UDP, fit, 0x4000, XDP_TX,
+				   LBC_TX_ENCAP, "exactly the path MTU");
+			encap_case(ifindex, mode, e, "192.0.2.9", IPPROTO_UDP, fit + 1, 0x4000, XDP_TX,
+				   LBC_ICMP_TOO_BIG, "1 byte over the path MTU, DF");
+			encap_case(ifindex, mode, e, "192.0.2.9", IPPROTO_TCP, 1000, 0x4000, XDP_TX,
+				   LBC_ICMP_TOO_BIG, "TCP over the path MTU, DF");
+			encap_case(ifindex, mode, e, "192.0.2.9", IPPROTO_UDP, 600, 0, XDP_DROP,
+				   LBC_DROP_TOO_BIG, "over the path MTU, no DF");
+			encap_case(ifindex, mode, e, "198.51.100.5", IPPROTO_TCP, 0, 0, XDP_DROP,
+				   LBC_DROP_NO_NEIGH, "next hop without a MAC");
+			encap_case(ifindex, mode, e, "100.64.0.5", IPPROTO_TCP, 0, 0, XDP_DROP,
+				   LBC_DROP_NO_ROUTE, "unreachable route");
+			encap_case(ifindex, mode, e, "100.66.0.5", IPPROTO_TCP, 0, 0, XDP_DROP,
+				   LBC_DROP_NO_ROUTE, "no route at all");
+			encap_case(ifindex, mode, e, "100.65.0.5", IPPROTO_TCP, 0, 0, XDP_REDIRECT,
+				   LBC_TX_ENCAP, "route out of another port");
+		}
+	}
+}
+
 int main(void)
 {
 	test_parse();
@@ -1001,5 +1222,6 @@ int main(void)
 	test_port_zero();
 	test_icmp_bounds();
 	test_counters_add_up();
+	test_encap(); /* last: it moves this process into a namespace of its own */
 	return tap_done();
 }

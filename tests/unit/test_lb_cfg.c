@@ -147,6 +147,41 @@ static void test_diff(struct lb_cfg *a, struct lb_cfg *b)
 	is_int(lb_cfg_diff(a, b, 1000, &d, NULL, NULL), -EINVAL, "a table size not prime: -EINVAL");
 }
 
+/* encap per VIP: parsed, saved and read back; bad values refused with the line. */
+static void test_encap(struct lb_cfg *c, struct lb_cfg *d)
+{
+	static const char *const bad[] = {
+		"vip 198.18.0.100:80/tcp encap\n", "vip 198.18.0.100:80/tcp encap vxlan\n",
+		"vip 198.18.0.100:80/tcp encap IPIP\n", "vip 198.18.0.100:80/tcp ipip\n",
+		"vip 198.18.0.100:80/tcp encap gue extra\n",
+	};
+	const char *p = write_conf("encap", "vip 198.18.0.100:80/tcp encap ipip\n"
+				   "backend 198.18.0.100:80/tcp 203.0.113.7\n"
+				   "vip 198.18.0.100:53/udp encap gue\n"
+				   "vip 198.18.0.100:81/tcp encap none\n"
+				   "vip 198.18.0.100:82/tcp\n");
+	char path[160];
+	FILE *f;
+
+	is_int(lb_cfg_parse_file(p, c), 0, "a config with encap VIPs parses");
+	ok(c->nvips == 4 && c->vips[0].encap == LB_ENCAP_IPIP && c->vips[1].encap == LB_ENCAP_GUE &&
+	   c->vips[2].encap == LB_ENCAP_NONE && c->vips[3].encap == LB_ENCAP_NONE,
+	   "encap ipip, gue, none and none by default");
+	ok(!c->backends[0].has_mac, "an encap backend needs no MAC");
+	snprintf(path, sizeof(path), "%s/encap-saved", dir);
+	f = fopen(path, "w");
+	lb_cfg_write_file(c, f);
+	fclose(f);
+	is_int(lb_cfg_parse_file(path, d), 0, "saved encap config parses");
+	ok(d->nvips == 4 && d->vips[0].encap == LB_ENCAP_IPIP && d->vips[1].encap == LB_ENCAP_GUE &&
+	   d->vips[2].encap == LB_ENCAP_NONE, "encap read back the same");
+	unlink(path);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		is_int(lb_cfg_parse_file(write_conf("encap", bad[i]), c), -EINVAL,
+		       "refused: %.*s", (int)strlen(bad[i]) - 1, bad[i]);
+	unlink(p);
+}
+
 int main(void)
 {
 	struct lb_cfg *c = calloc(1, sizeof(*c)), *d = calloc(1, sizeof(*d));
@@ -157,6 +192,7 @@ int main(void)
 	test_refusals();
 	test_edits(c);
 	test_diff(c, d);
+	test_encap(c, d);
 	free(c);
 	free(d);
 	/* remove what test_files wrote */

@@ -1,0 +1,17 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* Broken: writes a `const volatile` global, which lives in the read-only .rodata map
+ * (frozen before the program loads). */
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+
+const volatile __u32 threshold = 100;
+
+SEC("xdp")
+int rdonly_map(struct xdp_md *ctx)
+{
+	if (ctx->ingress_ifindex == 1)
+		*(volatile __u32 *)&threshold = 50;
+	return ctx->data_end - ctx->data > threshold ? XDP_DROP : XDP_PASS;
+}
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -1,0 +1,32 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* Fixed: bpf_probe_read_user_str() never sleeps (it fails on a page that is not in
+ * memory), so a tracepoint may call it. */
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+
+struct sys_enter {
+	__u64 pad;
+	long id;
+	unsigned long args[6];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, char[64]);
+} names SEC(".maps");
+
+SEC("tracepoint/syscalls/sys_enter_openat")
+int sleepable_helper(struct sys_enter *ctx)
+{
+	__u32 key = 0;
+	char *buf = bpf_map_lookup_elem(&names, &key);
+
+	if (!buf)
+		return 0;
+	bpf_probe_read_user_str(buf, 64, (void *)ctx->args[1]);
+	return 0;
+}
+
+char LICENSE[] SEC("license") = "GPL";

@@ -1,0 +1,35 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* Fixed: the decision is taken outside the locked region; the lock guards the add only. */
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+#include <linux/pkt_cls.h>
+
+struct counter {
+	struct bpf_spin_lock lock;
+	__u64 packets;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct counter);
+} counters SEC(".maps");
+
+SEC("tc")
+int spin_lock_exit(struct __sk_buff *skb)
+{
+	__u32 key = 0;
+	struct counter *c = bpf_map_lookup_elem(&counters, &key);
+
+	if (!c)
+		return TC_ACT_OK;
+	if (skb->len > 1000)
+		return TC_ACT_SHOT;
+	bpf_spin_lock(&c->lock);
+	c->packets++;
+	bpf_spin_unlock(&c->lock);
+	return TC_ACT_OK;
+}
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";

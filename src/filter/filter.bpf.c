@@ -1,0 +1,521 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* bpflab filter: an XDP firewall whose rules are data, not code (docs/filter.md).
+ * Each field of a packet (source, destination, protocol, ports, TCP flags or ICMP
+ * type/code) is looked up once in its table and gives a bitmap of the rules that field
+ * allows; the AND of the bitmaps, lowest bit first, is the rule that matches. The
+ * program's size and the verifier's work do not depend on the rule count.
+ * Verdicts: not IP -> pass untouched; IP whose headers lie or are cut -> drop
+ * (FS_MALFORMED); else the first matching rule's action, or the generation's default.
+ * Every packet adds 1 to FS_PACKETS and to exactly one of FS_PASS, FS_DROP, FS_SYNPROXY.
+ * A pass continues, through a tail call, into the program in next_prog (lb), if any. */
+#include "parse.h"
+#include <stdbool.h>
+#include "filter.h"
+#if __has_include("syncookie.bpf.h") && !defined(FILTER_NO_SYNCOOKIE)
+#include "syncookie.bpf.h"
+#define FILTER_SYNCOOKIE 1
+#endif
+
+/* Drop events per CPU: one per event_gap_ns on average, bursts of event_burst_ns worth. */
+const volatile __u64 event_gap_ns = 1000000000ULL / FILTER_EVENT_RATE;
+const volatile __u64 event_burst_ns = 1000000000ULL / FILTER_EVENT_RATE * FILTER_EVENT_BURST;
+/* Top sources record one drop in 2^top_shift (weighted): a hash update per dropped
+ * packet would cost more than the whole rule lookup. */
+const volatile __u8 top_shift = FILTER_TOP_SAMPLE_SHIFT;
+
+/* [0]: the active generation (0 or 1). `apply` flips it with one update. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} ctl SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, FILTER_GENS);
+	__type(key, __u32);
+	__type(value, struct filter_gen);
+} gens SEC(".maps");
+
+/* gen * FILTER_MAX_RULES + bit -> the rule. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, FILTER_GENS * FILTER_MAX_RULES);
+	__type(key, __u32);
+	__type(value, struct filter_rule);
+} rules SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, FILTER_GENS * FILTER_MAX_RULES);
+	__type(key, __u32);
+	__type(value, struct filter_rule_stats);
+} rule_stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct filter_stats);
+} stats SEC(".maps");
+
+#define L1_MAP(name) \
+	struct { \
+		__uint(type, BPF_MAP_TYPE_ARRAY); \
+		__uint(max_entries, FILTER_GENS * FILTER_L1); \
+		__type(key, __u32); \
+		__type(value, struct filter_l1); \
+	} name SEC(".maps")
+#define BOUNDS_MAP(name) \
+	struct { \
+		__uint(type, BPF_MAP_TYPE_ARRAY); \
+		__uint(max_entries, FILTER_GENS * FILTER_MAX_BOUNDS); \
+		__type(key, __u32); \
+		__type(value, struct filter_bound); \
+	} name SEC(".maps")
+#define V6_MAP(name) \
+	struct { \
+		__uint(type, BPF_MAP_TYPE_LPM_TRIE); \
+		__uint(map_flags, BPF_F_NO_PREALLOC); \
+		__uint(max_entries, FILTER_GENS * FILTER_MAX_V6); \
+		__type(key, struct filter_v6key); \
+		__type(value, __u32); \
+	} name SEC(".maps")
+#define BITS_MAP(name, n) \
+	struct { \
+		__uint(type, BPF_MAP_TYPE_ARRAY); \
+		__uint(max_entries, FILTER_GENS * (n)); \
+		__type(key, __u32); \
+		__type(value, struct filter_bits); \
+	} name SEC(".maps")
+#define CLASS_MAP(name, n) \
+	struct { \
+		__uint(type, BPF_MAP_TYPE_ARRAY); \
+		__uint(max_entries, FILTER_GENS * (n)); \
+		__type(key, __u32); \
+		__type(value, __u16); \
+	} name SEC(".maps")
+
+L1_MAP(src4_l1);
+L1_MAP(dst4_l1);
+BOUNDS_MAP(src4_b);
+BOUNDS_MAP(dst4_b);
+V6_MAP(src6);
+V6_MAP(dst6);
+BITS_MAP(src_cls, FILTER_MAX_ADDR_CLASSES);
+BITS_MAP(dst_cls, FILTER_MAX_ADDR_CLASSES);
+BITS_MAP(proto_bits, 256);
+CLASS_MAP(sport_map, FILTER_PORTS);
+CLASS_MAP(dport_map, FILTER_PORTS);
+BITS_MAP(sport_cls, FILTER_MAX_PORT_CLASSES);
+BITS_MAP(dport_cls, FILTER_MAX_PORT_CLASSES);
+CLASS_MAP(extra_map, FILTER_EXTRA);
+BITS_MAP(extra_cls, FILTER_MAX_EXTRA_CLASSES);
+
+/* Token buckets of limit rules, by rule priority and source prefix: LRU, so a spoofing
+ * flood recycles them instead of filling the map. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, FILTER_MAX_BUCKETS);
+	__type(key, struct filter_bucket_key);
+	__type(value, struct filter_bucket);
+} buckets SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_PERCPU_HASH);
+	__uint(max_entries, FILTER_MAX_SOURCES);
+	__type(key, struct filter_src_key);
+	__type(value, struct filter_src_val);
+} top_src SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, FILTER_RB_SIZE);
+} events SEC(".maps");
+
+/* Slot 0: the program a pass continues into (`filter start --then lb`). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PROG_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} next_prog SEC(".maps");
+
+struct fields {
+	__u8 family, proto;
+	__u32 sport, dport;   /* host order; FILTER_NOPORT: none */
+	__u32 extra;
+	__u8 src[16], dst[16];
+};
+
+static __always_inline __u32 ctz64(__u64 x)
+{
+	__u32 n = 0;
+
+	if (!(x & 0xffffffffULL)) { n += 32; x >>= 32; }
+	if (!(x & 0xffff)) { n += 16; x >>= 16; }
+	if (!(x & 0xff)) { n += 8; x >>= 8; }
+	if (!(x & 0xf)) { n += 4; x >>= 4; }
+	if (!(x & 0x3)) { n += 2; x >>= 2; }
+	if (!(x & 0x1)) n += 1;
+	return n;
+}
+
+/* IPv4 address (host order) -> class: one array read, and inside a /16 that holds
+ * several classes a binary search of its boundaries. */
+static __always_inline __u32 v4_class(void *l1map, void *bmap, __u32 gen, __u32 a)
+{
+	__u32 k = gen * FILTER_L1 + (a >> 16), lo = 0, hi, base;
+	struct filter_l1 *e = bpf_map_lookup_elem(l1map, &k);
+	struct filter_bound *b;
+	__u16 x = a & 0xffff;
+
+	if (!e)
+		return 0;
+	if (!e->n)
+		return e->cls;
+	hi = e->n;
+	base = gen * FILTER_MAX_BOUNDS + e->base;
+	/* Invariant: bounds[lo].start <= x < bounds[hi].start (the first start is 0). */
+	for (int i = 0; i < FILTER_BSEARCH_STEPS; i++) {
+		__u32 mid, kk;
+
+		if (hi - lo <= 1)
+			break;
+		mid = (lo + hi) >> 1;
+		kk = base + mid;
+		b = bpf_map_lookup_elem(bmap, &kk);
+		if (!b)
+			return 0;
+		if (b->start <= x)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	k = base + lo;
+	b = bpf_map_lookup_elem(bmap, &k);
+	return b ? b->cls : 0;
+}
+
+/* IPv6: the longest prefix's class (user space folded the shorter ones into it). */
+static __always_inline __u32 v6_class(void *map, __u32 gen, const __u8 *a)
+{
+	struct filter_v6key k = { .prefixlen = 8 + 128, .gen = gen };
+	__u32 *c;
+
+	__builtin_memcpy(k.addr, a, 16);
+	c = bpf_map_lookup_elem(map, &k);
+	return c ? *c : 0;
+}
+
+static __always_inline const struct filter_bits *bits_at(void *map, __u32 gen, __u32 n,
+							  __u32 cls)
+{
+	__u32 k = gen * n + cls;
+
+	return bpf_map_lookup_elem(map, &k);
+}
+
+static __always_inline __u32 class_at(void *map, __u32 gen, __u32 n, __u32 v)
+{
+	__u32 k = gen * n + v;
+	__u16 *c = bpf_map_lookup_elem(map, &k);
+
+	return c ? *c : 0;
+}
+
+static __always_inline bool event_allowed(struct filter_stats *st)
+{
+	__u64 now, credit;
+
+	if (!event_gap_ns)
+		return true;
+	now = bpf_ktime_get_ns();
+	credit = st->ev_tokens + (now - st->ev_last);
+	if (credit > event_burst_ns)
+		credit = event_burst_ns;
+	st->ev_last = now;
+	if (credit < event_gap_ns) {
+		st->ev_tokens = credit;
+		return false;
+	}
+	st->ev_tokens = credit - event_gap_ns;
+	return true;
+}
+
+/* what: prio | action << 16 | reason << 24 (a BPF call takes five arguments). */
+static __noinline void drop_sample(struct filter_stats *st, const struct fields *f,
+				   __u32 len, __u32 what)
+{
+	struct filter_event *e;
+	__u64 mask = (1ULL << top_shift) - 1;
+
+	if ((st->sample++ & mask) == 0) {
+		struct filter_src_key k = { .family = f->family };
+		struct filter_src_val *v, nv = { .drops = mask + 1, .bytes = (mask + 1) * len };
+
+		__builtin_memcpy(k.addr, f->src, 16);
+		v = bpf_map_lookup_elem(&top_src, &k);
+		if (v) {
+			v->drops += mask + 1;
+			v->bytes += (mask + 1) * len;
+		} else {
+			bpf_map_update_elem(&top_src, &k, &nv, BPF_ANY);
+		}
+	}
+	if (!event_allowed(st)) {
+		st->c[FS_SUPPRESSED]++;
+		return;
+	}
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		st->c[FS_EVENTS_LOST]++;
+		return;
+	}
+	st->c[FS_EVENTS]++;
+	e->ts_ns = bpf_ktime_get_ns();
+	e->family = f->family;
+	e->proto = f->proto;
+	e->action = what >> 16;
+	e->reason = what >> 24;
+	e->prio = what;
+	e->sport = f->sport == FILTER_NOPORT ? 0 : f->sport;
+	e->dport = f->dport == FILTER_NOPORT ? 0 : f->dport;
+	e->len = len;
+	__builtin_memcpy(e->src, f->src, 16);
+	__builtin_memcpy(e->dst, f->dst, 16);
+	/* No wakeup per event: the reader polls, woken only when the ring fills up. */
+	bpf_ringbuf_submit(e, bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) > FILTER_RB_SIZE / 2 ?
+			      BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
+}
+
+/* Verdict point: every drop ends here. */
+static __always_inline int filter_drop(struct filter_stats *st)
+{
+	st->c[FS_DROP]++;
+	return XDP_DROP;
+}
+
+/* Verdict point: every pass ends here, continuing into next_prog when it holds one. */
+static __always_inline int filter_pass(struct xdp_md *ctx, struct filter_stats *st)
+{
+	st->c[FS_PASS]++;
+	bpf_tail_call(ctx, &next_prog, 0);
+	return XDP_PASS;
+}
+
+/* A limit rule: true when the packet is within the rate of its source's bucket. */
+static __noinline int limit_check(const struct filter_rule *r, const struct fields *f,
+				       __u32 len)
+{
+	struct filter_bucket_key k = { .prio = r->prio, .family = f->family };
+	struct filter_bucket *b;
+	__u64 now = bpf_ktime_get_ns();
+	__u64 cost = (r->lflags & FL_BPS) ? (__u64)len * 1000000000ULL : 1000000000ULL;
+	__u32 plen = f->family == 4 ? r->per4 : r->per6;
+
+	k.plen = plen;
+	#pragma unroll
+	for (int i = 0; i < 16; i++) {
+		__u32 bits = plen > i * 8 ? plen - i * 8 : 0;
+		__u8 m = bits >= 8 ? 0xff : (__u8)(0xff00 >> bits);
+
+		k.addr[i] = f->src[i] & m;
+	}
+	b = bpf_map_lookup_elem(&buckets, &k);
+	if (!b) {
+		struct filter_bucket nb = { .last_ns = now };
+
+		if (cost > r->burst_u) {
+			if (r->block_ns)
+				nb.blocked_until = now + r->block_ns;
+			bpf_map_update_elem(&buckets, &k, &nb, BPF_ANY);
+			return FS_LIMITED;
+		}
+		nb.tokens = r->burst_u - cost;
+		bpf_map_update_elem(&buckets, &k, &nb, BPF_ANY);
+		return FS_LIMIT_PASS;
+	}
+	if (b->blocked_until > now)
+		return FS_BLOCKED;
+	{
+		__u64 dt = now - b->last_ns, add, t;
+
+		add = dt >= r->cap_ns ? r->burst_u : dt * r->rate;
+		t = b->tokens + add;
+		if (t > r->burst_u || t < b->tokens)
+			t = r->burst_u;
+		b->last_ns = now;
+		if (t < cost) {
+			b->tokens = t;
+			if (r->block_ns)
+				b->blocked_until = now + r->block_ns;
+			return FS_LIMITED;
+		}
+		b->tokens = t - cost;
+	}
+	return FS_LIMIT_PASS;
+}
+
+#ifdef FILTER_SYNCOOKIE
+/* Its own frame: with a tail call in the program, every frame must stay under 256
+ * bytes of stack, and the SYN-cookie code needs most of that. */
+static __noinline int filter_syncookie(struct xdp_md *ctx, struct pkt *p)
+{
+	return fw_syncookie(ctx, p);
+}
+#endif
+
+SEC("xdp")
+int filter_xdp(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	const struct filter_bits *bs = NULL, *bd = NULL, *bp = NULL, *bsp = NULL, *bdp = NULL,
+				 *bx = NULL;
+	struct filter_stats *st;
+	struct filter_gen *g;
+	struct filter_rule *rule;
+	struct filter_rule_stats *rs;
+	struct fields f = { .sport = FILTER_NOPORT, .dport = FILTER_NOPORT,
+			    .extra = FILTER_EXTRA_OTHER };
+	struct pkt p = {};
+	__u32 z = 0, gen, nwords, slot = 0, len = data_end - data, *cp;
+	int r, found = 0, act;
+
+	st = bpf_map_lookup_elem(&stats, &z);
+	if (!st)
+		return XDP_PASS;
+	st->c[FS_PACKETS]++;
+	r = parse_packet(data, data_end, &p);
+	if (r == PARSE_NOT_IP) {
+		st->c[FS_NOT_IP]++;
+		return filter_pass(ctx, st);
+	}
+	if (r != PARSE_OK) {
+		st->c[FS_MALFORMED]++;
+		return filter_drop(st);
+	}
+	cp = bpf_map_lookup_elem(&ctl, &z);
+	gen = cp ? (*cp & 1) : 0;
+	g = bpf_map_lookup_elem(&gens, &gen);
+	if (!g)
+		return filter_pass(ctx, st);
+	nwords = g->nwords;
+
+	f.proto = p.l4_proto;
+	if (p.ip4) {
+		f.family = 4;
+		__builtin_memcpy(f.src, &p.ip4->saddr, 4);
+		__builtin_memcpy(f.dst, &p.ip4->daddr, 4);
+	} else if (p.ip6) {
+		f.family = 6;
+		__builtin_memcpy(f.src, &p.ip6->saddr, 16);
+		__builtin_memcpy(f.dst, &p.ip6->daddr, 16);
+	}
+	if (p.l4) {
+		__u8 *l4 = p.l4;
+
+		if (f.proto == IPPROTO_TCP || f.proto == IPPROTO_UDP) {
+			/* Cannot fail: parse_packet checked the whole header. For the verifier. */
+			if ((void *)(l4 + 4) > data_end)
+				return filter_drop(st);
+			f.sport = bpf_ntohs(*(__be16 *)l4);
+			f.dport = bpf_ntohs(*(__be16 *)(l4 + 2));
+			if (f.proto == IPPROTO_TCP) {
+				if ((void *)(l4 + 14) > data_end)
+					return filter_drop(st);
+				f.extra = l4[13];
+			}
+		} else if (f.proto == IPPROTO_ICMP || f.proto == IPPROTO_ICMPV6) {
+			if ((void *)(l4 + 2) > data_end)
+				return filter_drop(st);
+			f.extra = FILTER_EXTRA_ICMP + ((__u32)l4[0] << 8 | l4[1]);
+		}
+	}
+
+	/* Every field is looked up, used by a rule or not (an unused one gives the bitmap of
+	 * every rule): one path through here keeps the verifier's work flat. */
+	{
+		__u32 c = f.family == 4 ? v4_class(&src4_l1, &src4_b, gen, bpf_ntohl(p.ip4 ? p.ip4->saddr : 0))
+					: v6_class(&src6, gen, f.src);
+		bs = bits_at(&src_cls, gen, FILTER_MAX_ADDR_CLASSES, c);
+		c = f.family == 4 ? v4_class(&dst4_l1, &dst4_b, gen, bpf_ntohl(p.ip4 ? p.ip4->daddr : 0))
+				  : v6_class(&dst6, gen, f.dst);
+		bd = bits_at(&dst_cls, gen, FILTER_MAX_ADDR_CLASSES, c);
+	}
+	bp = bits_at(&proto_bits, gen, 256, f.proto);
+	bsp = bits_at(&sport_cls, gen, FILTER_MAX_PORT_CLASSES,
+		      class_at(&sport_map, gen, FILTER_PORTS, f.sport));
+	bdp = bits_at(&dport_cls, gen, FILTER_MAX_PORT_CLASSES,
+		      class_at(&dport_map, gen, FILTER_PORTS, f.dport));
+	bx = bits_at(&extra_cls, gen, FILTER_MAX_EXTRA_CLASSES,
+		     class_at(&extra_map, gen, FILTER_EXTRA, f.extra));
+	if (!bs || !bd || !bp || !bsp || !bdp || !bx)
+		goto nomatch;
+
+	for (int w = 0; w < FILTER_WORDS; w++) {
+		__u64 m;
+
+		if (w >= nwords)
+			break;
+		m = g->valid.w[w] & bs->w[w] & bd->w[w] & bp->w[w] & bsp->w[w] & bdp->w[w] &
+		    bx->w[w];
+		if (m) {
+			slot = w * 64 + ctz64(m);
+			found = 1;
+			break;
+		}
+	}
+	if (!found)
+		goto nomatch;
+	slot = gen * FILTER_MAX_RULES + (slot & (FILTER_MAX_RULES - 1));
+	rule = bpf_map_lookup_elem(&rules, &slot);
+	rs = bpf_map_lookup_elem(&rule_stats, &slot);
+	if (!rule || !rs)
+		goto nomatch;
+	rs->packets++;
+	rs->bytes += len;
+	if (rule->action == FA_ALLOW) {
+		st->c[FS_ALLOWED]++;
+		goto accept;
+	}
+	if (rule->action == FA_LIMIT) {
+		act = limit_check(rule, &f, len);
+		if (act == FS_LIMIT_PASS) {
+			st->c[FS_LIMIT_PASS]++;
+			goto accept;
+		}
+	} else {
+		act = FS_DENIED;
+	}
+	if (act == FS_LIMITED)
+		st->c[FS_LIMITED]++;
+	else if (act == FS_BLOCKED)
+		st->c[FS_BLOCKED]++;
+	else
+		st->c[FS_DENIED]++;
+	rs->dropped++;
+	drop_sample(st, &f, len, rule->prio | rule->action << 16 | (__u32)act << 24);
+	return filter_drop(st);
+
+nomatch:
+	st->c[FS_NOMATCH]++;
+	if (g->default_action != FA_ALLOW) {
+		drop_sample(st, &f, len, 0xffff | FA_DENY << 16 | FS_NOMATCH << 24);
+		return filter_drop(st);
+	}
+accept:
+#ifdef FILTER_SYNCOOKIE
+	r = filter_syncookie(ctx, &p);
+	if (r >= 0) {
+		/* Verdict point: the SYN-cookie code answered, dropped or passed it. */
+		st->c[FS_SYNPROXY]++;
+		return r;
+	}
+#endif
+	return filter_pass(ctx, st);
+}
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -1,0 +1,23 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* The SYN-cookie responder alone: parse, then fw_syncookie(), everything else passes.
+ * bpflab filter runs the same header inside its program; this one is what tests/prog,
+ * the fuzzer and the bench load (syncookie_prog.c), so they test exactly that code.
+ * "Dual BSD/GPL": bpf_tcp_raw_gen_syncookie_ipv4/6 and the conntrack kfuncs need a
+ * GPL-compatible licence. */
+#include "syncookie.bpf.h"
+
+SEC("xdp")
+int syncookie_xdp(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct pkt p = {};
+	int r;
+
+	if (parse_packet(data, data_end, &p) != PARSE_OK)
+		return XDP_PASS;
+	r = fw_syncookie(ctx, &p);
+	return r < 0 ? XDP_PASS : r;
+}
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -1,0 +1,380 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* `lab up --lb ipip|gue`: the L3 picture lb's encapsulating VIPs are for. Every node on
+ * a subnet of its own, all joined by one router namespace:
+ *
+ *   <lab>-client 198.18.1.1/24 ---- r-client 198.18.1.254 \
+ *   <lab>-lb     198.18.2.2/24 ---- r-lb     198.18.2.254  +- <lab>-router (IPv4 and IPv6
+ *   <lab>-backend-a 198.18.11.11 -- r-backend-a .254      /   forwarding; VIP routes via lb)
+ *   ...                  IPv6: 2001:db8:18:<host>::<host>/64, router ::fe
+ *
+ * The router sends the VIPs (198.18.0.100, 2001:db8:18::100) to the LB; the LB
+ * encapsulates towards a backend's own address; the backend holds the VIPs on lo (and
+ * does not answer ARP for them), strips the tunnel with `bpflab lb decap eth0` and answers
+ * the client directly, through the router (DSR). Neighbours are static (MACs are fixed),
+ * so nothing waits for ARP or neighbour discovery. The decap processes live like the
+ * `--serve` servers: pid file and log in the lab's runtime folder, found again by their
+ * command line, stopped by `lab down`. */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <net/if.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <linux/if_link.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "util.h"
+#include "netns.h"
+#include "lab.h"
+
+/* argv[0] of a lab's decap process: "<mark>:<lab>:<node>". */
+#define DECAP_MARK "bpflab-lab-decap"
+
+bool lab_l3_exists(const char *lab)
+{
+	char ns[NETNS_NAME_MAX];
+
+	snprintf(ns, sizeof(ns), "%s-router", lab);
+	return netns_exists(ns);
+}
+
+void lab_l3_plan(struct lab *lab)
+{
+	snprintf(lab->sw_netns, sizeof(lab->sw_netns), "%s-router", lab->name);
+	for (int i = 0; i < lab->nnodes; i++) {
+		struct lab_node *n = &lab->nodes[i];
+		snprintf(n->sw_port, sizeof(n->sw_port), "r-%s", n->name);
+		snprintf(n->ip4, sizeof(n->ip4), "198.18.%d.%d", n->host, n->host);
+		snprintf(n->ip6, sizeof(n->ip6), LAB_NET6_L3 "%x::%x", n->host, n->host);
+	}
+}
+
+void lab_l3_gateway(const struct lab_node *n, char *gw4, size_t l4, char *gw6, size_t l6)
+{
+	snprintf(gw4, l4, "198.18.%d.254", n->host);
+	snprintf(gw6, l6, LAB_NET6_L3 "%x::fe", n->host);
+}
+
+static int ip_cmd(const char *ns, char *const argv[])
+{
+	return netns_run(ns, argv, !g_opts.verbose) ? -EIO : 0;
+}
+
+/* A permanent neighbour entry: ip neigh replace ADDR lladdr MAC dev IF nud permanent. */
+static int neigh(const char *ns, const char *dev, const char *addr, const char *mac)
+{
+	char *argv[] = { "ip", "neigh", "replace", (char *)addr, "lladdr", (char *)mac, "dev",
+			 (char *)dev, "nud", "permanent", NULL };
+	return ip_cmd(ns, argv);
+}
+
+static int route(const char *ns, bool v6, const char *dst, const char *via)
+{
+	char *argv[] = { "ip", v6 ? "-6" : "-4", "route", "replace", (char *)dst, "via",
+			 (char *)via, NULL };
+	return ip_cmd(ns, argv);
+}
+
+static int sysctl(const char *ns, char *const settings[])
+{
+	char *argv[16] = { "sysctl", "-qw" };
+	int n = 2;
+
+	for (int i = 0; settings[i] && n < 15; i++)
+		argv[n++] = settings[i];
+	argv[n] = NULL;
+	return ip_cmd(ns, argv);
+}
+
+/* XDP_TX from lb's eth0 lands in its router port: a 2-insn XDP_PASS there makes that
+ * veth take the frames (as lab_peer_xdp_pass does for the L2 lab's switch port). */
+static int peer_xdp_pass(const char *netns, const char *ifname)
+{
+	struct bpf_insn prog[2] = {
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = XDP_PASS },
+		{ .code = BPF_JMP | BPF_EXIT },
+	};
+	int self = netns_save(), fd, ifindex, err = -EIO;
+
+	if (self < 0)
+		return self;
+	if (!netns_enter(netns) && (ifindex = if_nametoindex(ifname)) > 0) {
+		fd = bpf_prog_load(BPF_PROG_TYPE_XDP, "lab_napi_pass", "GPL", prog, 2, NULL);
+		if (fd >= 0) {
+			err = bpf_xdp_attach(ifindex, fd, XDP_FLAGS_DRV_MODE, NULL);
+			close(fd);
+		}
+	}
+	netns_restore(self);
+	return err;
+}
+
+static int setup_node(const struct lab *lab, const struct lab_node *n, bool is_lb)
+{
+	struct netns_end eth0 = { n->netns, "eth0", n->mac }, port = { lab->sw_netns, n->sw_port, NULL };
+	char a4[48], a6[64], gw4[24], gw6[48], rmac[18], r4[48], r6[64];
+	char *ethtool[] = { "ethtool", "-K", "eth0", "tx", "off", NULL };
+	char *dsr[] = { "net.ipv4.conf.all.arp_ignore=1", "net.ipv4.conf.all.arp_announce=2",
+			"net.ipv4.conf.eth0.arp_ignore=1", "net.ipv4.conf.eth0.arp_announce=2",
+			"net.ipv4.conf.all.rp_filter=0", "net.ipv4.conf.eth0.rp_filter=0", NULL };
+	bool backend = !strncmp(n->name, "backend-", 8);
+	int err = 0;
+
+	lab_l3_gateway(n, gw4, sizeof(gw4), gw6, sizeof(gw6));
+	snprintf(rmac, sizeof(rmac), "02:00:c6:12:fe:%02x", n->host);
+	snprintf(a4, sizeof(a4), "%s/24", n->ip4);
+	snprintf(a6, sizeof(a6), "%s/64", n->ip6);
+	snprintf(r4, sizeof(r4), "%s/24", gw4);
+	snprintf(r6, sizeof(r6), "%s/64", gw6);
+	port.mac = rmac;
+	err = err ?: netns_add(n->netns);
+	err = err ?: netns_link_up(n->netns, "lo");
+	err = err ?: netns_veth_add(&eth0, &port);
+	err = err ?: netns_link_set_mac(n->netns, "eth0", n->mac);
+	err = err ?: netns_link_set_mac(lab->sw_netns, n->sw_port, rmac);
+	err = err ?: netns_addr_add(n->netns, "eth0", a4);
+	err = err ?: netns_addr_add(n->netns, "eth0", a6);
+	err = err ?: netns_addr_add(lab->sw_netns, n->sw_port, r4);
+	err = err ?: netns_addr_add(lab->sw_netns, n->sw_port, r6);
+	err = err ?: netns_link_up(n->netns, "eth0");
+	err = err ?: netns_link_up(lab->sw_netns, n->sw_port);
+	err = err ?: neigh(n->netns, "eth0", gw4, rmac);
+	err = err ?: neigh(n->netns, "eth0", gw6, rmac);
+	err = err ?: neigh(lab->sw_netns, n->sw_port, n->ip4, n->mac);
+	err = err ?: neigh(lab->sw_netns, n->sw_port, n->ip6, n->mac);
+	err = err ?: route(n->netns, false, "default", gw4);
+	err = err ?: route(n->netns, true, "default", gw6);
+	/* An XDP-forwarded frame loses its checksum offload state: full checksums only. */
+	if (!err && !is_lb)
+		err = ip_cmd(n->netns, ethtool);
+	if (!err && is_lb) {
+		/* bpf_fib_lookup answers "forwarding disabled" on an interface that does not
+		 * forward; a VIP packet the balancer's XDP did not take is refused, not sent
+		 * back to the router (which would send it here again). */
+		char *fwd[] = { "net.ipv4.ip_forward=1", "net.ipv6.conf.all.forwarding=1", NULL };
+		char *un4[] = { "ip", "-4", "route", "replace", "unreachable", LAB_VIP4 "/32", NULL };
+		char *un6[] = { "ip", "-6", "route", "replace", "unreachable", LAB_VIP6 "/128", NULL };
+		err = err ?: peer_xdp_pass(lab->sw_netns, n->sw_port);
+		err = err ?: sysctl(n->netns, fwd);
+		err = err ?: ip_cmd(n->netns, un4);
+		err = err ?: ip_cmd(n->netns, un6);
+	}
+	if (!err && backend) {
+		err = err ?: netns_addr_add(n->netns, "lo", LAB_VIP4 "/32");
+		err = err ?: netns_addr_add(n->netns, "lo", LAB_VIP6 "/128");
+		err = err ?: sysctl(n->netns, dsr);
+	}
+	return err;
+}
+
+int lab_l3_up(struct lab *lab)
+{
+	char *fwd[] = { "net.ipv4.ip_forward=1", "net.ipv6.conf.all.forwarding=1",
+			"net.ipv4.conf.all.rp_filter=0", "net.ipv4.conf.default.rp_filter=0", NULL };
+	char vip6[64];
+	int err = 0;
+
+	err = err ?: netns_add(lab->sw_netns);
+	err = err ?: netns_link_up(lab->sw_netns, "lo");
+	err = err ?: sysctl(lab->sw_netns, fwd);
+	for (int i = 0; i < lab->nnodes && !err; i++)
+		err = setup_node(lab, &lab->nodes[i], i == 1);
+	/* The VIPs live behind the LB. Backends answer from them straight to the client;
+	 * rp_filter is off on the router, whose route for the VIP points at the LB. */
+	err = err ?: route(lab->sw_netns, false, LAB_VIP4 "/32", lab->nodes[1].ip4);
+	snprintf(vip6, sizeof(vip6), "%s/128", LAB_VIP6);
+	err = err ?: route(lab->sw_netns, true, vip6, lab->nodes[1].ip6);
+	return err;
+}
+
+/* ---- the decap processes ---- */
+
+static int proc_argv0(int pid, char *buf, size_t len)
+{
+	char path[64];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/cmdline", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, len - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = 0;
+	return 0;
+}
+
+/* Calls fn for each decap process of lab (node NULL: every node); returns how many. */
+static int decap_each(const char *lab, const char *node, void (*fn)(int pid))
+{
+	char want[96];
+	DIR *d = opendir("/proc");
+	struct dirent *de;
+	int found = 0;
+
+	if (!d)
+		return 0;
+	snprintf(want, sizeof(want), DECAP_MARK ":%s:%s", lab, node ? node : "");
+	while ((de = readdir(d))) {
+		char a0[256];
+		int pid = atoi(de->d_name);
+
+		if (pid <= 0 || pid == getpid() || proc_argv0(pid, a0, sizeof(a0)))
+			continue;
+		if (node ? strcmp(a0, want) : strncmp(a0, want, strlen(want)))
+			continue;
+		found++;
+		if (fn)
+			fn(pid);
+	}
+	closedir(d);
+	return found;
+}
+
+static int last_pid;
+static void note(int pid) { last_pid = pid; }
+static void term(int pid) { kill(pid, SIGTERM); }
+static void killit(int pid) { kill(pid, SIGKILL); }
+
+int lab_l3_decap_pid(const char *lab, const char *node)
+{
+	last_pid = 0;
+	decap_each(lab, node, note);
+	return last_pid;
+}
+
+int lab_l3_stop(const char *lab)
+{
+	struct timespec ts = { 0, 10 * 1000000L };
+	int n = decap_each(lab, NULL, term);
+
+	/* They print their counters and exit on SIGTERM; SIGKILL after 3 s (nothing is left
+	 * behind either way: their links go with them). */
+	for (int i = 0; i < 300 && decap_each(lab, NULL, NULL); i++) {
+		if (i == 299)
+			decap_each(lab, NULL, killit);
+		nanosleep(&ts, NULL);
+	}
+	while (waitpid(-1, NULL, WNOHANG) > 0)
+		;
+	return n;
+}
+
+static pid_t decap_spawn(const char *lab, const struct lab_node *n, const char *dir)
+{
+	char a0[96], log[256];
+	char *argv[] = { a0, "lb", "decap", "eth0", "--json", NULL };
+	pid_t pid;
+
+	snprintf(a0, sizeof(a0), DECAP_MARK ":%s:%s", lab, n->name);
+	snprintf(log, sizeof(log), "%s/decap-%s.log", dir, n->name);
+	pid = fork();
+	if (pid)
+		return pid;
+	setsid();
+	int in = open("/dev/null", O_RDONLY), out = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	if (in < 0 || out < 0 || dup2(in, 0) < 0 || dup2(out, 1) < 0 || dup2(out, 2) < 0)
+		_exit(126);
+	close_range(3, ~0U, 0);
+	if (netns_enter(n->netns))
+		_exit(126);
+	execv("/proc/self/exe", argv);
+	dprintf(2, "cannot run bpflab: %s\n", strerror(errno));
+	_exit(127);
+}
+
+static bool log_has(const char *path, const char *what)
+{
+	char line[1024];
+	bool hit = false;
+	FILE *f = fopen(path, "r");
+
+	while (f && !hit && fgets(line, sizeof(line), f))
+		hit = strstr(line, what) != NULL;
+	if (f)
+		fclose(f);
+	return hit;
+}
+
+static void log_warn(const char *path, const char *node)
+{
+	char line[512];
+	FILE *f = fopen(path, "r");
+
+	while (f && fgets(line, sizeof(line), f))
+		pr_warn("  %s: %s", node, line);
+	if (f)
+		fclose(f);
+}
+
+int lab_l3_decap_start(const struct lab *lab)
+{
+	char dir[128];
+	pid_t pids[LAB_MAX_BACKENDS] = { 0 };
+
+	lab_run_dir(lab->name, dir, sizeof(dir));
+	{
+		char *mk[] = { "mkdir", "-p", dir, NULL };
+		if (run_cmd(mk, true)) {
+			pr_warn("lab '%s': cannot make %s\n", lab->name, dir);
+			return EXIT_FAIL;
+		}
+	}
+	for (int i = 0; i < lab->nbackends; i++) {
+		const struct lab_node *n = &lab->nodes[2 + i];
+		char pf[256];
+		FILE *f;
+
+		if (lab_l3_decap_pid(lab->name, n->name))
+			continue; /* idempotent, as `up` is */
+		pids[i] = decap_spawn(lab->name, n, dir);
+		if (pids[i] < 0) {
+			pr_warn("lab '%s': fork: %s\n", lab->name, strerror(errno));
+			return EXIT_FAIL;
+		}
+		snprintf(pf, sizeof(pf), "%s/decap-%s.pid", dir, n->name);
+		if ((f = fopen(pf, "w"))) {
+			fprintf(f, "%d\n", pids[i]);
+			fclose(f);
+		}
+	}
+	/* Up means attached: each says so in its log within 5 s. */
+	for (int i = 0; i < lab->nbackends; i++) {
+		const struct lab_node *n = &lab->nodes[2 + i];
+		char log[256];
+		bool ok = false;
+
+		if (!pids[i])
+			continue;
+		snprintf(log, sizeof(log), "%s/decap-%s.log", dir, n->name);
+		for (int t = 0; t < 500 && !ok; t++) {
+			struct timespec ts = { 0, 10 * 1000000L };
+			int st;
+			if (waitpid(pids[i], &st, WNOHANG) == pids[i]) {
+				pr_warn("lab '%s': lb decap on %s exited:\n", lab->name, n->name);
+				log_warn(log, n->name);
+				return EXIT_FAIL;
+			}
+			ok = log_has(log, "\"decap_started\"");
+			if (!ok)
+				nanosleep(&ts, NULL);
+		}
+		if (!ok) {
+			pr_warn("lab '%s': lb decap on %s did not attach within 5 s\n", lab->name, n->name);
+			log_warn(log, n->name);
+			return EXIT_FAIL;
+		}
+	}
+	return EXIT_OK;
+}

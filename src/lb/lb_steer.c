@@ -1,0 +1,95 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* Loads and attaches steer.bpf.c for `lb health` in dsr mode (see lb_steer.h). Its links
+ * are not pinned: they go with the checker, also on kill -9. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "util.h"
+#include "bpfutil.h"
+#include "lb_cmd.h"
+#include "lb_steer.h"
+#include "steer.skel.h"
+
+struct lb_steer {
+	struct steer_bpf *skel;
+	int egress, ingress;      /* tcx link fds */
+	struct lb_steer_be cur[LB_MAX_BACKENDS];
+};
+
+int lb_steer_attach(struct lb_steer **out, const struct lb_inst *in)
+{
+	struct lb_steer *st = calloc(1, sizeof(*st));
+	int err;
+
+	*out = NULL;
+	if (!st)
+		return -ENOMEM;
+	st->egress = st->ingress = -1;
+	st->skel = steer_bpf__open_and_load();
+	if (!st->skel) {
+		err = -errno;
+		goto fail;
+	}
+	/* bpf_link_create: this libbpf may predate bpf_program__attach_tcx. */
+	st->egress = bpf_link_create(bpf_program__fd(st->skel->progs.lb_steer_egress),
+				     in->meta.ifindex, (enum bpf_attach_type)BPFLAB_TCX_EGRESS, NULL);
+	if (st->egress < 0) {
+		err = -errno;
+		goto fail;
+	}
+	st->ingress = bpf_link_create(bpf_program__fd(st->skel->progs.lb_steer_ingress),
+				      in->meta.ifindex, (enum bpf_attach_type)BPFLAB_TCX_INGRESS, NULL);
+	if (st->ingress < 0) {
+		err = -errno;
+		goto fail;
+	}
+	*out = st;
+	return 0;
+fail:
+	lb_steer_detach(st);
+	return err;
+}
+
+void lb_steer_sync(struct lb_steer *st, const struct lb_cfg *s)
+{
+	static struct lb_steer_be want[LB_MAX_BACKENDS];
+	int fd;
+
+	if (!st)
+		return;
+	fd = bpf_map__fd(st->skel->maps.steer_be);
+	memset(want, 0, sizeof(want));
+	for (int i = 0; i < s->nbackends; i++) {
+		const struct lb_cfg_backend *b = &s->backends[i];
+		int v = lb_cfg_find_vip(s, &b->vip);
+
+		if (v < 0 || s->vips[v].check.type == LB_CHECK_NONE || b->id >= LB_MAX_BACKENDS)
+			continue;
+		want[b->id] = (struct lb_steer_be){
+			.vip_addr = b->vip.addr, .be_addr = b->addr, .vip_port = b->vip.port,
+			.be_port = lb_be_port(b), .proto = b->vip.proto, .used = 1,
+		};
+	}
+	for (__u32 id = 0; id < LB_MAX_BACKENDS; id++) {
+		if (!memcmp(&want[id], &st->cur[id], sizeof(want[id])))
+			continue;
+		if (!bpf_map_update_elem(fd, &id, &want[id], BPF_ANY))
+			st->cur[id] = want[id];
+	}
+}
+
+void lb_steer_detach(struct lb_steer *st)
+{
+	if (!st)
+		return;
+	if (st->ingress >= 0)
+		close(st->ingress);
+	if (st->egress >= 0)
+		close(st->egress);
+	steer_bpf__destroy(st->skel);
+	free(st);
+}

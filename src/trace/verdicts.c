@@ -1,0 +1,444 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* Finds bpflab's packet programs through the kernel and reads their verdict reports
+ * (src/bpf/verdict.h). No pins: a program is recognised by its two maps' names and
+ * types, found from bpf_prog_get_next_id and each program's map ids. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+
+#include "verdicts.h"
+#include "count.h"
+#include "ping.h"
+#include "lb.h"
+#include "lb_ctl.h"
+
+struct vsrc {
+	struct verdict_src pub;
+	struct verdicts *v;
+	int ctl_fd, ring_fd;
+	__u64 lost0;
+	bool in_rb;
+};
+
+struct verdicts {
+	verdicts_cb cb;
+	void *ctx;
+	struct vsrc **src;
+	int n, cap;
+	__u64 t_enable;          /* CLOCK_MONOTONIC ns: records before it are a killed trace's */
+};
+
+static __u64 mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (__u64)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+struct verdicts *verdicts_open(verdicts_cb cb, void *ctx)
+{
+	struct verdicts *v = calloc(1, sizeof(*v));
+
+	if (!v)
+		return NULL;
+	v->cb = cb;
+	v->ctx = ctx;
+	return v;
+}
+
+static enum verdict_kind kind_of(const char *prog_name)
+{
+	if (!strncmp(prog_name, "count", 5))
+		return VK_COUNT;
+	if (!strncmp(prog_name, "ping", 4))
+		return VK_PING;
+	if (!strncmp(prog_name, "lb", 2))
+		return VK_LB;
+	if (!strncmp(prog_name, "filter", 6))
+		return VK_FILTER;
+	return VK_NONE;
+}
+
+static bool known_ring(const struct verdicts *v, __u32 ring_id)
+{
+	for (int i = 0; i < v->n; i++)
+		if (v->src[i]->pub.ring_map_id == ring_id)
+			return true;
+	return false;
+}
+
+/* The program's trace_ctl and trace_ring, as fds; 0 when it has both. */
+static int prog_maps(int prog_fd, int *ctl_fd, __u32 *ctl_id, int *ring_fd, __u32 *ring_id)
+{
+	struct bpf_prog_info info = {};
+	__u32 len = sizeof(info), n, ids[64];
+
+	*ctl_fd = *ring_fd = -1;
+	if (bpf_obj_get_info_by_fd(prog_fd, &info, &len))
+		return -errno;
+	n = info.nr_map_ids;
+	if (n == 0)
+		return -ENOENT;
+	if (n > 64)
+		n = 64;
+	memset(&info, 0, sizeof(info));
+	info.nr_map_ids = n;
+	info.map_ids = (__u64)(unsigned long)ids;
+	len = sizeof(info);
+	if (bpf_obj_get_info_by_fd(prog_fd, &info, &len))
+		return -errno;
+	for (__u32 i = 0; i < n && i < info.nr_map_ids; i++) {
+		struct bpf_map_info mi = {};
+		__u32 ml = sizeof(mi);
+		int fd = bpf_map_get_fd_by_id(ids[i]);
+
+		if (fd < 0)
+			continue;
+		if (bpf_obj_get_info_by_fd(fd, &mi, &ml)) {
+			close(fd);
+			continue;
+		}
+		if (*ctl_fd < 0 && !strcmp(mi.name, VERDICT_CTL_MAP) &&
+		    mi.type == BPF_MAP_TYPE_ARRAY && mi.value_size == sizeof(struct verdict_ctl) &&
+		    mi.max_entries == 1) {
+			*ctl_fd = fd;
+			*ctl_id = mi.id;
+		} else if (*ring_fd < 0 && !strcmp(mi.name, VERDICT_RING_MAP) &&
+			   mi.type == BPF_MAP_TYPE_RINGBUF) {
+			*ring_fd = fd;
+			*ring_id = mi.id;
+		} else {
+			close(fd);
+		}
+	}
+	if (*ctl_fd >= 0 && *ring_fd >= 0)
+		return 0;
+	if (*ctl_fd >= 0)
+		close(*ctl_fd);
+	if (*ring_fd >= 0)
+		close(*ring_fd);
+	*ctl_fd = *ring_fd = -1;
+	return -ENOENT;
+}
+
+/* 1 added, 0 not a packet program with both maps or known already, -errno. */
+static int add_prog(struct verdicts *v, __u32 id)
+{
+	struct bpf_prog_info info = {};
+	__u32 len = sizeof(info), ctl_id = 0, ring_id = 0;
+	int fd = bpf_prog_get_fd_by_id(id), ctl_fd, ring_fd;
+	struct vsrc *s;
+
+	if (fd < 0)
+		return 0; /* gone since, or not ours to open */
+	if (bpf_obj_get_info_by_fd(fd, &info, &len) ||
+	    (info.type != BPF_PROG_TYPE_XDP && info.type != BPF_PROG_TYPE_SCHED_CLS) ||
+	    prog_maps(fd, &ctl_fd, &ctl_id, &ring_fd, &ring_id)) {
+		close(fd);
+		return 0;
+	}
+	close(fd);
+	/* Programs of one object share their maps: one source per ring. */
+	if (known_ring(v, ring_id)) {
+		close(ctl_fd);
+		close(ring_fd);
+		return 0;
+	}
+	if (v->n == v->cap) {
+		int cap = v->cap ? v->cap * 2 : 8;
+		struct vsrc **p = realloc(v->src, cap * sizeof(*p));
+		if (!p)
+			goto nomem;
+		v->src = p;
+		v->cap = cap;
+	}
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		goto nomem;
+	s->v = v;
+	s->ctl_fd = ctl_fd;
+	s->ring_fd = ring_fd;
+	s->pub.prog_id = id;
+	snprintf(s->pub.prog_name, sizeof(s->pub.prog_name), "%s", info.name);
+	s->pub.kind = kind_of(info.name);
+	s->pub.ctl_map_id = ctl_id;
+	s->pub.ring_map_id = ring_id;
+	v->src[v->n++] = s;
+	return 1;
+nomem:
+	close(ctl_fd);
+	close(ring_fd);
+	return -ENOMEM;
+}
+
+int verdicts_add_prog(struct verdicts *v, __u32 prog_id)
+{
+	int fd = bpf_prog_get_fd_by_id(prog_id), r;
+
+	if (fd < 0)
+		return -errno;
+	close(fd);
+	for (int i = 0; i < v->n; i++)
+		if (v->src[i]->pub.prog_id == prog_id)
+			return 0;
+	r = add_prog(v, prog_id);
+	if (r == 0) {
+		/* Known ring (another program of the same object) or not a packet program. */
+		int ctl_fd, ring_fd;
+		__u32 a, b;
+
+		fd = bpf_prog_get_fd_by_id(prog_id);
+		if (fd < 0)
+			return -errno;
+		r = prog_maps(fd, &ctl_fd, &a, &ring_fd, &b);
+		close(fd);
+		if (r)
+			return -ENOENT;
+		close(ctl_fd);
+		close(ring_fd);
+		return 0;
+	}
+	return r;
+}
+
+int verdicts_find(struct verdicts *v)
+{
+	__u32 id = 0;
+	int found = 0, r;
+
+	while (!bpf_prog_get_next_id(id, &id)) {
+		r = add_prog(v, id);
+		if (r < 0)
+			return r;
+		found += r;
+	}
+	if (errno != ENOENT)
+		return -errno;
+	return found;
+}
+
+static int on_sample(void *ctx, void *data, size_t size)
+{
+	struct vsrc *s = ctx;
+	const struct verdict_rec *r = data;
+
+	if (size < sizeof(*r) || r->ts_ns < s->v->t_enable)
+		return 0;
+	return s->v->cb ? s->v->cb(s->v->ctx, &s->pub, r) : 0;
+}
+
+static bool alive(__u32 pid)
+{
+	return pid && (kill((pid_t)pid, 0) == 0 || errno == EPERM);
+}
+
+void verdicts_keepalive(struct verdicts *v)
+{
+	__u32 zero = 0;
+
+	for (int i = 0; i < v->n; i++) {
+		struct vsrc *s = v->src[i];
+		struct verdict_ctl c = {};
+
+		if (!s->pub.on || bpf_map_lookup_elem(s->ctl_fd, &zero, &c) ||
+		    c.owner_pid != (__u32)getpid())
+			continue;
+		c.deadline_ns = mono_ns() + VERDICT_LEASE_NS;
+		bpf_map_update_elem(s->ctl_fd, &zero, &c, BPF_ANY);
+	}
+}
+
+int verdicts_enable(struct verdicts *v, struct ring_buffer **rb)
+{
+	__u32 zero = 0, me = getpid();
+	int on = 0;
+
+	if (!v->t_enable)
+		v->t_enable = mono_ns();
+	verdicts_keepalive(v);
+	for (int i = 0; i < v->n; i++) {
+		struct vsrc *s = v->src[i];
+		struct verdict_ctl c = {};
+
+		if (s->pub.on) {
+			on++;
+			continue;
+		}
+		if (bpf_map_lookup_elem(s->ctl_fd, &zero, &c))
+			continue;
+		s->pub.busy_pid = s->pub.stale_pid = 0;
+		if (c.on && c.owner_pid != me) {
+			/* A live owner whose lease ran out is stuck or gone: taken over too. */
+			if (alive(c.owner_pid) && c.deadline_ns >= mono_ns()) {
+				s->pub.busy_pid = c.owner_pid;
+				continue;
+			}
+			s->pub.stale_pid = c.owner_pid ? c.owner_pid : ~0u;
+		}
+		if (!s->in_rb) {
+			if (!*rb) {
+				*rb = ring_buffer__new(s->ring_fd, on_sample, s, NULL);
+				if (!*rb)
+					return -errno;
+			} else if (ring_buffer__add(*rb, s->ring_fd, on_sample, s)) {
+				return -errno;
+			}
+			s->in_rb = true;
+		}
+		s->lost0 = c.lost;
+		c.on = 1;
+		c.owner_pid = me;
+		c.deadline_ns = mono_ns() + VERDICT_LEASE_NS;
+		if (bpf_map_update_elem(s->ctl_fd, &zero, &c, BPF_ANY))
+			continue;
+		s->pub.on = true;
+		on++;
+	}
+	return on;
+}
+
+void verdicts_disable(struct verdicts *v)
+{
+	__u32 zero = 0;
+
+	if (!v)
+		return;
+	for (int i = 0; i < v->n; i++) {
+		struct vsrc *s = v->src[i];
+		struct verdict_ctl c = {};
+
+		if (!s->pub.on)
+			continue;
+		if (!bpf_map_lookup_elem(s->ctl_fd, &zero, &c) && c.owner_pid == (__u32)getpid()) {
+			c.on = 0;
+			c.owner_pid = 0;
+			bpf_map_update_elem(s->ctl_fd, &zero, &c, BPF_ANY);
+		}
+		s->pub.on = false;
+	}
+}
+
+void verdicts_close(struct verdicts *v)
+{
+	if (!v)
+		return;
+	verdicts_disable(v);
+	for (int i = 0; i < v->n; i++) {
+		close(v->src[i]->ctl_fd);
+		close(v->src[i]->ring_fd);
+		free(v->src[i]);
+	}
+	free(v->src);
+	free(v);
+}
+
+int verdicts_count(const struct verdicts *v)
+{
+	return v->n;
+}
+
+const struct verdict_src *verdicts_src(const struct verdicts *v, int i)
+{
+	return i >= 0 && i < v->n ? &v->src[i]->pub : NULL;
+}
+
+__u64 verdicts_lost(const struct verdicts *v)
+{
+	__u32 zero = 0;
+	__u64 sum = 0;
+
+	for (int i = 0; i < v->n; i++) {
+		struct verdict_ctl c = {};
+
+		if (v->src[i]->pub.on && !bpf_map_lookup_elem(v->src[i]->ctl_fd, &zero, &c) &&
+		    c.lost >= v->src[i]->lost0)
+			sum += c.lost - v->src[i]->lost0;
+	}
+	return sum;
+}
+
+const char *verdicts_kind_name(enum verdict_kind k)
+{
+	static const char *names[VK__MAX] = { "?", "count", "ping", "lb", "filter" };
+
+	return k < VK__MAX ? names[k] : "?";
+}
+
+const char *verdicts_verdict_name(__u8 hook, __u32 verdict)
+{
+	static const char *xdp[] = { "XDP_ABORTED", "XDP_DROP", "XDP_PASS", "XDP_TX",
+				     "XDP_REDIRECT" };
+	static const char *tc[] = { "TC_ACT_OK", "TC_ACT_RECLASSIFY", "TC_ACT_SHOT",
+				    "TC_ACT_PIPE", "TC_ACT_STOLEN", "TC_ACT_QUEUED",
+				    "TC_ACT_REPEAT", "TC_ACT_REDIRECT", "TC_ACT_TRAP" };
+
+	if (hook == VH_XDP)
+		return verdict < sizeof(xdp) / sizeof(xdp[0]) ? xdp[verdict] : "XDP_?";
+	if (verdict == (__u32)-1)
+		return "TC_ACT_UNSPEC";
+	return verdict < sizeof(tc) / sizeof(tc[0]) ? tc[verdict] : "TC_ACT_?";
+}
+
+bool verdicts_is_drop(__u8 hook, __u32 verdict)
+{
+	if (hook == VH_XDP)
+		return verdict == 0 || verdict == 1; /* XDP_ABORTED, XDP_DROP */
+	return verdict == 2;                         /* TC_ACT_SHOT */
+}
+
+/* Kept in the enums' order: a new entry there without a name here prints a number. */
+static const char *count_names[CP__MAX] = {
+	[CP_IPV4] = "ipv4", [CP_IPV6] = "ipv6", [CP_ARP] = "arp", [CP_ICMP] = "icmp",
+	[CP_ICMPV6] = "icmpv6", [CP_TCP] = "tcp", [CP_UDP] = "udp", [CP_OTHER] = "other",
+	[CP_MALFORMED] = "malformed",
+};
+
+static const char *ping_names[PS__MAX] = {
+	[PS_PACKETS] = "not_echo_request", [PS_PASSED] = "passed", [PS_DROPPED] = "dropped",
+	[PS_REPLIED] = "replied", [PS_REFUSED] = "refused", [PS_FRAGMENTS] = "fragment",
+	[PS_MALFORMED] = "malformed", [PS_EXTHDRS] = "exthdrs",
+};
+
+static const char *ping_refused[PR__MAX] = {
+	[PR_L2_MCAST] = "l2_multicast", [PR_DST_MCAST] = "dst_multicast",
+	[PR_DST_NOT_OURS] = "dst_not_ours", [PR_SRC_BAD] = "src_invalid",
+	[PR_LOOPBACK] = "loopback", [PR_SRC_OURS] = "src_ours",
+	[PR_ROUTED] = "routing_header", [PR_IP_CSUM] = "ip_checksum",
+	[PR_IP_OPTIONS] = "ip_options", [PR_CSUM_ZERO] = "zero_checksum",
+};
+
+const char *verdicts_reason(const struct verdict_rec *r, char *buf, size_t len)
+{
+	const char *n = NULL;
+
+	switch (r->kind) {
+	case VK_COUNT:
+		n = r->reason < CP__MAX ? count_names[r->reason] : NULL;
+		break;
+	case VK_PING:
+		n = r->reason < PS__MAX ? ping_names[r->reason] : NULL;
+		if (n && r->reason == PS_REFUSED && r->arg && r->arg < PR__MAX &&
+		    ping_refused[r->arg]) {
+			snprintf(buf, len, "refused_%s", ping_refused[r->arg]);
+			return buf;
+		}
+		break;
+	case VK_LB:
+		n = r->reason < LBC__MAX ? lb_counter_name(r->reason) : NULL;
+		break;
+	case VK_FILTER:
+		snprintf(buf, len, "rule_%u", r->arg);
+		return buf;
+	}
+	if (n && *n && strcmp(n, "?"))
+		snprintf(buf, len, "%s", n);
+	else
+		snprintf(buf, len, "%s_%u", verdicts_kind_name(r->kind), r->reason);
+	return buf;
+}
