@@ -3,10 +3,13 @@
  *
  * Each program that includes this header gets two maps, found by `bpflab trace` through
  * the kernel by name (no pins, nothing left behind; names fit BPF_OBJ_NAME_LEN):
- *   trace_ctl   ARRAY, one struct verdict_ctl: on/off, the tracer's pid, records lost
+ *   trace_ctl   PERCPU_ARRAY, one struct verdict_ctl per CPU: on/off, the tracer's pid,
+ *               its lease, records lost, and the reason noted for the packet in flight
  *   trace_ring  RINGBUF, VERDICT_RING_SIZE: one struct verdict_rec per verdict while on
- * verdict_report() at a verdict point costs, while no trace runs, one array lookup (the
- * verifier inlines it: no helper call), one load and one branch. While a trace runs it
+ * verdict_report() at a verdict point costs, while no trace runs, one per-CPU array
+ * lookup (the verifier inlines it since 6.10: no helper call), one load and one branch.
+ * Per CPU, so that a program can note its reason where it decides (verdict_note) and
+ * report at its one exit (verdict_report_noted) without a store shared between CPUs. While a trace runs it
  * reserves a record, copies the first VERDICT_SNAP bytes of the packet and submits.
  *
  * The flag is a lease: the tracer renews deadline_ns (CLOCK_MONOTONIC, as
@@ -48,11 +51,14 @@ enum verdict_hook {
 	VH_TC = 2,
 };
 
+/* One per CPU. User space writes on/owner_pid/deadline_ns into every CPU's copy. */
 struct verdict_ctl {
 	__u32 on;          /* 1: report every verdict into trace_ring */
 	__u32 owner_pid;   /* the `bpflab trace` that turned it on */
-	__u64 lost;        /* records trace_ring could not take (full) */
+	__u64 lost;        /* records trace_ring could not take (full), this CPU's */
 	__u64 deadline_ns; /* the lease: no report after this bpf_ktime_get_ns() */
+	__u32 note_reason; /* verdict_note() of the packet in flight on this CPU */
+	__u32 note_arg;
 };
 
 struct verdict_rec {
@@ -77,7 +83,7 @@ struct verdict_rec {
 #include <bpf/bpf_helpers.h>
 
 struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
 	__type(value, struct verdict_ctl);
@@ -100,7 +106,7 @@ static __always_inline struct verdict_rec *verdict_reserve_(void)
 		return NULL;
 	r = bpf_ringbuf_reserve(&trace_ring, sizeof(*r), 0);
 	if (!r) {
-		__sync_fetch_and_add(&c->lost, 1);
+		c->lost++; /* this CPU's copy: no atomic */
 		return NULL;
 	}
 	r->ts_ns = now;
@@ -179,6 +185,41 @@ static __always_inline int verdict_on_(void)
 
 	return c && c->on;
 }
+
+
+static __always_inline struct verdict_ctl *verdict_ctl_(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&trace_ctl, &zero);
+}
+
+/* For a program with many verdict points: note the reason where it is decided... */
+static __always_inline void verdict_note(__u32 reason, __u32 arg)
+{
+	struct verdict_ctl *c = verdict_ctl_();
+
+	if (c && c->on) {
+		c->note_reason = reason;
+		c->note_arg = arg;
+	}
+}
+
+/* ...and report once, at the program's exit, with the reason noted. */
+#define verdict_report_noted(ctx, xdp, kind, verdict)                                        \
+	do {                                                                               \
+		struct verdict_ctl *c_ = verdict_ctl_();                                   \
+		if (c_ && c_->on) {                                                        \
+			__u32 r_ = c_->note_reason, a_ = c_->note_arg;                     \
+			c_->note_reason = c_->note_arg = 0;                                \
+			if (xdp)                                                           \
+				verdict_emit_xdp((struct xdp_md *)(ctx), (kind), (verdict),  \
+						 r_, a_);                                  \
+			else                                                               \
+				verdict_emit_tc((struct __sk_buff *)(ctx), (kind),         \
+						(verdict), r_, a_);                        \
+		}                                                                          \
+	} while (0)
 
 /* ctx is the program's context; xdp a compile-time constant (true: struct xdp_md). */
 #define verdict_report(ctx, xdp, kind, verdict, reason, arg)                                 \

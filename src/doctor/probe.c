@@ -66,6 +66,7 @@ static const struct {
 	[FEAT_XDP_LIVE_FRAMES] = { "xdp_live_frames", "XDP live frames" },
 	[FEAT_SYNCOOKIE] = { "syncookie_helpers", "SYN-cookie helpers (XDP)" },
 	[FEAT_CT_KFUNC] = { "ct_kfuncs", "conntrack kfuncs (XDP)" },
+	[FEAT_NET_TP] = { "net_tracepoints", "net tracepoints" },
 };
 
 static struct probe_result results[FEAT__MAX];
@@ -431,7 +432,7 @@ static unsigned feature_caps(enum feature f)
 	case FEAT_KERNEL:
 		return 0;
 	case FEAT_BPF: case FEAT_BTF: case FEAT_JIT: case FEAT_RINGBUF:
-	case FEAT_BPFFS: case FEAT_TRACEFS:
+	case FEAT_BPFFS: case FEAT_TRACEFS: case FEAT_NET_TP:
 		return CAPN_BPF;
 	case FEAT_SYNCOOKIE: case FEAT_CT_KFUNC: /* XDP programs, loaded, never attached */
 		return CAPN_BPF | CAPN_NET_ADMIN;
@@ -478,6 +479,7 @@ static void probe_one(enum feature f)
 	case FEAT_RINGBUF: probe_ringbuf(r); break;
 	case FEAT_SYNCOOKIE: probe_syncookie(r); break;
 	case FEAT_CT_KFUNC: probe_ct_kfunc(r); break;
+	case FEAT_NET_TP: probe_net_tp(r); break;
 	default:
 		probe_net(results, probed);
 		return;

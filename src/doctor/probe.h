@@ -42,6 +42,7 @@ enum feature {
 	FEAT_XDP_LIVE_FRAMES, /* BPF_PROG_TEST_RUN with BPF_F_TEST_XDP_LIVE_FRAMES */
 	FEAT_SYNCOOKIE,       /* XDP may call bpf_tcp_raw_gen/check_syncookie_ipv4/6 */
 	FEAT_CT_KFUNC,        /* XDP may call the conntrack kfuncs bpf_xdp_ct_lookup/bpf_ct_release */
+	FEAT_NET_TP,          /* the network stack's tracepoints bpflab trace uses (tp_btf types) */
 	FEAT__MAX,
 	FEAT_NONE = -1,       /* ends a list of alternatives */
 };

@@ -41,6 +41,7 @@ void probe_kprobe(struct probe_result *r);
 void probe_uprobe(struct probe_result *r);
 void probe_raw_tp(struct probe_result *r);
 void probe_tp_btf(struct probe_result *r);
+void probe_net_tp(struct probe_result *r);
 void probe_trampoline(struct probe_result *r, enum bpf_prog_type type,
 		      enum bpf_attach_type eat, const char *func, const char *kind);
 /* probe_net.c: probes every network feature at once, into results[]/probed[]. */

@@ -79,6 +79,13 @@ const struct cmd_req probe_commands[] = {
 		{ "the XDP generic row", { FEAT_XDP_GENERIC, FEAT_NONE }, { "generic XDP" }, "the XDP generic row" },
 		{ "the TC ingress row", { FEAT_TC_CLSACT, FEAT_NONE }, { "a clsact qdisc" }, "the TC ingress row" },
 		}, FEAT_NONE, NULL },
+	/* Keep in step with the programs of src/trace/trace.bpf.c. */
+	{ "trace", NULL, {
+		{ "typed tracepoints", { FEAT_TP_BTF, FEAT_NONE }, { "tp_btf programs (the sk_buff itself)" }, NULL },
+		{ "the stack's tracepoints", { FEAT_NET_TP, FEAT_NONE },
+		  { "skb:kfree_skb with its reason and the others this kernel has (net_tracepoints)" }, NULL },
+		{ "events", { FEAT_RINGBUF, FEAT_NONE }, { "a BPF ring buffer" }, NULL },
+		{ NULL } }, FEAT_KPROBE, "kprobes (pwru, retis)" },
 	{ "lab", NULL, {
 		{ "namespaces", { FEAT_NETNS, FEAT_NONE }, { "network namespaces, veth and a bridge" }, NULL },
 		{ NULL } }, FEAT_NONE, NULL },

@@ -289,6 +289,49 @@ void probe_tp_btf(struct probe_result *r)
 	set_res(r, PROBE_OK, 0, "attached a BTF-typed program to sched_process_exec");
 }
 
+/* Which of the tracepoints `bpflab trace` attaches (as tp_btf: their btf_trace_* types)
+ * this kernel has. Keep in step with trace_hooks[] in src/trace/trace_prog.c. */
+void probe_net_tp(struct probe_result *r)
+{
+	static const char *const tps[] = {
+		"skb:kfree_skb", "skb:consume_skb", "net:netif_receive_skb", "net:netif_rx",
+		"net:net_dev_queue", "net:net_dev_xmit", "xdp:xdp_exception", "xdp:xdp_redirect",
+		"xdp:xdp_redirect_err", "fib:fib_table_lookup", "fib6:fib6_table_lookup",
+		"tcp:tcp_send_reset", "tcp:tcp_receive_reset", "tcp:tcp_retransmit_skb",
+		"tcp:tcp_bad_csum", "icmp:icmp_send", "udp:udp_fail_queue_rcv_skb",
+		"neigh:neigh_update", "neigh:neigh_event_send_dead", "qdisc:qdisc_enqueue",
+	};
+	struct btf *btf = btf__load_vmlinux_btf();
+	char missing[sizeof(r->detail)] = "", name[64];
+	int have = 0, n = sizeof(tps) / sizeof(tps[0]);
+	bool kfree = false;
+
+	if (!btf) {
+		set_res(r, PROBE_MISSING, errno, "no kernel BTF: the tracepoints' types are unknown");
+		return;
+	}
+	for (int i = 0; i < n; i++) {
+		snprintf(name, sizeof(name), "btf_trace_%s", strchr(tps[i], ':') + 1);
+		if (btf__find_by_name_kind(btf, name, BTF_KIND_TYPEDEF) > 0) {
+			have++;
+			kfree |= i == 0;
+		} else {
+			size_t l = strlen(missing);
+			snprintf(missing + l, sizeof(missing) - l, "%s%s", l ? " " : "", tps[i]);
+		}
+	}
+	btf__free(btf);
+	snprintf(r->value, sizeof(r->value), "%d/%d", have, n);
+	if (!kfree)
+		set_res(r, PROBE_MISSING, ENOENT, "%d of %d tracepoints, not skb:kfree_skb; missing: %s",
+			have, n, missing);
+	else if (missing[0])
+		set_res(r, PROBE_OK, 0, "%d of %d tracepoints; missing: %s", have, n, missing);
+	else
+		set_res(r, PROBE_OK, 0, "all %d: skb:kfree_skb/consume_skb, net:*, xdp:*, fib/fib6 "
+			"lookups, tcp:*, icmp_send, udp_fail_queue_rcv_skb, neigh:*, qdisc_enqueue", n);
+}
+
 /* fentry, fexit and lsm all go through a BPF trampoline. */
 void probe_trampoline(struct probe_result *r, enum bpf_prog_type type,
 			     enum bpf_attach_type eat, const char *func, const char *kind)

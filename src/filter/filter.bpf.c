@@ -225,13 +225,12 @@ static __always_inline __u32 class_at(void *map, __u32 gen, __u32 n, __u32 v)
 	return c ? *c : 0;
 }
 
-static __always_inline bool event_allowed(struct filter_stats *st)
+static __always_inline bool event_allowed(struct filter_stats *st, __u64 now)
 {
-	__u64 now, credit;
+	__u64 credit;
 
 	if (!event_gap_ns)
 		return true;
-	now = bpf_ktime_get_ns();
 	credit = st->ev_tokens + (now - st->ev_last);
 	if (credit > event_burst_ns)
 		credit = event_burst_ns;
@@ -249,22 +248,37 @@ static __noinline void drop_sample(struct filter_stats *st, const struct fields 
 				   __u32 len, __u32 what)
 {
 	struct filter_event *e;
-	__u64 mask = (1ULL << top_shift) - 1;
+	__u64 mask = (1ULL << top_shift) - 1, weight = 0;
+	/* Coarse (a tick) is enough for windows of 10 ms and up, and costs a load instead of a
+	 * clock read on every dropped packet. */
+	__u64 now = bpf_ktime_get_coarse_ns();
 
-	if ((st->sample++ & mask) == 0) {
+	/* Top sources: exact while drops are few, one in 2^top_shift (weighted) at flood
+	 * rates, where a hash update per packet would cost more than the rules. */
+	if (now - st->top_win >= FILTER_TOP_WINDOW_NS) {
+		st->top_win = now;
+		st->top_n = 0;
+	}
+	if (st->top_n < FILTER_TOP_EXACT) {
+		st->top_n++;
+		weight = 1;
+	} else if ((st->sample++ & mask) == 0) {
+		weight = mask + 1;
+	}
+	if (weight) {
 		struct filter_src_key k = { .family = f->family };
-		struct filter_src_val *v, nv = { .drops = mask + 1, .bytes = (mask + 1) * len };
+		struct filter_src_val *v, nv = { .drops = weight, .bytes = weight * len };
 
 		__builtin_memcpy(k.addr, f->src, 16);
 		v = bpf_map_lookup_elem(&top_src, &k);
 		if (v) {
-			v->drops += mask + 1;
-			v->bytes += (mask + 1) * len;
+			v->drops += weight;
+			v->bytes += weight * len;
 		} else {
 			bpf_map_update_elem(&top_src, &k, &nv, BPF_ANY);
 		}
 	}
-	if (!event_allowed(st)) {
+	if (!event_allowed(st, now)) {
 		st->c[FS_SUPPRESSED]++;
 		return;
 	}
@@ -274,7 +288,7 @@ static __noinline void drop_sample(struct filter_stats *st, const struct fields 
 		return;
 	}
 	st->c[FS_EVENTS]++;
-	e->ts_ns = bpf_ktime_get_ns();
+	e->ts_ns = now;
 	e->family = f->family;
 	e->proto = f->proto;
 	e->action = what >> 16;

@@ -141,6 +141,8 @@ struct filter_stats {
 	__u64 ev_tokens;  /* event rate limit: ns of credit */
 	__u64 ev_last;
 	__u64 sample;     /* drops seen, for the 1-in-N top-sources sample */
+	__u64 top_win;    /* start of the current top-sources window (ns) */
+	__u64 top_n;      /* drops recorded exactly in it */
 };
 
 /* A sampled drop (ring buffer "events"). */
@@ -157,6 +159,8 @@ struct filter_event {
 #define FILTER_RB_SIZE (256 * 1024)
 #define FILTER_MAX_BUCKETS 65536
 #define FILTER_MAX_SOURCES 16384
-#define FILTER_TOP_SAMPLE_SHIFT 4  /* top sources: one drop in 16 is recorded (x16) */
+#define FILTER_TOP_SAMPLE_SHIFT 4  /* top sources: past the exact ones, one drop in 16 (x16) */
+#define FILTER_TOP_EXACT 64         /* drops per CPU per FILTER_TOP_WINDOW_NS recorded one by one */
+#define FILTER_TOP_WINDOW_NS 100000000ULL
 
 #endif

@@ -120,8 +120,8 @@ int filter_show(struct finst *in, int top)
 			       ru->text);
 		}
 		if (nt) {
-			printf("  top sources by drops (one drop in %u sampled):\n",
-			       1u << FILTER_TOP_SAMPLE_SHIFT);
+			printf("  top sources by drops (exact up to %d per 100 ms per CPU, then one in %u sampled):\n",
+			       FILTER_TOP_EXACT, 1u << FILTER_TOP_SAMPLE_SHIFT);
 			for (int i = 0; i < nt; i++) {
 				fmt_src(&t[i].k, a, sizeof(a));
 				printf("    %-40s %12llu drops %14llu bytes\n", a,

@@ -217,6 +217,7 @@ static int lab_down(struct lab *lab, bool quiet)
 	 * half-failed up left, so `down` converges whatever state it finds. */
 	/* Servers first: a process inside a namespace keeps it alive after its name is gone. */
 	lab_l3_stop(lab->name); /* --lb ipip|gue: the decap processes, likewise */
+	lab_lb_stop(lab);       /* --lb-config: the checker and the balancer */
 	stopped = lab_serve_stop(lab->name);
 	snprintf(prefix, sizeof(prefix), "%s-", lab->name);
 	removed = netns_del_prefix(prefix, lab_ns_suffix);
@@ -445,6 +446,7 @@ struct lab_args {
 	uint64_t backends;
 	bool serve;
 	bool attacker;
+	const char *lb_config; /* --lb-config: lab_health.c */
 };
 
 enum { LB_NONE, LB_NAT, LB_DSR, LB_IPIP, LB_GUE };
@@ -467,6 +469,10 @@ static const struct opt_def lab_opts[] = {
 	    "XDP-forwarded frame loses it). ipip, gue: the L3 lab instead (lab_l3.c): every node on "
 	    "its own subnet behind router namespace NAME-router, the VIPs routed to lb, backends "
 	    "with the VIPs on lo running `lb decap eth0`"), .values = lb_modes, .only = "up" },
+	{ O("lb-config", 0, OPT_FILE, lb_config, "FILE", "with --lb nat|dsr: also start `bpflab lb "
+	    "start eth0` on lb with this configuration and, when it has `check` lines, `bpflab lb "
+	    "health` in the background (log in " LAB_RUN_DIR "/NAME/); `lab down` stops both"),
+	  .only = "up" },
 	{ O("serve", 's', OPT_FLAG, serve, NULL, "an HTTP server on port 80 of every backend that "
 	    "answers with the backend's name (curl http://198.18.0.11/ says backend-a); it listens "
 	    "on all addresses, so also on the VIP in dsr mode; `lab down` stops it"), .only = "up" },
@@ -491,6 +497,8 @@ static int sub_up(int argc, char **argv)
 	int err;
 
 	(void)argc, (void)argv;
+	if (args.lb_config && (args.lb_mode != LB_NAT && args.lb_mode != LB_DSR))
+		return usage_error("lab", "--lb-config needs --lb nat or --lb dsr");
 	/* An L3 lab stays one (`up --serve` on it again); the other kind is refused. */
 	bool l3 = args.lb_mode >= LB_IPIP || (!args.lb_mode && lab_l3_exists(name));
 
@@ -547,6 +555,9 @@ static int sub_up(int argc, char **argv)
 		lab_serve_stop(name);
 		return EXIT_FAIL;
 	}
+	if (args.lb_config && (err = lab_lb_start(&cur_lab, lb_mode_names[args.lb_mode],
+						  args.lb_config)))
+		return err;
 	if (g_opts.json)
 		return lab_status(&cur_lab, true);
 	printf("lab '%s' is up: client %s, lb %s, %d backends from %s%s; "

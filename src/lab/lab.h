@@ -79,4 +79,11 @@ int lab_serve_stop(const char *lab);
 /* The pid of node's server, 0 if none runs. */
 int lab_serve_pid(const char *lab, const char *node);
 
+/* `lab up --lb-config FILE` (lab_health.c): `lb start eth0` on lb with FILE and, when it
+ * has checks, `lb health` in the background; lab_lb_stop (from `lab down`) stops both and
+ * returns how many checkers it stopped. */
+int lab_lb_start(const struct lab *lab, const char *mode, const char *config);
+int lab_lb_stop(const struct lab *lab);
+int lab_health_pid(const char *lab);
+
 #endif

@@ -283,17 +283,21 @@ fail:
  * from tunnel_src4 to the backend (IPIP: protocol 4), or that and a UDP header to
  * LB_GUE_PORT from a flow-hash port (GUE variant 1), to the next hop the kernel's FIB
  * names. Wire format: docs/lb.md "Encapsulation". VLAN tags are not carried: the outer
- * packet is routed, not bridged. Never sends more than the path MTU (too_big). */
+ * packet is routed, not bridged. Never sends more than the path MTU (too_big). The FIB's
+ * answer is kept per backend and CPU for LB_NH_TTL_NS (struct lb_nh): a lookup costs
+ * more than the rest of the packet's work. */
 static __always_inline int encap_tx(struct xdp_md *ctx, __u32 l3, const struct lb_backend *be,
-				    __u32 encap, __u32 hash, struct lb_counters *cnt)
+				    __u32 bid, __u32 encap, __u32 hash, struct lb_counters *cnt)
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
-	struct bpf_fib_lookup fib = {};
 	__u32 hlen = encap == LB_ENCAP_GUE ? ENCAP_GUE_LEN : ENCAP_IPIP_LEN;
 	__u32 in_if = lb_ifindex ? lb_ifindex : ctx->ingress_ifindex;
+	struct bpf_fib_lookup fib;
 	struct iphdr *in, *o;
-	__u16 inner_len;
+	struct lb_nh *nh;
+	__u16 inner_len, olen;
+	__u64 now;
 	__u8 tos;
 	int df, icmp, rc;
 
@@ -304,20 +308,42 @@ static __always_inline int encap_tx(struct xdp_md *ctx, __u32 l3, const struct l
 		return XDP_DROP;
 	}
 	inner_len = bpf_ntohs(in->tot_len);
+	olen = inner_len + hlen;
 	tos = in->tos;
 	df = !!(in->frag_off & bpf_htons(IP_DF));
 	icmp = in->protocol == IPPROTO_ICMP;
+	nh = bpf_map_lookup_elem(&nexthops, &bid);
+	if (!nh) {
+		count(cnt, LBC_DROP_ENCAP);
+		return XDP_DROP;
+	}
+	now = bpf_ktime_get_coarse_ns();
+	if (nh->daddr == be->addr && now - nh->stamp < LB_NH_TTL_NS) {
+		if (nh->ifindex && olen <= nh->ok_len)
+			goto send;
+		if (nh->mtu && olen > nh->mtu)
+			return too_big(ctx, l3, nh->mtu > hlen ? nh->mtu - hlen : 0, df && !icmp, cnt);
+	} else {
+		nh->daddr = be->addr;
+		nh->stamp = now;
+		nh->ifindex = 0;
+		nh->ok_len = 0;
+		nh->mtu = 0;
+	}
+	__builtin_memset(&fib, 0, sizeof(fib));
 	fib.family = AF_INET;
 	fib.tos = tos;
 	fib.l4_protocol = encap == LB_ENCAP_GUE ? IPPROTO_UDP : IPPROTO_IPIP;
-	fib.tot_len = inner_len + hlen;
+	fib.tot_len = olen;
 	fib.ifindex = in_if;
 	fib.ipv4_src = tunnel_src4;
 	fib.ipv4_dst = be->addr;
 	rc = bpf_fib_lookup(ctx, &fib, sizeof(fib), 0);
-	if (rc == BPF_FIB_LKUP_RET_FRAG_NEEDED)
+	if (rc == BPF_FIB_LKUP_RET_FRAG_NEEDED) {
+		nh->mtu = fib.mtu_result;
 		return too_big(ctx, l3, fib.mtu_result > hlen ? fib.mtu_result - hlen : 0,
 			       df && !icmp, cnt);
+	}
 	if (rc == BPF_FIB_LKUP_RET_NO_NEIGH) {
 		count(cnt, LBC_DROP_NO_NEIGH);
 		return XDP_DROP;
@@ -326,6 +352,12 @@ static __always_inline int encap_tx(struct xdp_md *ctx, __u32 l3, const struct l
 		count(cnt, LBC_DROP_NO_ROUTE);
 		return XDP_DROP;
 	}
+	__builtin_memcpy(nh->dmac, fib.dmac, ETH_ALEN);
+	__builtin_memcpy(nh->smac, fib.smac, ETH_ALEN);
+	nh->ifindex = fib.ifindex;
+	if (olen > nh->ok_len)
+		nh->ok_len = olen;
+send:
 	/* Room for Ethernet + outer headers where Ethernet and VLAN tags were. */
 	if (bpf_xdp_adjust_head(ctx, (int)l3 - (int)(sizeof(struct ethhdr) + hlen))) {
 		count(cnt, LBC_DROP_ENCAP);
@@ -338,12 +370,11 @@ static __always_inline int encap_tx(struct xdp_md *ctx, __u32 l3, const struct l
 		count(cnt, LBC_DROP_ENCAP);
 		return XDP_DROP;
 	}
-	__builtin_memcpy(data, fib.dmac, ETH_ALEN);
-	__builtin_memcpy(data + ETH_ALEN, fib.smac, ETH_ALEN);
+	__builtin_memcpy(data, nh->dmac, 2 * ETH_ALEN); /* dmac, then smac: as in Ethernet */
 	((struct ethhdr *)data)->h_proto = bpf_htons(ETH_P_IP);
 	*(__u8 *)o = 0x45;
 	o->tos = tos;
-	o->tot_len = bpf_htons(inner_len + hlen);
+	o->tot_len = bpf_htons(olen);
 	o->id = 0;
 	/* Always DF: a fragment would reach a decapsulator that cannot reassemble. */
 	o->frag_off = bpf_htons(IP_DF);
@@ -362,9 +393,9 @@ static __always_inline int encap_tx(struct xdp_md *ctx, __u32 l3, const struct l
 		u->check = 0; /* IPv4: none (RFC 768); the inner packet has its own */
 	}
 	count(cnt, LBC_TX_ENCAP);
-	if (fib.ifindex == in_if)
+	if (nh->ifindex == in_if)
 		return XDP_TX;
-	return bpf_redirect(fib.ifindex, 0);
+	return bpf_redirect(nh->ifindex, 0);
 }
 
 /* An ICMP error (e.g. fragmentation needed) about a packet the LB or a backend sent
@@ -419,7 +450,7 @@ static __always_inline int icmp_to_backend(struct xdp_md *ctx, void *data, void 
 		return -1;
 	/* Encap: the error goes through the flow's tunnel (and GUE source port) unchanged. */
 	if (be_encap(be))
-		return encap_tx(ctx, p->l3_off, be, be_encap(be),
+		return encap_tx(ctx, p->l3_off, be, ct->backend_id, be_encap(be),
 				lb_flow_hash(f.saddr, f.daddr, f.sport, f.dport, f.proto), cnt);
 	if (lb_mode == LB_MODE_NAT) {
 		__sum16 old_check = in->check;
@@ -608,7 +639,7 @@ int lb_xdp(struct xdp_md *ctx)
 	if (encap) {
 		if (!hashed)
 			h = lb_flow_hash(f.saddr, f.daddr, f.sport, f.dport, f.proto);
-		return encap_tx(ctx, p.l3_off, be, encap, h, cnt);
+		return encap_tx(ctx, p.l3_off, be, bid, encap, h, cnt);
 	}
 	if (lb_mode == LB_MODE_NAT) {
 		void *l4 = data + L4_OFF(&p);

@@ -115,6 +115,21 @@ struct lb_rev {
 	__u32 vip_id;
 };
 
+/* Encap: what the FIB said about a backend, per CPU, for LB_NH_TTL_NS. The MTU is known
+ * only from a "fragmentation needed" answer; until then ok_len is the largest outer length
+ * the FIB accepted, and a bigger packet asks again. So a cached answer is the FIB's own,
+ * at most LB_NH_TTL_NS old. */
+#define LB_NH_TTL_NS 1000000000ull
+struct lb_nh {
+	__u8 dmac[6];
+	__u8 smac[6];
+	__u32 ifindex;       /* egress; 0: no route recorded */
+	__be32 daddr;        /* the backend address this is about (ids are reused) */
+	__u16 ok_len;        /* largest outer IPv4 length the FIB accepted */
+	__u16 mtu;           /* path MTU from a FRAG_NEEDED answer, 0 while unknown */
+	__u64 stamp;         /* bpf_ktime_get_coarse_ns() of the first lookup */
+};
+
 struct lb_counters {
 	__u64 c[LBC__MAX];
 };

@@ -20,6 +20,7 @@ static const char *const change_names[] = {
 	[LB_CH_BACKEND_ADD] = "backend_add", [LB_CH_BACKEND_DEL] = "backend_del",
 	[LB_CH_BACKEND_WEIGHT] = "backend_weight", [LB_CH_BACKEND_MAC] = "backend_mac",
 	[LB_CH_VIP_MOVED] = "flows_moved", [LB_CH_VIP_CHECK] = "vip_check",
+	[LB_CH_VIP_ENCAP] = "vip_encap",
 };
 
 /* --dry-run: one line (or one JSON object in "changes") per change. */
@@ -62,6 +63,7 @@ static void print_change(void *ctx, enum lb_change_kind kind, const struct lb_vi
 		printf("    vip %s: %.1f%% of new flows would go to another backend\n", v, 100 * share);
 		break;
 	case LB_CH_VIP_CHECK: printf("  ~ vip %s health check changed\n", v); break;
+	case LB_CH_VIP_ENCAP: printf("  ~ vip %s encap changed\n", v); break;
 	}
 }
 
@@ -87,7 +89,7 @@ static int dry_run(struct lb_inst *in, const char *file, const struct lb_cfg *cu
 		return EXIT_FAIL;
 	}
 	n = d.vips_added + d.vips_removed + d.backends_added + d.backends_removed +
-	    d.backends_reweighted + d.backends_remac + d.vips_rechecked;
+	    d.backends_reweighted + d.backends_remac + d.vips_rechecked + d.vips_reencap;
 	if (g_opts.json) {
 		json_arr_end(&j);
 		json_kint(&j, "vips_added", d.vips_added);
@@ -97,6 +99,7 @@ static int dry_run(struct lb_inst *in, const char *file, const struct lb_cfg *cu
 		json_kint(&j, "backends_reweighted", d.backends_reweighted);
 		json_kint(&j, "backends_mac_changed", d.backends_remac);
 		json_kint(&j, "vips_rechecked", d.vips_rechecked);
+		json_kint(&j, "vips_reencap", d.vips_reencap);
 		json_kdouble(&j, "moved_share", d.moved_share);
 		json_kbool(&j, "changed", n > 0);
 		json_record_end(&j);
@@ -170,6 +173,7 @@ static void save_json(const struct lb_cfg *s)
 		lb_fmt_vip(&s->vips[i].key, v, sizeof(v));
 		json_obj_begin(&j);
 		json_kstr(&j, "vip", v);
+		json_kstr(&j, "encap", lb_encap_str(s->vips[i].encap));
 		json_key(&j, "backends");
 		json_arr_begin(&j);
 		for (int b = 0; b < s->nbackends; b++) {

@@ -528,6 +528,11 @@ int lb_cfg_diff(const struct lb_cfg *from, const struct lb_cfg *to, __u32 table_
 	for (int i = 0; i < to->nvips; i++) {
 		int o = lb_cfg_find_vip(from, &to->vips[i].key);
 
+		if (o >= 0 && from->vips[o].encap != to->vips[i].encap) {
+			d->vips_reencap++;
+			if (fn)
+				fn(ctx, LB_CH_VIP_ENCAP, &to->vips[i].key, NULL, NULL, 0);
+		}
 		if (o >= 0 && !lb_check_eq(&from->vips[o].check, &to->vips[i].check)) {
 			d->vips_rechecked++;
 			if (fn)

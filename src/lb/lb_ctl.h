@@ -27,7 +27,8 @@
 	X(reverse, true)           \
 	X(vip_stats, false)        \
 	X(backend_stats, false)    \
-	X(counters, false)
+	X(counters, false)         \
+	X(nexthops, false)
 
 #define LB_MAP_COUNT_(name, sized) +1
 enum { LB_NMAPS = 0 LB_MAPS(LB_MAP_COUNT_) };
@@ -141,10 +142,12 @@ struct lb_diff {
 	int vips_added, vips_removed, backends_added, backends_removed, backends_reweighted,
 	    backends_remac;
 	int vips_rechecked;  /* health check added, removed or changed */
+	int vips_reencap;    /* encap changed */
 	double moved_share;
 };
 enum lb_change_kind { LB_CH_VIP_ADD, LB_CH_VIP_DEL, LB_CH_BACKEND_ADD, LB_CH_BACKEND_DEL,
-		      LB_CH_BACKEND_WEIGHT, LB_CH_BACKEND_MAC, LB_CH_VIP_MOVED, LB_CH_VIP_CHECK };
+		      LB_CH_BACKEND_WEIGHT, LB_CH_BACKEND_MAC, LB_CH_VIP_MOVED, LB_CH_VIP_CHECK,
+		      LB_CH_VIP_ENCAP };
 /* One change: old/new backend as they apply (NULL when none); for LB_CH_VIP_MOVED,
  * share is the part of the VIP's table that names another backend. */
 typedef void (*lb_change_fn)(void *ctx, enum lb_change_kind kind, const struct lb_vip_key *vip,

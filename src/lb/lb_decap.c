@@ -334,7 +334,7 @@ int lb_decap_main(int argc, char **argv)
 	r.a = &a;
 	r.tc = a.hook == HOOK_TC;
 	if (r.tc && a.mode_set)
-		return usage_error("lb", "--xdp-mode is for XDP; --hook tc has no modes");
+		return usage_error("lb decap", "--xdp-mode is for XDP; --hook tc has no modes");
 	if (iface_check_name(r.ifname))
 		return EXIT_USAGE;
 	if ((err = require_root("bpflab lb decap")))
@@ -347,7 +347,7 @@ int lb_decap_main(int argc, char **argv)
 			return EXIT_FAIL;
 		}
 		if (!a.nvips)
-			return usage_error("lb", "no VIP to serve: give --vip ADDR[:PORT/PROTO], or put "
+			return usage_error("lb decap", "no VIP to serve: give --vip ADDR[:PORT/PROTO], or put "
 					   "the VIPs on lo (ip addr add VIP/32 dev lo)");
 	}
 	if ((err = iface_mac(r.ifname, pc.mac))) {

@@ -146,6 +146,7 @@ static int parse_ms(const char *s, __u32 *ms)
 int lb_check_parse(char **w, int n, struct lb_check *c, char *why, size_t len)
 {
 	enum lb_check_type t = LB_CHECK_NONE;
+	bool timeout_given = false;
 	int i = 1;
 
 	if (n < 1)
@@ -188,6 +189,7 @@ int lb_check_parse(char **w, int n, struct lb_check *c, char *why, size_t len)
 			return -EINVAL;
 		}
 		if (!strcmp(k, "interval") || !strcmp(k, "timeout")) {
+			timeout_given |= !strcmp(k, "timeout");
 			if (parse_ms(v, !strcmp(k, "interval") ? &c->interval_ms : &c->timeout_ms)) {
 				snprintf(why, len, "bad %s '%s': seconds (0.05-3600, e.g. 2, 0.5 or 2s) "
 					 "or milliseconds (500ms)", k, v);
@@ -219,6 +221,8 @@ int lb_check_parse(char **w, int n, struct lb_check *c, char *why, size_t len)
 			return -EINVAL;
 		}
 	}
+	if (!timeout_given && c->timeout_ms > c->interval_ms)
+		c->timeout_ms = c->interval_ms; /* the default fits a short interval */
 	if (c->timeout_ms > c->interval_ms) {
 		snprintf(why, len, "timeout %.3gs is longer than interval %.3gs: one check must end "
 			 "before the next", c->timeout_ms / 1000.0, c->interval_ms / 1000.0);
@@ -804,8 +808,11 @@ static int sync_cfg(struct hinst *hi)
 		b->vi = vi;
 		b->sa = (struct sockaddr_in){ .sin_family = AF_INET, .sin_addr.s_addr = cb->addr,
 					      .sin_port = lb_be_port(cb) };
-		/* dsr: on the wire the probe goes to VIP:port at this backend (lb_steer.h). */
-		b->mark = hi->mode == LB_MODE_DSR && hi->steer ? lb_steer_mark(cb->id) : 0;
+		/* dsr: on the wire the probe goes to VIP:port at this backend (lb_steer.h). An
+		 * encap VIP's backend sits behind a router, which would send a VIP packet back
+		 * here: probed at its own address until steering can encapsulate. */
+		b->mark = hi->mode == LB_MODE_DSR && hi->steer &&
+			  lb_cfg_vip_encap(s, &cb->vip) == LB_ENCAP_NONE ? lb_steer_mark(cb->id) : 0;
 		/* Health wins over a weight set behind its back (an apply of an older file). */
 		if (b->m.state == LB_H_DOWN && cb->weight) {
 			b->h.drained = 0;

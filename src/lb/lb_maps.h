@@ -88,6 +88,14 @@ struct {
 	__type(value, struct lb_stats);
 } backend_stats SEC(".maps");
 
+/* Backend id -> its next hop as the FIB last said (struct lb_nh), per CPU. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, LB_MAX_BACKENDS);
+	__type(key, __u32);
+	__type(value, struct lb_nh);
+} nexthops SEC(".maps");
+
 /* Drops by reason, conntrack misses, NAT port failures, ... (enum lb_counter). */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);

@@ -33,6 +33,7 @@ struct lb_view_vip {
 	struct lb_stats st;
 	double pps;              /* with has_pps: packets per second since the last sample */
 	bool dropping;           /* no backend of weight > 0: every packet is dropped */
+	__u32 encap;             /* enum lb_encap */
 	int first, n;            /* its backends: view->backends[first .. first + n) */
 	bool has_health;
 	struct lb_health h;
@@ -142,6 +143,7 @@ static int view_read(struct lb_inst *in, struct lb_view *v, struct lb_stats *pre
 
 		lb_fmt_vip(&cv->key, vv->name, sizeof(vv->name));
 		vv->id = cv->id;
+		vv->encap = cv->encap;
 		lb_stats_read(in->fds.vip_stats, cv->id, &vv->st);
 		if (prev) {
 			vv->pps = dt > 0 ? (vv->st.packets - prev[cv->id].packets) / dt : 0;
@@ -220,6 +222,7 @@ static void render_json(const struct lb_inst *in, const struct lb_view *v, bool 
 		json_obj_begin(&j);
 		json_kstr(&j, "vip", vv->name);
 		json_kuint(&j, "id", vv->id);
+		json_kstr(&j, "encap", lb_encap_str(vv->encap));
 		json_kuint(&j, "packets", vv->st.packets);
 		json_kuint(&j, "bytes", vv->st.bytes);
 		json_kuint(&j, "new_flows", vv->st.new_flows);
@@ -310,6 +313,8 @@ static void render_text(const struct lb_inst *in, const struct lb_view *v)
 		       (unsigned long long)vv->st.new_flows);
 		if (v->has_pps)
 			printf(" %.0f pkt/s", vv->pps);
+		if (vv->encap)
+			printf("  encap %s", lb_encap_str(vv->encap));
 		printf("%s", vv->dropping ? "  no backend: dropping" : "");
 		if (vv->has_health)
 			printf("  health %s (%u/%u up, need %u)%s", lb_health_str(vv->h.state), vv->h.healthy,

@@ -379,10 +379,11 @@ bool lb_tx_doomed(const char *ifname, int ifindex, enum xdp_mode xm, char *why, 
 
 static void print_started(const struct lb_inst *in, const char *what, enum xdp_mode xm)
 {
-	char snat[32], why[384];
+	char snat[32], tsrc[32], why[384];
 	bool doomed = lb_tx_doomed(in->ifname, (int)in->meta.ifindex, xm, why, sizeof(why));
 
 	lb_fmt_addr_port(in->meta.snat_addr, 0, snat, sizeof(snat));
+	lb_fmt_addr_port(in->meta.tunnel_src4, 0, tsrc, sizeof(tsrc));
 	if (g_opts.json) {
 		struct json j;
 		json_record_begin(&j, stdout, "started");
@@ -393,6 +394,7 @@ static void print_started(const struct lb_inst *in, const char *what, enum xdp_m
 		json_kuint(&j, "table_size", in->meta.table_size);
 		json_kuint(&j, "conntrack_capacity", in->meta.ct_size);
 		json_kstr(&j, "snat", in->meta.mode == LB_MODE_NAT ? snat : NULL);
+		json_kstr(&j, "tunnel_src", in->meta.tunnel_src4 ? tsrc : NULL);
 		json_kstr(&j, "pin_dir", in->dir);
 		json_kstr(&j, "warning", doomed ? why : NULL);
 		json_record_end(&j);

@@ -67,7 +67,8 @@ void lb_steer_sync(struct lb_steer *st, const struct lb_cfg *s)
 		const struct lb_cfg_backend *b = &s->backends[i];
 		int v = lb_cfg_find_vip(s, &b->vip);
 
-		if (v < 0 || s->vips[v].check.type == LB_CHECK_NONE || b->id >= LB_MAX_BACKENDS)
+		if (v < 0 || s->vips[v].check.type == LB_CHECK_NONE || b->id >= LB_MAX_BACKENDS ||
+		    lb_cfg_vip_encap(s, &b->vip) != LB_ENCAP_NONE)
 			continue;
 		want[b->id] = (struct lb_steer_be){
 			.vip_addr = b->vip.addr, .be_addr = b->addr, .vip_port = b->vip.port,

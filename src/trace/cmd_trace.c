@@ -280,6 +280,7 @@ static int run(struct trace_opts *o, const char *ftext)
 			last_scan = now_mono();
 			if (verdicts_find(vd) > 0)
 				verdicts_enable(vd, &rb);
+			verdicts_keepalive(vd); /* the programs report only while the lease runs */
 			vlost = verdicts_lost(vd);
 		}
 #endif

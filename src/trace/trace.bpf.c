@@ -54,6 +54,7 @@ struct trcur {
 	__u64 ts_ns;
 	__u64 id;
 	__u32 netns;
+	__u32 ifindex;
 	__u8 family;
 	__u8 saddr[16], daddr[16];
 };
@@ -277,6 +278,7 @@ static __always_inline void set_cur(const struct trace_rec *e)
 	c->ts_ns = e->ts_ns;
 	c->id = e->pkt_id;
 	c->netns = e->netns;
+	c->ifindex = e->ifindex;
 	c->family = e->family;
 	__builtin_memcpy(c->saddr, e->saddr, 16);
 	__builtin_memcpy(c->daddr, e->daddr, 16);
@@ -739,6 +741,21 @@ int BPF_PROG(tr_xdp_exception, const struct net_device *dev, const struct bpf_pr
 		return 0;
 	xdp_common(e, dev, prog, act);
 	count(TRC_SEEN);
+	/* Generic XDP runs on an sk_buff, right after netif_receive_skb on this CPU: the same
+	 * device a few microseconds later is that packet. Native XDP has none: on its own. */
+	{
+		__u32 zero = 0;
+		struct trcur *c = bpf_map_lookup_elem(&cur, &zero);
+
+		if (c && c->id && c->ifindex == e->ifindex && c->netns == e->netns &&
+		    e->ts_ns - c->ts_ns < 200000) {
+			e->pkt_id = c->id;
+			e->skb = c->skb;
+			e->flags |= TRF_ATTRIBUTED;
+			submit(e);
+			return 0;
+		}
+	}
 	if (filter_ok(e))
 		submit(e);
 	return 0;

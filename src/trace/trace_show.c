@@ -470,7 +470,7 @@ static void show_event_text(struct trace_show *s, const struct trace_item *it, d
 		ns = e->netns ? nsbuf : "-";
 	}
 	snprintf(what, sizeof(what), "%s", trace_hook_name(e->hook));
-	printf("  %+10.6f  %-14s %-12s %-22s %s\n", e->ts_ns / 1e9 - t0, ns,
+	printf("  %+10.6f  %-18s %-12s %-18s %s\n", e->ts_ns / 1e9 - t0, ns,
 	       e->ifname[0] ? e->ifname : "-", what, v.detail);
 }
 

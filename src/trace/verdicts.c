@@ -33,6 +33,72 @@ struct verdicts {
 	__u64 t_enable;          /* CLOCK_MONOTONIC ns: records before it are a killed trace's */
 };
 
+/* trace_ctl is per CPU: every CPU's copy is read and written together. */
+struct ctl {
+	__u32 on, owner_pid;
+	__u64 deadline_ns;
+	__u64 lost;              /* summed over CPUs */
+};
+
+static int ctl_read(int fd, struct ctl *out, struct verdict_ctl *all)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	__u32 zero = 0;
+
+	if (ncpu <= 0)
+		return -EINVAL;
+	if (bpf_map_lookup_elem(fd, &zero, all))
+		return -errno;
+	out->on = all[0].on;
+	out->owner_pid = all[0].owner_pid;
+	out->deadline_ns = all[0].deadline_ns;
+	out->lost = 0;
+	for (int i = 0; i < ncpu; i++)
+		out->lost += all[i].lost;
+	return 0;
+}
+
+static int ctl_write(int fd, __u32 on, __u32 owner_pid, __u64 deadline_ns)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	struct verdict_ctl *all;
+	struct ctl c;
+	__u32 zero = 0;
+	int err;
+
+	if (ncpu <= 0)
+		return -EINVAL;
+	all = calloc(ncpu, sizeof(*all));
+	if (!all)
+		return -ENOMEM;
+	err = ctl_read(fd, &c, all);
+	if (!err) {
+		for (int i = 0; i < ncpu; i++) {
+			all[i].on = on;
+			all[i].owner_pid = owner_pid;
+			all[i].deadline_ns = deadline_ns;
+		}
+		if (bpf_map_update_elem(fd, &zero, all, BPF_ANY))
+			err = -errno;
+	}
+	free(all);
+	return err;
+}
+
+/* ctl_read with its own buffer. */
+static int ctl_get(int fd, struct ctl *out)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	struct verdict_ctl *all = ncpu > 0 ? calloc(ncpu, sizeof(*all)) : NULL;
+	int err;
+
+	if (!all)
+		return -ENOMEM;
+	err = ctl_read(fd, out, all);
+	free(all);
+	return err;
+}
+
 static __u64 mono_ns(void)
 {
 	struct timespec ts;
@@ -105,7 +171,8 @@ static int prog_maps(int prog_fd, int *ctl_fd, __u32 *ctl_id, int *ring_fd, __u3
 			continue;
 		}
 		if (*ctl_fd < 0 && !strcmp(mi.name, VERDICT_CTL_MAP) &&
-		    mi.type == BPF_MAP_TYPE_ARRAY && mi.value_size == sizeof(struct verdict_ctl) &&
+		    mi.type == BPF_MAP_TYPE_PERCPU_ARRAY &&
+		    mi.value_size == sizeof(struct verdict_ctl) &&
 		    mi.max_entries == 1) {
 			*ctl_fd = fd;
 			*ctl_id = mi.id;
@@ -240,23 +307,19 @@ static bool alive(__u32 pid)
 
 void verdicts_keepalive(struct verdicts *v)
 {
-	__u32 zero = 0;
-
 	for (int i = 0; i < v->n; i++) {
 		struct vsrc *s = v->src[i];
-		struct verdict_ctl c = {};
+		struct ctl c;
 
-		if (!s->pub.on || bpf_map_lookup_elem(s->ctl_fd, &zero, &c) ||
-		    c.owner_pid != (__u32)getpid())
+		if (!s->pub.on || ctl_get(s->ctl_fd, &c) || c.owner_pid != (__u32)getpid())
 			continue;
-		c.deadline_ns = mono_ns() + VERDICT_LEASE_NS;
-		bpf_map_update_elem(s->ctl_fd, &zero, &c, BPF_ANY);
+		ctl_write(s->ctl_fd, 1, c.owner_pid, mono_ns() + VERDICT_LEASE_NS);
 	}
 }
 
 int verdicts_enable(struct verdicts *v, struct ring_buffer **rb)
 {
-	__u32 zero = 0, me = getpid();
+	__u32 me = getpid();
 	int on = 0;
 
 	if (!v->t_enable)
@@ -264,13 +327,13 @@ int verdicts_enable(struct verdicts *v, struct ring_buffer **rb)
 	verdicts_keepalive(v);
 	for (int i = 0; i < v->n; i++) {
 		struct vsrc *s = v->src[i];
-		struct verdict_ctl c = {};
+		struct ctl c;
 
 		if (s->pub.on) {
 			on++;
 			continue;
 		}
-		if (bpf_map_lookup_elem(s->ctl_fd, &zero, &c))
+		if (ctl_get(s->ctl_fd, &c))
 			continue;
 		s->pub.busy_pid = s->pub.stale_pid = 0;
 		if (c.on && c.owner_pid != me) {
@@ -292,10 +355,7 @@ int verdicts_enable(struct verdicts *v, struct ring_buffer **rb)
 			s->in_rb = true;
 		}
 		s->lost0 = c.lost;
-		c.on = 1;
-		c.owner_pid = me;
-		c.deadline_ns = mono_ns() + VERDICT_LEASE_NS;
-		if (bpf_map_update_elem(s->ctl_fd, &zero, &c, BPF_ANY))
+		if (ctl_write(s->ctl_fd, 1, me, mono_ns() + VERDICT_LEASE_NS))
 			continue;
 		s->pub.on = true;
 		on++;
@@ -305,21 +365,16 @@ int verdicts_enable(struct verdicts *v, struct ring_buffer **rb)
 
 void verdicts_disable(struct verdicts *v)
 {
-	__u32 zero = 0;
-
 	if (!v)
 		return;
 	for (int i = 0; i < v->n; i++) {
 		struct vsrc *s = v->src[i];
-		struct verdict_ctl c = {};
+		struct ctl c;
 
 		if (!s->pub.on)
 			continue;
-		if (!bpf_map_lookup_elem(s->ctl_fd, &zero, &c) && c.owner_pid == (__u32)getpid()) {
-			c.on = 0;
-			c.owner_pid = 0;
-			bpf_map_update_elem(s->ctl_fd, &zero, &c, BPF_ANY);
-		}
+		if (!ctl_get(s->ctl_fd, &c) && c.owner_pid == (__u32)getpid())
+			ctl_write(s->ctl_fd, 0, 0, 0);
 		s->pub.on = false;
 	}
 }
@@ -350,13 +405,12 @@ const struct verdict_src *verdicts_src(const struct verdicts *v, int i)
 
 __u64 verdicts_lost(const struct verdicts *v)
 {
-	__u32 zero = 0;
 	__u64 sum = 0;
 
 	for (int i = 0; i < v->n; i++) {
-		struct verdict_ctl c = {};
+		struct ctl c;
 
-		if (v->src[i]->pub.on && !bpf_map_lookup_elem(v->src[i]->ctl_fd, &zero, &c) &&
+		if (v->src[i]->pub.on && !ctl_get(v->src[i]->ctl_fd, &c) &&
 		    c.lost >= v->src[i]->lost0)
 			sum += c.lost - v->src[i]->lost0;
 	}

@@ -362,6 +362,8 @@ static void print_diag(const struct vlog_result *v, const struct vlog_stats *st)
 		escape_for_terminal(v->source, strlen(v->source), esc, sizeof(esc));
 		printf("  at insn %d, %s:%d:  %s\n", v->insn, v->file[0] ? v->file : "?",
 		       v->line, esc);
+	} else if (v->insn < 0 && !st) {
+		printf("  the text holds the error only: no instruction, no source line\n");
 	} else if (v->insn < 0) {
 		printf("  the log names no instruction: this check runs after the walk\n");
 	} else {
@@ -389,7 +391,7 @@ static void print_diag(const struct vlog_result *v, const struct vlog_stats *st)
 		snprintf(pfx, sizeof(pfx), "  state:    %s=", v->reg);
 		print_esc(pfx, v->reg_state);
 	}
-	if (st)
+	if (st && st->insns_processed >= 0)
 		printf("  pattern:  %s  (%ld insns processed, stack depth %s)\n", v->pattern->id,
 		       st->insns_processed, st->stack_depth[0] ? st->stack_depth : "?");
 	else
@@ -704,7 +706,7 @@ static int explain_pasted(const char *path, bool full_log)
 	} else {
 		printf("%s (%s log): %s -- %s\n", path, vlog_loader_name(loader),
 		       v.pre_verifier ? "FAILED before verification" : "REJECTED", v.pattern->title);
-		print_diag(&v, log ? &st : NULL);
+		print_diag(&v, log && strstr(log, "\n0: ") ? &st : NULL);
 		if (log && !v.pre_verifier) {
 			printf("  log tail:\n");
 			print_log_lines("    | ", full_log ? log : log + v.tail_off);
@@ -757,9 +759,9 @@ int cmd_verify(int argc, char **argv)
 
 		/* An object libbpf refuses for a reason it says (no BTF, ...): the pattern. */
 		if (vlog_analyze_libbpf(capture_text(), &v) && v.pre_verifier)
-			return usage_error("verify", "'%s' cannot be opened: %s -- pattern %s: %s. "
-					   "fix: %s", path, v.message, v.pattern->id,
-					   v.pattern->title, v.pattern->fix);
+			return usage_error("verify", "pattern %s: %s. fix: %s -- libbpf cannot open "
+					   "'%s': %s", v.pattern->id, v.pattern->title,
+					   v.pattern->fix, path, v.message);
 		errno = oerr;
 		/* libbpf's own codes (4001 "BPF object format invalid", ...) are not errnos:
 		 * strerror() would say "Unknown error 4001". */

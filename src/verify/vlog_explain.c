@@ -68,6 +68,12 @@ bool vlog_analyze_libbpf(const char *text, struct vlog_result *r)
 	}
 	return false;
 found:
+	if (!strcmp(r->pattern->id, "kfunc_missing")) {
+		const char *a = strchr(r->message, '\''), *b = a ? strchr(a + 1, '\'') : NULL;
+		if (b)
+			snprintf(r->detail, sizeof(r->detail), "%.*s is not in this kernel's BTF "
+				 "(or has another prototype there)", (int)(b - a + 1), a);
+	}
 	/* The names libbpf gives, as detail. */
 	for (const char *p = text; *p;) {
 		const char *q;
@@ -77,11 +83,6 @@ found:
 			size_t n = strcspn(q + 2, " (");
 			snprintf(r->detail, sizeof(r->detail), "CO-RE: %.*s is not in this kernel's "
 				 "BTF", (int)n, q + 2);
-		} else if (!strcmp(r->pattern->id, "kfunc_missing") && (q = strstr(line, "extern ")) &&
-			   strchr(line, '\'') && !r->detail[0]) {
-			const char *a = strchr(line, '\''), *b = strchr(a + 1, '\'');
-			if (b)
-				snprintf(r->detail, sizeof(r->detail), "extern %.*s", (int)(b - a + 1), a);
 		} else if ((q = strstr(line, "map '")) && !strcmp(r->pattern->id, "map_create") &&
 			   !r->detail[0]) {
 			const char *b = strchr(q + 5, '\'');
@@ -196,7 +197,7 @@ int vlog_explain(const char *text, struct vlog_result *r, enum vlog_loader *load
 	/* libbpf 1.x: "-- BEGIN PROG LOAD LOG --"; before 0.7: "-- BEGIN DUMP LOG ---" */
 	bool in_frame = false, framed = strstr(text, "-- BEGIN PROG LOAD LOG --") ||
 					strstr(text, "-- BEGIN DUMP LOG ---");
-	bool after_marker = false;
+	bool after_marker = false, started = false;
 	enum vlog_loader l = detect(text);
 	struct vlog_result pre;
 	bool have_pre;
@@ -248,8 +249,26 @@ int vlog_explain(const char *text, struct vlog_result *r, enum vlog_loader *load
 			if (!*s)
 				continue;
 		}
-		if (looks_like_log(s) && put(&b, s, strlen(s)))
+		/* From the first line that looks like a log on, every line: error messages
+		 * have no fixed shape. What follows the summary is cut below. */
+		if (!started && !looks_like_log(s))
+			continue;
+		started = true;
+		if (put(&b, s, strlen(s)))
 			goto nomem;
+	}
+	if (b.s && !framed) {
+		char *last = NULL, *p = b.s;
+		if (!strncmp(p, "processed ", 10))
+			last = p;
+		while ((p = strstr(p, "\nprocessed ")))
+			last = ++p;
+		if (last) {
+			last += strcspn(last, "\n");
+			if (*last)
+				last[1] = '\0';
+			b.n = strlen(b.s);
+		}
 	}
 	/* cilium's %+v form repeats the one-line summary first: keep only the full log. */
 	if (after_marker) {
@@ -262,10 +281,12 @@ int vlog_explain(const char *text, struct vlog_result *r, enum vlog_loader *load
 				on = true;
 				continue;
 			}
+			if (!on || line[0] != '\t')
+				continue;
 			s = line;
-			while (*s == '\t' || *s == ' ')
+			while (*s == '\t')
 				s++;
-			if (on && looks_like_log(s) && put(&full, s, strlen(s))) {
+			if (put(&full, s, strlen(s))) {
 				free(full.s);
 				goto nomem;
 			}

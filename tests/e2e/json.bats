@@ -53,6 +53,18 @@ validate() {
   json_assert "$(sed -n 3p "$J/lab.jsonl")" '.type == "lab_down" and .stopped_servers == 2'
 }
 
+@test "json: lab up --lb ipip (the L3 lab), lb decap" {
+  require_bpf
+  "$BPFLAB" lab up --name "$LAB" --lb ipip --json > "$J/lab3.jsonl"
+  "$BPFLAB" lab status --name "$LAB" --json >> "$J/lab3.jsonl"
+  validate lab "$J/lab3.jsonl"
+  json_assert "$(tail -1 "$J/lab3.jsonl")" '.topology == "l3" and .nodes[2].decap.pid > 0'
+  "$BPFLAB" --netns "$LAB-client" lb decap eth0 --vip 198.18.0.100:80/tcp --vip 2001:db8:18::100 \
+    --duration 0.3 --json > "$J/decap.jsonl"
+  validate lb "$J/decap.jsonl"
+  json_assert "$(tail -1 "$J/decap.jsonl")" '.type == "decap" and .final and (.vips | length) == 2'
+}
+
 @test "json: count and ping (watch, drop, reply)" {
   require_bpf
   "$BPFLAB" lab up --name "$LAB" >/dev/null
@@ -169,6 +181,27 @@ validate() {
   echo '{"type":"nonesuch"}' > "$f"
   run python3 "$VALIDATE" "$SCHEMA" lb "$f"
   [ "$status" -eq 1 ] && [[ $output == *"no record lb \`nonesuch\`"* ]]
+}
+
+@test "json: lb health, conns, show --rate, zero" {
+  require_bpf
+  "$BPFLAB" lab up --name "$LAB" --lb nat --serve >/dev/null
+  lb() { "$BPFLAB" --netns "$LAB-lb" lb "$@" --json 2>/dev/null; }
+  printf 'vip 198.18.0.100:80/tcp\nbackend 198.18.0.100:80/tcp 198.18.0.11\ncheck 198.18.0.100:80/tcp http / interval 0.2 timeout 0.1\n' > "$J/lb.conf"
+  {
+    lb start eth0 --mode nat --config "$J/lb.conf"
+    lb health --duration 1.5
+    lb show
+    lb conns
+    lb show --rate --interval 0.2
+    lb zero
+    lb stop eth0
+  } > "$J/health.jsonl"
+  validate lb "$J/health.jsonl"
+  for t in health_started health conns rate zeroed; do
+    grep -q "\"type\":\"$t\"" "$J/health.jsonl" || { echo "no $t record"; return 1; }
+  done
+  grep -q '"health":{"state":"up"' "$J/health.jsonl"
 }
 
 @test "json: every record docs/json.md documents was printed by the tests above" {

@@ -538,3 +538,31 @@ kill_cycles() {
 @test "kill -9 of count --pin, 100 times at random and 5 inside the pin commit: 0 wedged, nothing left" {
   kill_cycles "${LB_KILL_CYCLES:-100}" "${LB_KILL_AIMED:-5}" count
 }
+
+@test "encap VIPs: --encap and 'encap' lines, shown and saved; a tunnel source by default; bad values refused" {
+  "$BPFLAB" lab up --name "$LAB" --lb dsr >/dev/null
+  local out
+  out=$(lb start eth0 --mode dsr --json)
+  json_assert "$out" '.tunnel_src != null'
+  run lb vip add 198.18.0.100:443/tcp --encap vxlan;  [ "$status" -eq 2 ]
+  run lb vip add $VIP --encap gue;                    [ "$status" -eq 0 ]
+  run lb vip del $VIP --encap ipip;                   [ "$status" -eq 2 ]; [[ $output == *"vip add"* ]]
+  # a backend behind a router: no MAC, no ARP
+  run lb backend add $VIP 203.0.113.7;                [ "$status" -eq 0 ]
+  out=$(lb show --json)
+  json_assert "$out" '.vips[0].encap == "gue" and .vips[0].backends[0].address == "203.0.113.7:80"'
+  [[ $(lb show) == *"encap gue"* ]]
+  [[ $(lb save) == *"vip $VIP encap gue"* ]]
+  json_assert "$(lb save --json)" '.vips[0].encap == "gue"'
+  lb save > "$CONF"
+  [[ $(lb apply --dry-run "$CONF") == *"nothing"* ]]
+  sed -i 's/encap gue/encap ipip/' "$CONF"
+  json_assert "$(lb apply --dry-run --json "$CONF")" '.vips_reencap == 1 and .changed == true'
+  lb apply "$CONF" >/dev/null
+  json_assert "$(lb show --json)" '.vips[0].encap == "ipip"'
+  printf 'vip %s encap foo\n' "$VIP" > "$CONF"
+  run lb apply "$CONF";                               [ "$status" -eq 2 ]; [[ $output == *"lb.conf:1:"*"encap"* ]]
+  json_assert "$(lb show --json)" '.vips[0].encap == "ipip"'
+  run lb start eth0 --tunnel-src 198.18.0.77;          [ "$status" -eq 2 ]; [[ $output == *"fixed while running"* ]]
+  run lb start eth0 --tunnel-src 127.0.0.1;            [ "$status" -eq 2 ]; [[ $output == *"loopback"* ]]
+}

@@ -41,7 +41,7 @@ conf() {
 # health_bg [N]: starts the checker in the background, JSON Lines into $EV, and waits
 # until N (default 3) backends are up
 health_bg() {
-  lb health --json --duration 60 > "$EV" 2>"$BATS_TEST_TMPDIR/health.err" &
+  "$BPFLAB" --netns "$LAB-lb" lb health --json --duration 60 > "$EV" 2>"$BATS_TEST_TMPDIR/health.err" &
   HPID=$!
   PIDS+=($HPID)
   wait_up "${1:-3}"
@@ -52,7 +52,12 @@ kill_server() {
   local pid i
   pid=$(server_pid "$1")
   kill "$pid"
-  for i in $(seq 50); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.1; done
+  # gone, or a zombie nobody reaps yet: either way its socket is closed
+  for i in $(seq 50); do
+    [ "$(ps -o stat= -p "$pid" 2>/dev/null | cut -c1)" = Z ] && return 0
+    kill -0 "$pid" 2>/dev/null || return 0
+    sleep 0.1
+  done
   return 1
 }
 
@@ -184,9 +189,10 @@ for _ in range(90):
     n = c.getresponse().read().decode().strip(); names[n] = names.get(n, 0) + 1; c.close()
 print(json.dumps(names))')
   json_assert "$out" '.["backend-a"] > 0 and .["backend-b"] > 0 and .["backend-c"] > 0'
-  # the steering links went with the checker
+  # the steering programs are on lb's eth0 while the checker runs, and go with it
+  json_assert "$("$BPFLAB" lab status --name "$LAB" --json)" '[.nodes[] | select(.node == "lb") | .programs[] | tostring | select(test("lb_steer"))] | length == 2'
   kill "$HPID"; wait "$HPID" || true
-  [ "$(lab_exec "$LAB" lb bpftool net show dev eth0 | grep -c lb_steer)" -eq 0 ]
+  json_assert "$("$BPFLAB" lab status --name "$LAB" --json)" '[.nodes[] | select(.node == "lb") | .programs[] | tostring | select(test("lb_steer"))] | length == 0'
 }
 
 @test "a backend answering garbage or nothing is a failed check, never a hang; need marks the VIP down" {
@@ -197,21 +203,29 @@ print(json.dumps(names))')
   # b: accepts and never answers; c: answers bytes that are not HTTP
   kill_server backend-b
   kill_server backend-c
-  lab_exec "$LAB" backend-b timeout 30 python3 -c '
-import socket, time
-s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("0.0.0.0", 80)); s.listen(64)
+  cat > "$BATS_TEST_TMPDIR/bad.py" <<'EOF'
+import socket, sys
+s = socket.socket(socket.AF_INET6); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0); s.bind(("::", 80)); s.listen(64)
 keep = []
 while True:
-    c, _ = s.accept(); keep.append(c)' &
+    c, _ = s.accept()
+    if sys.argv[1] == "silent":
+        keep.append(c)
+        continue
+    try:
+        c.recv(100); c.sendall(b"\x00\xffgarbage\r\n\r\n" * 3)
+    except OSError:
+        pass
+    c.close()
+EOF
+  lab_exec "$LAB" backend-b timeout 30 python3 "$BATS_TEST_TMPDIR/bad.py" silent 2>"$BATS_TEST_TMPDIR/b.err" &
   PIDS+=($!)
-  lab_exec "$LAB" backend-c timeout 30 python3 -c '
-import socket
-s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("0.0.0.0", 80)); s.listen(64)
-while True:
-    c, _ = s.accept(); c.recv(100); c.sendall(b"\x00\xffgarbage\r\n\r\n" * 3); c.close()' &
+  lab_exec "$LAB" backend-c timeout 30 python3 "$BATS_TEST_TMPDIR/bad.py" garbage 2>"$BATS_TEST_TMPDIR/c.err" &
   PIDS+=($!)
-  for _ in $(seq 80); do
-    [ "$(grep -c '"event":"drain"' "$EV")" -ge 2 ] && grep -q '"event":"vip_down"' "$EV" && break
+  # (refused until the two servers listen, then the failures they make)
+  for _ in $(seq 100); do
+    lb show --json | jq -e '[.vips[0].backends[1,2].health.last] == ["timeout (no answer)", "not an HTTP response"]' >/dev/null && break
     sleep 0.1
   done
   show=$(lb show --json)
@@ -285,4 +299,23 @@ while True:
   wait_up 3
   json_assert "$(grep '"event":"restore"' "$EV")" '.backend == "198.18.0.11:80" and .detail == "weight 0 -> 1"'
   json_assert "$(lb show --json)" '[.vips[0].backends[].weight] == [1,1,1] and ([.vips[0].backends[].health.checker_running] | all)'
+}
+
+@test "lab up --lb-config starts lb and, with checks, lb health on lb; lab down stops both" {
+  conf tcp interval 0.3
+  run "$BPFLAB" lab up --name "$LAB" --backends 3 --lb-config "$CONF"
+  [ "$status" -eq 2 ]; [[ $output == *"--lb-config needs --lb nat or --lb dsr"* ]]
+  ! ip netns list | grep -qw "$LAB-lb"
+  "$BPFLAB" lab up --name "$LAB" --backends 3 --lb dsr --serve --lb-config "$CONF" >/dev/null
+  pid=$(cat "/run/bpflab/lab/$LAB/lb-health.pid")
+  tr '\0' ' ' < "/proc/$pid/cmdline" | grep -q "lb health --json"
+  EV="/run/bpflab/lab/$LAB/lb-health.log"
+  wait_up 3
+  json_assert "$(lb show --json)" '.mode == "dsr" and (.vips[0].health.checker_running)'
+  # idempotent: a second up starts no second checker
+  "$BPFLAB" lab up --name "$LAB" --backends 3 --lb dsr --serve --lb-config "$CONF" >/dev/null
+  [ "$(cat "/run/bpflab/lab/$LAB/lb-health.pid")" -eq "$pid" ]
+  "$BPFLAB" lab down --name "$LAB" >/dev/null
+  ! kill -0 "$pid" 2>/dev/null
+  [ ! -e "/sys/fs/bpf/bpflab/lb/eth0@$LAB-lb" ]
 }

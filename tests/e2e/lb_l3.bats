@@ -75,6 +75,15 @@ link_stat() { # netns ifname rx_packets|tx_packets
   json_assert "$output" '.counters.pass_not_encap > 0 and .counters.decap == 0 and .hook == "xdp"'
   run -0 "$BPFLAB" lab status --name "$LAB"
   [[ $output == *"L3, router $LAB-router"* && $output == *"lb decap (L3 lab): backend-a eth0"* ]]
+  # kill -9 leaves nothing attached (the link goes with the process); up again restarts it.
+  kill -9 "$(cat "/run/bpflab/lab/$LAB/decap-backend-b.pid")"
+  for _ in $(seq 1 100); do pgrep -f "bpflab-lab-decap:$LAB:backend-b" >/dev/null || break; sleep 0.05; done
+  run -0 "$BPFLAB" lab status --name "$LAB" --json
+  json_assert "$output" '.nodes[3].decap == null and (.nodes[3].programs | length) == 0'
+  run -0 "$BPFLAB" lab up --name "$LAB" --lb ipip --serve --json
+  json_assert "$output" '.nodes[3].decap.pid > 0 and ([.nodes[3].programs[] | select(.name == "decap_xdp")] | length) == 1'
+  run -0 lab_exec "$LAB" client curl -s -m 5 http://198.18.12.12/
+  [ "$output" = backend-b ]
   # Asking for the other kind of lab on top of this one is refused, nothing changed.
   run -2 "$BPFLAB" lab up --name "$LAB" --lb dsr
   [[ $output == *"up as an L3"* ]]
@@ -120,7 +129,9 @@ link_stat() { # netns ifname rx_packets|tx_packets
   [[ $output == *"--encap"* ]] || { echo "lb has no --encap yet" >&2; return 1; }
   "$BPFLAB" lab up --name "$LAB" --lb ipip --serve >/dev/null
   lb start eth0 --mode dsr >/dev/null
+  local round=0
   for encap in ipip gue; do
+    round=$((round + 1))
     lb vip add "$VIP4:80/tcp" --encap "$encap" >/dev/null
     lb backend add "$VIP4:80/tcp" 198.18.11.11 >/dev/null
     lb backend add "$VIP4:80/tcp" 198.18.12.12 >/dev/null
@@ -131,7 +142,7 @@ link_stat() { # netns ifname rx_packets|tx_packets
     a0=$(vip_packets backend-a "$VIP4")
     b0=$(vip_packets backend-b "$VIP4")
     for i in $(seq 1 $n); do
-      run -0 lab_exec "$LAB" client curl -s -m 5 --local-port $((42000 + i)) "http://$VIP4/"
+      run -0 lab_exec "$LAB" client curl -s -m 5 --local-port $((42000 + 100 * round + i)) "http://$VIP4/"
       [[ $output == backend-[ab] ]]
       seen+=" $output"
     done
@@ -154,4 +165,30 @@ link_stat() { # netns ifname rx_packets|tx_packets
     [ $((tx - tx0)) -ge $((n * 5)) ]
     lb vip del "$VIP4:80/tcp" >/dev/null
   done
+}
+
+@test "lb decap --hook tc: the same decapsulation on a tcx link" {
+  "$BPFLAB" lab up --name "$LAB" --lb ipip >/dev/null
+  # Replace the lab's XDP decap on backend-a by a tc one for this test.
+  kill "$(cat "/run/bpflab/lab/$LAB/decap-backend-a.pid")"
+  for _ in $(seq 1 100); do pgrep -f "bpflab-lab-decap:$LAB:backend-a" >/dev/null || break; sleep 0.05; done
+  "$BPFLAB" --netns "$LAB-backend-a" lb decap eth0 --hook tc --duration 30 --json \
+    > "$BATS_TEST_TMPDIR/tc.jsonl" 2>&1 &
+  PIDS+=($!)
+  wait_for_line "$BATS_TEST_TMPDIR/tc.jsonl" '"type":"decap_started"'
+  json_assert "$(head -1 "$BATS_TEST_TMPDIR/tc.jsonl")" '.hook == "tc" and .xdp_mode == null'
+  lab_exec "$LAB" backend-a timeout 40 python3 "$TOOL" echo 9999 30 "$VIP4" "$VIP6" &
+  PIDS+=($!)
+  lab_exec "$LAB" client timeout 40 python3 "$TOOL" listen 40002 30 16 198.18.1.1 2001:db8:18:1::1 \
+    > "$BATS_TEST_TMPDIR/replies" &
+  PIDS+=($!)
+  wait_for_line "$BATS_TEST_TMPDIR/replies" '"listening"'
+  sleep 0.3
+  run -0 lab_exec "$LAB" lb timeout 30 python3 "$TOOL" matrix 198.18.11.11 2001:db8:18:b::b \
+    198.18.1.1 2001:db8:18:1::1 "$VIP4" "$VIP6" 40002 9999 2
+  wait "${PIDS[2]}"
+  json_assert "$(tail -1 "$BATS_TEST_TMPDIR/replies")" '.count == 16'
+  kill -TERM "${PIDS[0]}"
+  wait "${PIDS[0]}"
+  json_assert "$(tail -1 "$BATS_TEST_TMPDIR/tc.jsonl")" '.final and .hook == "tc" and .counters.decap == 16 and ([.vips[].packets] == [8, 8])'
 }

@@ -909,6 +909,11 @@ long fuzz_run_target(const struct fuzz_target *t, const struct fuzz_run *run, st
 				 !c.tc && ret == XDP_ABORTED ? " — XDP_ABORTED" : "");
 			report(&c, run, i, &p, why);
 			bad = 1;
+		} else if (x.verdict == FUZZ_TX && t->settle_tx &&
+			   !t->settle_tx(&c, &p, out, out_len, &x, why, sizeof(why))) {
+			report(&c, run, i, &p, why);
+			fuzz_hex("#   out: ", out, out_len);
+			bad = 1;
 		} else {
 			bool rw = x.verdict == FUZZ_TX || (x.verdict == FUZZ_PASS && x.pass_rewritten);
 			const uint8_t *w = rw ? x.out : p.data;

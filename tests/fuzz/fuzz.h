@@ -162,6 +162,13 @@ struct fuzz_target {
 	 * and a reader of the events the program emitted since the last call. */
 	uint64_t event_counters;
 	int (*drain_events)(struct fuzz_ctx *c);
+	/* Optional: after a TX the model predicted, output fields no model can know (a SYN
+	 * cookie made from the kernel's secret, a timestamp): the target checks them on
+	 * their own terms (the cookie must validate), copies them into x->out, recomputes
+	 * what depends on them, adds the counters its checks cause; false with why: a
+	 * failure. The bytes are compared after it. */
+	bool (*settle_tx)(struct fuzz_ctx *c, const struct fuzz_pkt *in, const uint8_t *out,
+			  uint32_t out_len, struct fuzz_expect *x, char *why, size_t whylen);
 };
 
 /* Registered targets, NULL-terminated (tests/fuzz/targets.c). */

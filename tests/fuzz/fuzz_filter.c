@@ -37,8 +37,8 @@ static void filter_fuzz_prefix(struct fuzz_rng *r, int family, struct fm_prefix 
 {
 	static const uint8_t v4[][4] = { { 10, 77, 0, 1 }, { 10, 77, 0, 2 }, { 127, 0, 0, 1 },
 					 { 192, 0, 2, 9 }, { 10, 77, 1, 0 } };
-	static const int plens4[] = { 32, 24, 16, 8, 0, 31, 25, 30 };
-	static const int plens6[] = { 128, 64, 48, 32, 0, 127, 65, 10 };
+	static const int plens4[] = { 32, 24, 16, 8, 28, 31, 25, 30 };
+	static const int plens6[] = { 128, 64, 48, 32, 120, 127, 65, 10 };
 	uint8_t a[16] = { 0x20, 0x01, 0x0d, 0xb8, 0, 0x77 };
 
 	memset(p, 0, sizeof(*p));
@@ -59,14 +59,14 @@ static void filter_fuzz_prefix(struct fuzz_rng *r, int family, struct fm_prefix 
 		p->a[b / 8] &= ~(0x80 >> (b % 8));
 }
 
-static void filter_fuzz_ports(struct fuzz_rng *r, int *n, int lo[3], int hi[3])
+static void filter_fuzz_ports(struct fuzz_rng *r, int *n, struct fm_range *rg)
 {
 	static const int common[] = { 0, 1, 22, 53, 80, 443, 1024, 8080, 65535 };
 
 	*n = 1 + fuzz_below(r, 3);
 	for (int i = 0; i < *n; i++) {
-		lo[i] = fuzz_chance(r, 1, 2) ? common[fuzz_below(r, 9)] : (int)fuzz_below(r, 65536);
-		hi[i] = fuzz_chance(r, 1, 2) ? lo[i] : lo[i] + (int)fuzz_below(r, 65536 - lo[i]);
+		rg[i].lo = fuzz_chance(r, 1, 2) ? common[fuzz_below(r, 9)] : (int)fuzz_below(r, 65536);
+		rg[i].hi = fuzz_chance(r, 1, 2) ? rg[i].lo : rg[i].lo + (int)fuzz_below(r, 65536 - rg[i].lo);
 	}
 }
 
@@ -110,9 +110,9 @@ static void filter_fuzz_ruleset(uint64_t seed, struct fm_set *s)
 				u->proto[1] = u->proto[0] == IPPROTO_TCP ? IPPROTO_UDP : IPPROTO_TCP;
 			}
 			if (fuzz_chance(&r, 2, 3))
-				filter_fuzz_ports(&r, &u->ndport, &u->dport[0].lo, &u->dport[0].hi);
+				filter_fuzz_ports(&r, &u->ndport, u->dport);
 			if (fuzz_chance(&r, 1, 3))
-				filter_fuzz_ports(&r, &u->nsport, &u->sport[0].lo, &u->sport[0].hi);
+				filter_fuzz_ports(&r, &u->nsport, u->sport);
 		} else if (kind == 1) {     /* ICMP types */
 			if (fuzz_chance(&r, 2, 3)) {
 				u->nproto = 1;
@@ -226,6 +226,8 @@ static int filter_fuzz_setup(struct fuzz_ctx *c, uint64_t seed)
 	filter_fuzz_ruleset(seed, &ff->set);
 	if ((e = filter_fuzz_text(&ff->set, text, 65536)))
 		goto out;
+	if (getenv("FUZZ_FILTER_RULES"))
+		printf("%s", text);
 	if ((e = fr_parse("fuzz.rules", text, &s, err, sizeof(err)))) {
 		printf("# rule set refused: %s\n%s", err, text);
 		goto out;
@@ -307,7 +309,7 @@ static void filter_fuzz_gen(struct fuzz_rng *r, struct fuzz_ctx *c, struct fuzz_
 			if (t.proto != IPPROTO_ICMP && t.proto != IPPROTO_ICMPV6)
 				t.proto = t.family == 4 ? IPPROTO_ICMP : IPPROTO_ICMPV6;
 			t.icmp_type = u->icmp[k].type;
-			t.icmp_code = u->icmp[k].code >= 0 ? u->icmp[k].code : fuzz_below(r, 4);
+			t.icmp_code = u->icmp[k].code >= 0 ? (uint32_t)u->icmp[k].code : fuzz_below(r, 4);
 		}
 		if (u->ndport) {
 			int k = fuzz_below(r, u->ndport);

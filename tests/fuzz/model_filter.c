@@ -23,7 +23,7 @@ struct fm_rule {
 	int nsrc, ndst, nproto, nsport, ndport, nicmp;
 	struct fm_prefix src[FM_MAX_LIST], dst[FM_MAX_LIST];
 	int proto[3];
-	struct { int lo, hi; } sport[3], dport[3];
+	struct fm_range { int lo, hi; } sport[3], dport[3];
 	struct { int type, code; } icmp[3];   /* code -1: any */
 	int has_flags;
 	uint8_t fmask, fval;

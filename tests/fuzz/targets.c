@@ -12,6 +12,8 @@
 #include "fuzz_filter.c"
 #include "model_decap.c"
 #include "fuzz_decap.c"
+#include "model_syncookie.c"
+#include "fuzz_syncookie.c"
 
 const struct fuzz_target *const fuzz_targets[] = {
 	&fuzz_ping_watch,
@@ -27,5 +29,6 @@ const struct fuzz_target *const fuzz_targets[] = {
 	&fuzz_decap_xdp,
 	&fuzz_decap_tc,
 	&fuzz_filter_a, &fuzz_filter_b,
+	&fuzz_syncookie,
 	NULL,
 };

@@ -38,6 +38,16 @@ static int on_rec(void *ctx, const struct verdict_src *src, const struct verdict
 	return 0;
 }
 
+static struct verdict_rec raw_last;
+
+static int on_rec_raw(void *ctx, void *data, size_t size)
+{
+	if (size >= sizeof(raw_last))
+		memcpy(&raw_last, data, sizeof(raw_last));
+	nrec++;
+	return 0;
+}
+
 static int raw_count(void *ctx, void *data, size_t size)
 {
 	nrec++;
@@ -86,12 +96,19 @@ static size_t echo_pkt(uint8_t *buf, const char *dst)
 	return pkt_build(&s, buf);
 }
 
+/* trace_ctl is per CPU: CPU 0's copy, with lost summed over all. */
 static void ctl_get(int ctl_fd, struct verdict_ctl *c)
 {
+	int ncpu = libbpf_num_possible_cpus();
+	struct verdict_ctl all[ncpu];
 	__u32 zero = 0;
 
 	memset(c, 0xff, sizeof(*c));
-	bpf_map_lookup_elem(ctl_fd, &zero, c);
+	if (bpf_map_lookup_elem(ctl_fd, &zero, all))
+		return;
+	*c = all[0];
+	for (int i = 1; i < ncpu; i++)
+		c->lost += all[i].lost;
 }
 
 static __u64 mono_ns(void)
@@ -105,11 +122,14 @@ static __u64 mono_ns(void)
 /* lease_s: seconds from now the lease ends (negative: already ended). */
 static void ctl_set(int ctl_fd, __u32 on, __u32 pid, int lease_s)
 {
-	struct verdict_ctl c = { .on = on, .owner_pid = pid,
-				 .deadline_ns = mono_ns() + (long long)lease_s * 1000000000ll };
+	int ncpu = libbpf_num_possible_cpus();
+	struct verdict_ctl all[ncpu];
 	__u32 zero = 0;
 
-	bpf_map_update_elem(ctl_fd, &zero, &c, BPF_ANY);
+	for (int i = 0; i < ncpu; i++)
+		all[i] = (struct verdict_ctl){ .on = on, .owner_pid = pid,
+			.deadline_ns = mono_ns() + (long long)lease_s * 1000000000ll };
+	bpf_map_update_elem(ctl_fd, &zero, all, BPF_ANY);
 }
 
 static void test_count(void)
@@ -323,6 +343,139 @@ static void ping_case(const char *what, enum ping_action a, bool tc, const char 
 	ping_bpf__destroy(sk);
 }
 
+static uint64_t rng = 0x2545f4914f6cdd1dull;
+static uint32_t rnd(void)
+{
+	rng ^= rng << 13;
+	rng ^= rng >> 7;
+	rng ^= rng << 17;
+	return (uint32_t)(rng >> 16);
+}
+
+/* A random frame: a valid one of a random kind, then maybe a few bytes flipped and maybe
+ * cut short, as the fuzzer makes them. */
+static size_t random_frame(uint8_t *buf)
+{
+	static const int protos[] = { IPPROTO_ICMP, IPPROTO_UDP, IPPROTO_TCP, IPPROTO_ICMPV6 };
+	struct pkt_spec s;
+	size_t len;
+
+	pkt_spec_default(&s);
+	s.proto = protos[rnd() % 4];
+	if (s.proto == IPPROTO_ICMPV6 || rnd() % 3 == 0) {
+		s.family = AF_INET6;
+		inet_pton(AF_INET6, "2001:db8:18::1", &s.src6);
+		inet_pton(AF_INET6, rnd() % 2 ? "2001:db8:18::b" : "2001:db8:18::99", &s.dst6);
+		if (s.proto == IPPROTO_ICMP)
+			s.proto = IPPROTO_ICMPV6;
+	} else if (s.proto == IPPROTO_ICMP && rnd() % 2) {
+		inet_pton(AF_INET, "198.18.0.99", &s.dst4);
+	}
+	s.payload_len = rnd() % 300;
+	if (rnd() % 4 == 0)
+		s.vlan[0] = 1 + rnd() % 4000;
+	len = pkt_build(&s, buf);
+	for (int i = rnd() % 4; i > 0; i--)
+		buf[rnd() % len] ^= 1 << (rnd() % 8);
+	if (rnd() % 5 == 0)
+		len = 14 + rnd() % (len - 13);
+	return len;
+}
+
+/* The hook changes nothing: every random frame gets the same verdict and bytes out with
+ * the trace on as off, the program's counters move the same, and each verdict is one
+ * record naming that verdict. */
+static void differential(const char *what, int fd, int ctl_fd, int ring_fd, bool tc,
+			 void (*stats)(void *sk, __u64 *out, int n), void *sk, int nstats)
+{
+	struct ring_buffer *raw = ring_buffer__new(ring_fd, on_rec_raw,
+						   NULL, NULL);
+	uint8_t pkt[PKT_MAX], out_off[PKT_MAX], out_on[PKT_MAX];
+	__u64 s0[64], s1[64], s2[64];
+	int same = 0, recs_ok = 0, N = 3000, ran = 0, refused = 0;
+
+	for (int i = 0; i < N; i++) {
+		size_t len = random_frame(pkt);
+		__u32 rv_off, rv_on, ol_off, ol_on;
+		int same_stats = 1;
+
+		ctl_set(ctl_fd, 0, 0, 0);
+		stats(sk, s0, nstats);
+		if (run(fd, pkt, len, out_off, &ol_off, &rv_off, 1)) {
+			/* The kernel's test run refuses some short frames for tc: no run at all. */
+			refused++;
+			continue;
+		}
+		ran++;
+		stats(sk, s1, nstats);
+		ctl_set(ctl_fd, 1, getpid(), 5);
+		nrec = 0;
+		run(fd, pkt, len, out_on, &ol_on, &rv_on, 1);
+		stats(sk, s2, nstats);
+		ring_buffer__consume(raw);
+		for (int k = 0; k < nstats; k++)
+			if (s2[k] - s1[k] != s1[k] - s0[k])
+				same_stats = 0;
+		if (rv_off == rv_on && ol_off == ol_on && !memcmp(out_off, out_on, ol_on) &&
+		    same_stats)
+			same++;
+		else if (ran - same < 4)
+			printf("# %s: frame %d differs on/off (rv %u/%u len %u/%u stats %d)\n", what,
+			       i, rv_off, rv_on, ol_off, ol_on, same_stats);
+		if (nrec == 1 && raw_last.verdict == rv_on && raw_last.hook == (tc ? VH_TC : VH_XDP))
+			recs_ok++;
+		else if (ran - recs_ok < 4)
+			printf("# %s: frame %d (%zu bytes): %d records, verdict %u (rv %u), reason %u\n",
+			       what, i, len, nrec, raw_last.verdict, rv_on, raw_last.reason);
+	}
+	ctl_set(ctl_fd, 0, 0, 0);
+	ok(ran > N * 9 / 10, "%s: %d of %d random frames ran (%d refused by the test run)", what,
+	   ran, N, refused);
+	is_int(same, ran, "%s: same verdict, bytes and counters on and off", what);
+	is_int(recs_ok, ran, "%s: one record per verdict, naming it", what);
+	ring_buffer__free(raw);
+}
+
+static void count_stats_u64(void *sk, __u64 *out, int n)
+{
+	struct count_stats s;
+	__u64 c;
+
+	count_prog_stats(sk, &s, &c);
+	memcpy(out, &s, n * sizeof(__u64));
+}
+
+static void ping_stats_u64(void *sk, __u64 *out, int n)
+{
+	struct ping_stats s;
+
+	ping_prog_stats(sk, &s);
+	memcpy(out, s.c, n * sizeof(__u64));
+}
+
+static void test_differential(void)
+{
+	struct count_bpf *c = count_prog_load(&(struct count_prog_cfg){ .drop = false });
+	struct ping_bpf *px = ping_load(PING_REPLY, false), *pt = ping_load(PING_REPLY, true);
+
+	if (!ok(c && px && pt, "count, ping xdp and ping tc load for the differential"))
+		goto out;
+	differential("count", count_prog_fd(c), bpf_map__fd(c->maps.trace_ctl),
+		     bpf_map__fd(c->maps.trace_ring), false, count_stats_u64, c,
+		     sizeof(struct count_stats) / sizeof(__u64));
+	differential("ping reply xdp", ping_prog_fd(px, false), bpf_map__fd(px->maps.trace_ctl),
+		     bpf_map__fd(px->maps.trace_ring), false, ping_stats_u64, px, PS__MAX);
+	differential("ping reply tc", ping_prog_fd(pt, true), bpf_map__fd(pt->maps.trace_ctl),
+		     bpf_map__fd(pt->maps.trace_ring), true, ping_stats_u64, pt, PS__MAX);
+out:
+	if (c)
+		count_bpf__destroy(c);
+	if (px)
+		ping_bpf__destroy(px);
+	if (pt)
+		ping_bpf__destroy(pt);
+}
+
 int main(void)
 {
 	if (!tap_require_bpf())
@@ -335,5 +488,6 @@ int main(void)
 		  "refused_dst_not_ours");
 	ping_case("ping tc reply", PING_REPLY, true, "198.18.0.11", TC_ACT_REDIRECT, "replied");
 	ping_case("ping tc drop", PING_DROP, true, "198.18.0.11", TC_ACT_SHOT, "dropped");
+	test_differential();
 	return tap_done();
 }

@@ -107,6 +107,9 @@ static void test_parse(struct lb_cfg *c, struct lb_cfg *d)
 	   c->vips[0].check.rise == 2 && c->vips[0].check.need == 1,
 	   "with keepalived-like defaults: interval 2 s, timeout 1 s, fall 3, rise 2, need 1");
 	is_int(c->vips[1].check.type, LB_CHECK_NONE, "a VIP without a check line has none");
+	is_int(lb_cfg_parse_file(write_conf(HEAD "check 198.18.0.100:80/tcp tcp interval 0.5\n"), c),
+	       0, "a short interval without a timeout parses");
+	is_int(c->vips[0].check.timeout_ms, 500, "its timeout is the interval, not the 1 s default");
 }
 
 static int changes;

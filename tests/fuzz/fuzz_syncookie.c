@@ -1,0 +1,268 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* syncookie target: src/filter/syncookie.bpf.c (the code of `filter --synproxy`) loaded
+ * through syncookie_prog_load() with ports 80, 443 and 8000-8010, against
+ * model_syncookie.c. Its generator mostly makes TCP to those ports with real option lists
+ * (MSS, SACK, timestamps, window scale, NOPs, unknown kinds, bad lengths) before the usual
+ * mutations. After each SYN-ACK, settle_tx takes the cookie and the TSval's clock from the
+ * output (nothing else), checks the clock is now and the low bits the model's, and
+ * proves the cookie by the client's next step: the ACK with ack = cookie + 1 must pass the
+ * program, and the same ACK with ack = cookie + 2 must be dropped. */
+#include <errno.h>
+#include <string.h>
+#include <time.h>
+#include <linux/bpf.h>
+#include <bpf/bpf.h>
+
+#include "fuzz.h"
+#include "syncookie.h"
+#include "syncookie_prog.h"
+
+static const char *const syncookie_counter_names[SYN_STAT_MAX] = {
+	"synack", "ack_ok", "ack_bad", "established", "bad_csum", "bad_flags", "bad_addr",
+	"fragment", "syn_data", "error",
+};
+
+struct syncookie_fuzz {
+	struct syncookie_bpf *skel;
+	struct sc_tx tx;         /* where the model's last SYN-ACK keeps its unknowns */
+};
+
+static int syncookie_fuzz_setup(struct fuzz_ctx *c)
+{
+	static const __u16 ports[] = { 80, 443, 8000, 8001, 8002, 8003, 8004, 8005, 8006, 8007,
+				       8008, 8009, 8010 };
+	struct syncookie_prog_cfg cfg = { .ports = ports, .nports = sizeof(ports) / sizeof(ports[0]) };
+	static struct syncookie_fuzz f;
+
+	memset(&f, 0, sizeof(f));
+	f.skel = syncookie_prog_load(&cfg);
+	if (!f.skel)
+		return -errno;
+	c->prog_fd = syncookie_prog_fd(f.skel);
+	c->priv = &f;
+	return 0;
+}
+
+static void syncookie_fuzz_teardown(struct fuzz_ctx *c)
+{
+	struct syncookie_fuzz *f = c->priv;
+
+	syncookie_prog_destroy(f->skel);
+}
+
+static int syncookie_fuzz_counters(struct fuzz_ctx *c, uint64_t *v)
+{
+	struct syncookie_fuzz *f = c->priv;
+	__u64 s[SYN_STAT_MAX];
+	int err = syncookie_read_stats(syncookie_prog_stats_fd(f->skel), s);
+
+	if (err)
+		return err;
+	for (int i = 0; i < SYN_STAT_MAX; i++)
+		v[i] = s[i];
+	return 0;
+}
+
+/* The generator's own TCP checksum (as built: the offsets of the template). */
+static void syncookie_fix_tcp(struct fuzz_pkt *p)
+{
+	uint8_t *l3 = p->data + p->l3_off, *th = p->data + p->l4_off;
+	uint32_t len = p->ip_end - p->l4_off;
+
+	fuzz_put16(th + 16, 0);
+	fuzz_put16(th + 16, fuzz_csum(th, len, sc_pseudo(p->family, l3, len)));
+}
+
+/* A random option list of n bytes: mostly the four a SYN carries, sometimes odd ones. */
+static void syncookie_rand_opts(struct fuzz_rng *r, uint8_t *o, int n)
+{
+	int i = 0;
+
+	memset(o, 0, n);
+	while (i < n) {
+		int left = n - i;
+		switch (fuzz_below(r, 12)) {
+		case 0: case 1:
+			if (left < 4) goto nop;
+			o[i] = 2; o[i + 1] = 4; fuzz_put16(o + i + 2, (uint16_t)fuzz_next(r)); i += 4;
+			break;
+		case 2: case 3:
+			if (left < 10) goto nop;
+			o[i] = 8; o[i + 1] = 10; fuzz_bytes(r, o + i + 2, 8); i += 10;
+			break;
+		case 4:
+			if (left < 2) goto nop;
+			o[i] = 4; o[i + 1] = 2; i += 2;
+			break;
+		case 5:
+			if (left < 3) goto nop;
+			o[i] = 3; o[i + 1] = 3; o[i + 2] = (uint8_t)fuzz_below(r, 20); i += 3;
+			break;
+		case 6:   /* an option with a length that lies */
+			o[i] = (uint8_t)(2 + fuzz_below(r, 8));
+			if (left >= 2)
+				o[i + 1] = (uint8_t)fuzz_below(r, 50);
+			i += 2;
+			break;
+		case 7:   /* end of list, then garbage */
+			o[i] = 0;
+			if (left > 1)
+				fuzz_bytes(r, o + i + 1, left - 1);
+			return;
+		case 8: { /* an unknown kind, well formed */
+			int l = 2 + (int)fuzz_below(r, 6);
+			if (l > left) goto nop;
+			o[i] = (uint8_t)(9 + fuzz_below(r, 200)); o[i + 1] = (uint8_t)l;
+			fuzz_bytes(r, o + i + 2, l - 2); i += l;
+			break;
+		}
+		default:
+		nop:
+			o[i++] = 1;
+		}
+	}
+}
+
+static void syncookie_fuzz_gen(struct fuzz_rng *r, struct fuzz_ctx *c, struct fuzz_pkt *p)
+{
+	static const uint8_t flags[] = { 0x02, 0x02, 0x02, 0x02, 0xc2, 0x10, 0x12, 0x03, 0x06,
+					 0x14, 0x00, 0x04, 0x11, 0x18 };
+	struct fuzz_tmpl t;
+	uint8_t opts[40];
+
+	if (fuzz_chance(r, 1, 5)) {
+		fuzz_gen_default(r, &c->env, p);
+		return;
+	}
+	fuzz_tmpl_random(r, &c->env, &t);
+	if (t.family == 0)
+		t.family = 4;
+	t.proto = IPPROTO_TCP;
+	t.sport = (uint16_t)fuzz_next(r);
+	t.dport = fuzz_chance(r, 1, 8) ? (uint16_t)fuzz_next(r) :
+		  fuzz_chance(r, 1, 2) ? 80 : fuzz_chance(r, 1, 2) ? 443 : (uint16_t)(8000 + fuzz_below(r, 12));
+	t.tcp_seq = (uint32_t)fuzz_next(r);
+	t.tcp_ack = (uint32_t)fuzz_next(r);
+	t.tcp_flags = fuzz_chance(r, 1, 10) ? (uint8_t)fuzz_next(r) : flags[fuzz_below(r, sizeof(flags))];
+	t.tcp_opts_len = (uint8_t)(4 * fuzz_below(r, 11));
+	t.payload_len = fuzz_chance(r, 1, 8) ? (int)fuzz_below(r, 30) : 0;
+	fuzz_bytes(r, t.payload, t.payload_len);
+	if (!fuzz_build(&t, p))
+		return;
+	if (t.tcp_opts_len && p->l4_off + 20u + t.tcp_opts_len <= p->len) {
+		syncookie_rand_opts(r, opts, t.tcp_opts_len);
+		memcpy(p->data + p->l4_off + 20, opts, t.tcp_opts_len);
+	}
+	if (p->l4_off + 20u <= p->ip_end && p->ip_end <= p->len && !(t.frag_off & 0x1fff))
+		syncookie_fix_tcp(p);
+	snprintf(p->what, sizeof(p->what), "syn-tmpl flags %02x opts %u", t.tcp_flags,
+		 t.tcp_opts_len);
+	if (fuzz_chance(r, 1, 3))
+		fuzz_mutate(r, &c->env, p);
+}
+
+static void syncookie_fuzz_model(struct fuzz_ctx *c, const struct fuzz_pkt *in,
+				 struct fuzz_expect *x)
+{
+	struct syncookie_fuzz *f = c->priv;
+
+	sc_model(in, x, &f->tx);
+}
+
+/* The ACK the client sends for a SYN-ACK carrying `cookie`: the SYN's addresses, ports
+ * and seq + 1, no VLAN, every checksum right. XDP verdict, or -errno. */
+static int syncookie_send_ack(struct fuzz_ctx *c, const struct fuzz_pkt *syn, uint32_t cookie_ack)
+{
+	struct ref_pkt r;
+	uint8_t f[128] = {}, out[256];
+	uint32_t iplen;
+	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = f, .data_out = out,
+		    .data_size_out = sizeof(out), .repeat = 1);
+
+	ref_parse(syn->data, syn->len, &r);
+	const uint8_t *l3 = syn->data + r.l3, *th = syn->data + r.l4;
+	memcpy(f, syn->data, 12);
+	iplen = r.family == 4 ? 20 : 40;
+	uint8_t *ip = f + 14, *t = ip + iplen;
+	if (r.family == 4) {
+		fuzz_put16(f + 12, 0x0800);
+		ip[0] = 0x45;
+		fuzz_put16(ip + 2, (uint16_t)(iplen + 20));
+		fuzz_put16(ip + 6, 0x4000);
+		ip[8] = 64;
+		ip[9] = IPPROTO_TCP;
+		memcpy(ip + 12, l3 + 12, 8);
+		fuzz_put16(ip + 10, fuzz_csum(ip, 20, 0));
+	} else {
+		fuzz_put16(f + 12, 0x86dd);
+		ip[0] = 0x60;
+		fuzz_put16(ip + 4, 20);
+		ip[6] = IPPROTO_TCP;
+		ip[7] = 64;
+		memcpy(ip + 8, l3 + 8, 32);
+	}
+	memcpy(t, th, 4);
+	fuzz_put32(t + 4, fuzz_get32(th + 4) + 1);
+	fuzz_put32(t + 8, cookie_ack);
+	t[12] = 5 << 4;
+	t[13] = 0x10;
+	fuzz_put16(t + 14, 502);
+	fuzz_put16(t + 16, fuzz_csum(t, 20, sc_pseudo(r.family, ip, 20)));
+	o.data_size_in = 14 + iplen + 20;
+	if (bpf_prog_test_run_opts(c->prog_fd, &o))
+		return -errno;
+	return (int)o.retval;
+}
+
+static bool syncookie_fuzz_settle(struct fuzz_ctx *c, const struct fuzz_pkt *in,
+				  const uint8_t *out, uint32_t out_len, struct fuzz_expect *x,
+				  char *why, size_t whylen)
+{
+	struct syncookie_fuzz *f = c->priv;
+	const struct sc_tx *tx = &f->tx;
+	uint8_t *t = x->out + tx->l4;
+	uint32_t cookie;
+	int v;
+
+	if (out_len != x->out_len)
+		return true; /* the byte comparison reports it */
+	cookie = fuzz_get32(out + tx->l4 + 4);
+	fuzz_put32(t + 4, cookie);
+	if (tx->ts) {
+		uint32_t ts = fuzz_get32(out + tx->l4 + 28), now;
+		struct timespec n;
+
+		clock_gettime(CLOCK_MONOTONIC, &n);
+		now = (uint32_t)(n.tv_sec * 1000ull + n.tv_nsec / 1000000);
+		if ((uint32_t)(now - (ts & ~0x3fu)) > 2000) {
+			snprintf(why, whylen, "TSval %08x is not the clock in ms (now %u)", ts, now);
+			return false;
+		}
+		/* the low 6 bits stay the model's: copy only the clock */
+		fuzz_put32(t + 28, (ts & ~0x3fu) | (t[31] & 0x3f));
+	}
+	fuzz_put16(t + 16, 0);
+	fuzz_put16(t + 16, fuzz_csum(t, x->out_len - tx->l4,
+				     sc_pseudo(tx->family, x->out + tx->l3, x->out_len - tx->l4)));
+	v = syncookie_send_ack(c, in, cookie + 1);
+	if (v != XDP_PASS) {
+		snprintf(why, whylen, "the client's ACK for cookie %08x: verdict %d, not XDP_PASS: "
+			 "the cookie does not validate", cookie, v);
+		return false;
+	}
+	x->counters[SYN_ACK_OK]++;
+	v = syncookie_send_ack(c, in, cookie + 2);
+	if (v != XDP_DROP) {
+		snprintf(why, whylen, "an ACK for cookie %08x + 1: verdict %d, not XDP_DROP", cookie, v);
+		return false;
+	}
+	x->counters[SYN_ACK_BAD]++;
+	return true;
+}
+
+static const struct fuzz_target fuzz_syncookie = {
+	.name = "syncookie", .setup = syncookie_fuzz_setup, .teardown = syncookie_fuzz_teardown,
+	.gen = syncookie_fuzz_gen, .model = syncookie_fuzz_model,
+	.read_counters = syncookie_fuzz_counters, .ncounters = SYN_STAT_MAX,
+	.counter_names = syncookie_counter_names, .settle_tx = syncookie_fuzz_settle,
+};
