@@ -214,10 +214,10 @@ check_pre() {
   check_pre section bad_section "SEC" "bpf_program__set_type"
   check_pre map_create map_create "array" "__u32"
   run "$BPFLAB" verify --json "$GALLERY/kfunc_missing_broken.bpf.o"
-  json_assert "$output" '.programs[0].detail | test("bpf_task_by_pid")'
+  json_assert "$(head -1 <<<"$output")" '.programs[0].detail | test("bpf_task_by_pid")'
   run "$BPFLAB" verify "$GALLERY/section_broken.bpf.o"
   [[ $output == *"FAILED before verification (Invalid argument) -- program type unknown"* ]]
-  [[ $output == *"libbpf:   prog 'section': unrecognized ELF section name 'xpd'"* ]]
+  [[ $output == *"libbpf:   prog 'section': missing BPF prog type, check ELF section name 'xpd'"* ]]
 }
 # An object libbpf will not even open: exit 2, the pattern in the error record.
 check_open() {
