@@ -19,10 +19,13 @@
  * over (its owner is dead) and turns it off when it exits. Verdicts, packets and the
  * program's own counters are never changed by a report: it only reads.
  *
- * Records carry the program's kind and a per-kind reason code; names are user space's
- * (src/trace/verdicts.c): count: the packet class (enum count_class), ping: the outcome
- * (enum ping_stat) and the refusal (enum ping_refused) in arg, lb: its verdict counter
- * (enum lb_counter, e.g. drop_no_backend), filter: the rule id. */
+ * Records carry the program's kind and a reason code. Its name comes from the program's
+ * own BTF: VERDICT_REASONS(enum x) names the enum the reasons are values of (and
+ * VERDICT_ARGS(enum y) the one of arg, when it is one), and user space prints an
+ * enumerator LBC_DROP_NO_BACKEND as "drop_no_backend". So trace needs no feature's
+ * header, and a reason added to a program prints by name at once. count: the packet
+ * class (enum count_proto), ping: the outcome (enum ping_stat) and the refusal (enum
+ * ping_refuse) in arg, lb: its verdict counter (enum lb_counter), filter: the rule id. */
 #ifndef BPFLAB_VERDICT_H
 #define BPFLAB_VERDICT_H
 
@@ -76,7 +79,15 @@ struct verdict_rec {
 	__u8 data[VERDICT_SNAP]; /* the packet from its Ethernet header, as at the report */
 };
 
+/* The names of the variables VERDICT_REASONS/VERDICT_ARGS declare, read from BTF. */
+#define VERDICT_REASON_VAR "verdict_reason_enum"
+#define VERDICT_ARG_VAR "verdict_arg_enum"
+
 #ifdef __bpf__
+/* Never read: a variable of the enum's type puts the enum into the program's BTF. */
+#define VERDICT_REASONS(type) const volatile type verdict_reason_enum = 0
+#define VERDICT_ARGS(type) const volatile type verdict_arg_enum = 0
+
 #ifndef __VMLINUX_H__
 #include <linux/bpf.h>
 #endif

@@ -6,6 +6,9 @@
 #include "count.h"
 #include "verdict.h"
 
+/* `bpflab trace` names reasons from these enums (verdict.h). */
+VERDICT_REASONS(enum count_proto);
+
 /* The talk's `counter++` is a read-modify-write: two CPUs can read the same value and one
  * increment is lost. An atomic add is exact; the per-CPU map below is exact and cheaper. */
 __u64 counter = 0;

@@ -85,7 +85,7 @@ const struct cmd_req probe_commands[] = {
 		{ "the stack's tracepoints", { FEAT_NET_TP, FEAT_NONE },
 		  { "skb:kfree_skb with its reason and the others this kernel has (net_tracepoints)" }, NULL },
 		{ "events", { FEAT_RINGBUF, FEAT_NONE }, { "a BPF ring buffer" }, NULL },
-		{ NULL } }, FEAT_KPROBE, "kprobes (pwru, retis)" },
+		{ NULL } }, FEAT_NONE, NULL },
 	{ "lab", NULL, {
 		{ "namespaces", { FEAT_NETNS, FEAT_NONE }, { "network namespaces, veth and a bridge" }, NULL },
 		{ NULL } }, FEAT_NONE, NULL },
@@ -93,6 +93,7 @@ const struct cmd_req probe_commands[] = {
 	{ "filter", NULL, {
 		XDP_NEED,
 		{ "pinned maps", { FEAT_BPFFS, FEAT_NONE }, { "bpffs" }, NULL },
+		{ "drop events", { FEAT_RINGBUF, FEAT_NONE }, { "a BPF ring buffer" }, NULL },
 		{ "SYN cookies in XDP", { FEAT_SYNCOOKIE, FEAT_NONE },
 		  { "bpf_tcp_raw_gen/check_syncookie_ipv4/6" }, "--synproxy" },
 		{ "established flows past the cookies", { FEAT_CT_KFUNC, FEAT_NONE },

@@ -372,6 +372,11 @@ static int sub_apply(char **pos, int npos, struct filter_args *a)
 		ret = EXIT_FAIL;
 		goto out;
 	}
+	{
+		struct filter_gen g = {};
+		bpf_map_lookup_elem(in.fds.gens, &gen, &g);
+		gen = g.seq;
+	}
 	if (g_opts.json) {
 		struct json j;
 		json_record_begin(&j, stdout, "changed");

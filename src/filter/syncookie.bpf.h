@@ -476,13 +476,18 @@ static __always_inline int fw_syncookie(struct xdp_md *ctx, struct pkt *p)
 	if (!s || bpf_xdp_load_bytes(ctx, p->l4_off, s->th, 20))
 		return syn_verdict(SYN_ERROR);
 
-	ct = syn_ct_confirmed(ctx, p, s->th);
-	if (ct < 0)
-		return syn_verdict(SYN_ERROR);
-	if (ct > 0)
-		return syn_verdict(SYN_ESTABLISHED);
-
+	/* A plain SYN is never a packet of a flow: the kernel's SYNPROXY does not track SYNs
+	 * either (its raw-table notrack). Skipping conntrack for them is what keeps a flood
+	 * of them cheap; every other packet asks conntrack first. */
 	flags = s->th[13];
+	if ((flags & (SYN_F_SYN | SYN_F_ACK | SYN_F_FIN | SYN_F_RST)) != SYN_F_SYN) {
+		ct = syn_ct_confirmed(ctx, p, s->th);
+		if (ct < 0)
+			return syn_verdict(SYN_ERROR);
+		if (ct > 0)
+			return syn_verdict(SYN_ESTABLISHED);
+	}
+
 	if (!(flags & SYN_F_SYN) == !(flags & SYN_F_ACK))
 		return syn_verdict(SYN_BAD_FLAGS);
 	if (flags & SYN_F_ACK)

@@ -11,6 +11,7 @@
 #include "lb.skel.h"
 #include "util.h"
 #include "bpfutil.h"
+#include "verdict.h"
 
 void lb_prog_maps(struct lb_bpf *skel, struct bpf_map *maps[LB_NMAPS])
 {
@@ -51,9 +52,11 @@ struct lb_bpf *lb_prog_open(const struct lb_prog_cfg *cfg)
 
 	if (!skel)
 		return NULL;
-	/* A map added to lb_maps.h but not to LB_MAPS would be neither pinned nor reused. */
+	/* A map added to lb_maps.h but not to LB_MAPS would be neither pinned nor reused.
+	 * verdict.h's trace maps belong to each loaded program, never pinned or shared. */
 	bpf_object__for_each_map(m, skel->obj)
-		n += !bpf_map__is_internal(m);
+		n += !bpf_map__is_internal(m) && strcmp(bpf_map__name(m), VERDICT_CTL_MAP) &&
+		     strcmp(bpf_map__name(m), VERDICT_RING_MAP);
 	if (n != LB_NMAPS) {
 		pr_warn("lb.bpf.c has %d maps, LB_MAPS in lb_ctl.h lists %d: update LB_MAPS\n",
 			n, LB_NMAPS);

@@ -8,6 +8,10 @@
 #include "ping.h"
 #include "verdict.h"
 
+/* `bpflab trace` names reasons from these enums (verdict.h). */
+VERDICT_REASONS(enum ping_stat);
+VERDICT_ARGS(enum ping_refuse);
+
 #ifndef TC_ACT_OK
 #define TC_ACT_OK 0
 #define TC_ACT_SHOT 2

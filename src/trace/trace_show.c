@@ -601,8 +601,12 @@ static void show_journey(struct trace_show *s, struct trace_journey *jn)
 	}
 	packet_line(hdr, line, sizeof(line));
 	snprintf(comment, sizeof(comment), "%s%s%s", fate, v.reason ? ": " : "", v.reason ? v.reason : "");
+	/* One frame per packet: the first event that copied its bytes. */
 	for (size_t i = 0; i < jn->n; i++)
-		pcap_item(s, &jn->ev[i], comment);
+		if (jn->ev[i].r.cap_len) {
+			pcap_item(s, &jn->ev[i], comment);
+			break;
+		}
 	if (s->summary_only)
 		goto out;
 	if (s->json) {

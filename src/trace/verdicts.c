@@ -11,11 +11,19 @@
 #include <unistd.h>
 #include <bpf/bpf.h>
 
+#include <bpf/btf.h>
+
 #include "verdicts.h"
-#include "count.h"
-#include "ping.h"
-#include "lb.h"
-#include "lb_ctl.h"
+
+/* Reason (and arg) names per kind, from the first program of that kind's BTF: every
+ * program of a kind reports the same enum. */
+#define MAX_NAMES 128
+struct names {
+	bool loaded;
+	int n;
+	char *name[MAX_NAMES];   /* by value; NULL: no enumerator */
+};
+static struct names reason_names[VK__MAX], arg_names[VK__MAX];
 
 struct vsrc {
 	struct verdict_src pub;
@@ -194,6 +202,59 @@ static int prog_maps(int prog_fd, int *ctl_fd, __u32 *ctl_id, int *ring_fd, __u3
 	return -ENOENT;
 }
 
+/* The enum the program's variable `var` has, into nm: LBC_DROP_NO_BACKEND as
+ * "drop_no_backend" (the prefix to the first '_' is the enum's, not the reason's).
+ * Enumerators with "__" (LBC__MAX) are bounds, not reasons. */
+static void load_enum(const struct btf *btf, const char *var, struct names *nm)
+{
+	const struct btf_type *t;
+	const struct btf_enum *e;
+	int id = btf__find_by_name_kind(btf, var, BTF_KIND_VAR);
+
+	if (id <= 0)
+		return;
+	t = btf__type_by_id(btf, id);
+	id = t->type;
+	t = btf__type_by_id(btf, id);
+	while (t && (btf_is_const(t) || btf_is_volatile(t) || btf_is_typedef(t)))
+		t = btf__type_by_id(btf, t->type);
+	if (!t || !btf_is_enum(t))
+		return;
+	e = btf_enum(t);
+	for (int i = 0; i < btf_vlen(t); i++, e++) {
+		const char *s = btf__name_by_offset(btf, e->name_off), *u;
+		char *c;
+
+		if (!s || strstr(s, "__") || e->val < 0 || e->val >= MAX_NAMES || nm->name[e->val])
+			continue;
+		u = strchr(s, '_');
+		c = strdup(u ? u + 1 : s);
+		if (!c)
+			continue;
+		for (char *q = c; *q; q++)
+			if (*q >= 'A' && *q <= 'Z')
+				*q += 'a' - 'A';
+		nm->name[e->val] = c;
+		if (e->val >= nm->n)
+			nm->n = e->val + 1;
+	}
+}
+
+static void load_names(__u32 btf_id, enum verdict_kind k)
+{
+	struct btf *btf;
+
+	if (k >= VK__MAX || reason_names[k].loaded || !btf_id)
+		return;
+	btf = btf__load_from_kernel_by_id(btf_id);
+	if (!btf)
+		return;
+	load_enum(btf, VERDICT_REASON_VAR, &reason_names[k]);
+	load_enum(btf, VERDICT_ARG_VAR, &arg_names[k]);
+	reason_names[k].loaded = arg_names[k].loaded = true;
+	btf__free(btf);
+}
+
 /* 1 added, 0 not a packet program with both maps or known already, -errno. */
 static int add_prog(struct verdicts *v, __u32 id)
 {
@@ -234,6 +295,7 @@ static int add_prog(struct verdicts *v, __u32 id)
 	s->pub.prog_id = id;
 	snprintf(s->pub.prog_name, sizeof(s->pub.prog_name), "%s", info.name);
 	s->pub.kind = kind_of(info.name);
+	load_names(info.btf_id, s->pub.kind);
 	s->pub.ctl_map_id = ctl_id;
 	s->pub.ring_map_id = ring_id;
 	v->src[v->n++] = s;
@@ -446,53 +508,24 @@ bool verdicts_is_drop(__u8 hook, __u32 verdict)
 	return verdict == 2;                         /* TC_ACT_SHOT */
 }
 
-/* Kept in the enums' order: a new entry there without a name here prints a number. */
-static const char *count_names[CP__MAX] = {
-	[CP_IPV4] = "ipv4", [CP_IPV6] = "ipv6", [CP_ARP] = "arp", [CP_ICMP] = "icmp",
-	[CP_ICMPV6] = "icmpv6", [CP_TCP] = "tcp", [CP_UDP] = "udp", [CP_OTHER] = "other",
-	[CP_MALFORMED] = "malformed",
-};
-
-static const char *ping_names[PS__MAX] = {
-	[PS_PACKETS] = "not_echo_request", [PS_PASSED] = "passed", [PS_DROPPED] = "dropped",
-	[PS_REPLIED] = "replied", [PS_REFUSED] = "refused", [PS_FRAGMENTS] = "fragment",
-	[PS_MALFORMED] = "malformed", [PS_EXTHDRS] = "exthdrs",
-};
-
-static const char *ping_refused[PR__MAX] = {
-	[PR_L2_MCAST] = "l2_multicast", [PR_DST_MCAST] = "dst_multicast",
-	[PR_DST_NOT_OURS] = "dst_not_ours", [PR_SRC_BAD] = "src_invalid",
-	[PR_LOOPBACK] = "loopback", [PR_SRC_OURS] = "src_ours",
-	[PR_ROUTED] = "routing_header", [PR_IP_CSUM] = "ip_checksum",
-	[PR_IP_OPTIONS] = "ip_options", [PR_CSUM_ZERO] = "zero_checksum",
-};
+static const char *name_of(const struct names *nm, __u32 v)
+{
+	return v < (__u32)nm->n && nm->name[v] ? nm->name[v] : NULL;
+}
 
 const char *verdicts_reason(const struct verdict_rec *r, char *buf, size_t len)
 {
-	const char *n = NULL;
+	enum verdict_kind k = r->kind < VK__MAX ? r->kind : VK_NONE;
+	const char *n = name_of(&reason_names[k], r->reason);
+	const char *a = r->arg ? name_of(&arg_names[k], r->arg) : NULL;
 
-	switch (r->kind) {
-	case VK_COUNT:
-		n = r->reason < CP__MAX ? count_names[r->reason] : NULL;
-		break;
-	case VK_PING:
-		n = r->reason < PS__MAX ? ping_names[r->reason] : NULL;
-		if (n && r->reason == PS_REFUSED && r->arg && r->arg < PR__MAX &&
-		    ping_refused[r->arg]) {
-			snprintf(buf, len, "refused_%s", ping_refused[r->arg]);
-			return buf;
-		}
-		break;
-	case VK_LB:
-		n = r->reason < LBC__MAX ? lb_counter_name(r->reason) : NULL;
-		break;
-	case VK_FILTER:
-		snprintf(buf, len, "rule_%u", r->arg);
-		return buf;
-	}
-	if (n && *n && strcmp(n, "?"))
+	if (k == VK_FILTER)
+		snprintf(buf, len, "%s%srule_%u", n ? n : "", n ? "_" : "", r->arg);
+	else if (n && a)
+		snprintf(buf, len, "%s_%s", n, a);
+	else if (n)
 		snprintf(buf, len, "%s", n);
 	else
-		snprintf(buf, len, "%s_%u", verdicts_kind_name(r->kind), r->reason);
+		snprintf(buf, len, "%s_%u", verdicts_kind_name(k), r->reason);
 	return buf;
 }

@@ -467,7 +467,7 @@ static void refine(const struct lines *L, struct vlog_result *r, size_t err_line
 			if (line_starts(L, i, "failed to resolve CO-RE relocation ")) {
 				char buf[384];
 				line_copy(L, i, buf, sizeof(buf));
-				snprintf(r->detail, sizeof(r->detail), "%s", buf + 7);
+				snprintf(r->detail, sizeof(r->detail), "%s", buf);
 				break;
 			}
 	}

@@ -149,3 +149,21 @@ print(json.dumps({'sent': n, 'seconds': time.monotonic() - t0}))"
   [ "$status" -eq 1 ]
   [ "$(pings 2)" -eq 2 ]
 }
+
+@test "filter: every --json record matches docs/json.md" {
+  J="$R/all.jsonl"
+  printf 'default allow\nallowlist 198.18.0.1\n10 deny src 203.0.113.0/24\n' > "$R/j.rules"
+  {
+    filter start eth0 --rules "$R/j.rules" --json
+    filter check "$R/j.rules" --json
+    filter apply "$R/j.rules" --dry-run --json
+    filter apply "$R/j.rules" --json
+    filter show --json
+    filter apply /nonexistent.rules --json || true
+    filter stop eth0 --json
+  } > "$J" 2>/dev/null
+  run python3 "$BATS_TEST_DIRNAME/json_schema.py" "$BATS_TEST_DIRNAME/../../docs/json.md" filter "$J"
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [ "$(wc -l < "$J")" -eq 7 ]
+}

@@ -99,6 +99,16 @@ validate() {
   [ "$status" -eq 5 ]
   printf '%s\n' "$output" > "$J/verify.jsonl"
   "$BPFLAB" verify --json "$OUTDIR/examples/verifier/null_check_fixed.bpf.o" >> "$J/verify.jsonl"
+  # context (origin, invalidated_by), a libbpf failure, pasted logs, an unknown message
+  "$BPFLAB" verify --json "$OUTDIR/examples/verifier/pkt_invalidated_broken.bpf.o" >> "$J/verify.jsonl" || true
+  "$BPFLAB" verify --json "$OUTDIR/examples/verifier/section_broken.bpf.o" 2>/dev/null | head -1 >> "$J/verify.jsonl" || true
+  for f in explain_libbpf.txt explain_cilium.txt map_create.libbpf.log accepted_null_check.log; do
+    "$BPFLAB" verify --json --log --explain "$SRC/tests/data/vlogs/$f" >> "$J/verify.jsonl" || true
+  done
+  printf '5: (bf) r3 = r7 ; R3_w=pkt(off=4,r=8)\n6: (7b) *(u64 *)(r3 +0) = r1\nR3 frobnicated off=4 size=8\n' |
+    "$BPFLAB" verify --json --explain - >> "$J/verify.jsonl" || true
+  [ "$(grep -c '"type":"verify_explain"' "$J/verify.jsonl")" -eq 5 ]
+  grep -q '"words":\[' "$J/verify.jsonl"
   validate verify "$J/verify.jsonl"
 }
 

@@ -241,7 +241,9 @@ static void handshake(struct pkt_spec *s, const uint8_t *opts, size_t optlen,
 	alen = build_ack(*s, cookie, ack);
 	snprintf(buf, sizeof(buf), "%s: the client's ACK", what);
 	verdict(ack, alen, XDP_PASS, SYN_ACK_OK, buf);
-	alen = build_ack(*s, cookie ^ 0x01000000, ack);
+	/* bit 23: inside the hash part (the low bits are the MSS index: cookie + 1 may be
+	 * another valid MSS; the top byte the minute counter: +-1 may still be in age) */
+	alen = build_ack(*s, cookie ^ 0x00800000, ack);
 	snprintf(buf, sizeof(buf), "%s: an ACK with another cookie", what);
 	verdict(ack, alen, XDP_DROP, SYN_ACK_BAD, buf);
 	struct pkt_spec other = *s;
