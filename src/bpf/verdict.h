@@ -9,8 +9,8 @@
  * verdict_report() at a verdict point costs, while no trace runs, one per-CPU array
  * lookup (the verifier inlines it since 6.10: no helper call), one load and one branch.
  * Per CPU, so that a program can note its reason where it decides (verdict_note) and
- * report at its one exit (verdict_report_noted) without a store shared between CPUs. While a trace runs it
- * reserves a record, copies the first VERDICT_SNAP bytes of the packet and submits.
+ * report at its one exit (verdict_report_noted) without a store shared between CPUs.
+ * While a trace runs it reserves a record, copies the first VERDICT_SNAP bytes of the packet and submits.
  *
  * The flag is a lease: the tracer renews deadline_ns (CLOCK_MONOTONIC, as
  * bpf_ktime_get_ns) every second or so, and a report past it is not made. A trace killed
@@ -62,7 +62,11 @@ struct verdict_ctl {
 	__u64 deadline_ns; /* the lease: no report after this bpf_ktime_get_ns() */
 	__u32 note_reason; /* verdict_note() of the packet in flight on this CPU */
 	__u32 note_arg;
+	__u32 note_flags;  /* VERDICT_NOTED, VERDICT_REPORTED */
+	__u32 pad;
 };
+#define VERDICT_NOTED 1u
+#define VERDICT_REPORTED 2u
 
 struct verdict_rec {
 	__u64 ts_ns;       /* bpf_ktime_get_ns: CLOCK_MONOTONIC */
@@ -213,24 +217,45 @@ static __always_inline void verdict_note(__u32 reason, __u32 arg)
 	if (c && c->on) {
 		c->note_reason = reason;
 		c->note_arg = arg;
+		c->note_flags = VERDICT_NOTED;
 	}
 }
 
-/* ...and report once, at the program's exit, with the reason noted. */
-#define verdict_report_noted(ctx, xdp, kind, verdict)                                        \
+/* A program that may report before its exit (before a tail call) forgets the previous
+ * packet's note at its entry. */
+static __always_inline void verdict_begin(void)
+{
+	struct verdict_ctl *c = verdict_ctl_();
+
+	if (c && c->on)
+		c->note_flags = 0;
+}
+
+/* ...and report at the exit with the reason noted (dflt when none was), once: a report
+ * made with verdict_report_noted_early (before a tail call that returned) is not made
+ * again. */
+#define verdict_report_noted_(ctx, xdp, kind, verdict, dflt, after)                           \
 	do {                                                                               \
 		struct verdict_ctl *c_ = verdict_ctl_();                                   \
 		if (c_ && c_->on) {                                                        \
-			__u32 r_ = c_->note_reason, a_ = c_->note_arg;                     \
-			c_->note_reason = c_->note_arg = 0;                                \
-			if (xdp)                                                           \
-				verdict_emit_xdp((struct xdp_md *)(ctx), (kind), (verdict),  \
-						 r_, a_);                                  \
-			else                                                               \
-				verdict_emit_tc((struct __sk_buff *)(ctx), (kind),         \
-						(verdict), r_, a_);                        \
+			__u32 f_ = c_->note_flags;                                         \
+			__u32 r_ = f_ & VERDICT_NOTED ? c_->note_reason : (dflt);          \
+			__u32 a_ = f_ & VERDICT_NOTED ? c_->note_arg : 0;                  \
+			c_->note_flags = (after);                                          \
+			if (!(f_ & VERDICT_REPORTED)) {                                    \
+				if (xdp)                                                   \
+					verdict_emit_xdp((struct xdp_md *)(ctx), (kind),    \
+							 (verdict), r_, a_);               \
+				else                                                       \
+					verdict_emit_tc((struct __sk_buff *)(ctx), (kind), \
+							(verdict), r_, a_);                \
+			}                                                                  \
 		}                                                                          \
 	} while (0)
+#define verdict_report_noted(ctx, xdp, kind, verdict, dflt)                                   \
+	verdict_report_noted_(ctx, xdp, kind, verdict, dflt, 0)
+#define verdict_report_noted_early(ctx, xdp, kind, verdict, dflt)                             \
+	verdict_report_noted_(ctx, xdp, kind, verdict, dflt, VERDICT_REPORTED)
 
 /* ctx is the program's context; xdp a compile-time constant (true: struct xdp_md). */
 #define verdict_report(ctx, xdp, kind, verdict, reason, arg)                                 \

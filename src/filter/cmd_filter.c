@@ -326,8 +326,15 @@ static int sub_stop(char **pos, int npos, struct filter_args *a)
 	if (npos != 2)
 		return usage_error("filter", npos < 2 ? "stop needs IFACE" : "unexpected argument '%s'",
 				   pos[npos < 2 ? 0 : 2]);
-	if ((ret = finst_find(pos[1], &in)))
+	/* filter-syn: a start killed before its pins leaves only the SYNPROXY table */
+	if ((ret = finst_find(pos[1], &in))) {
+		if (strlen(pos[1]) < IF_NAMESIZE && synproxy_active(pos[1]) == 1 &&
+		    !synproxy_stop(pos[1])) {
+			printf("filter: removed the SYNPROXY table a killed start left on %s\n", pos[1]);
+			return EXIT_OK;
+		}
 		return ret;
+	}
 	if (!finst_open(&in, true) && in.chained && in.alive)
 		filter_unchain_lb(&in);
 	finst_close(&in);

@@ -279,6 +279,8 @@ static pid_t decap_spawn(const char *lab, const struct lab_node *n, const char *
 
 	snprintf(a0, sizeof(a0), DECAP_MARK ":%s:%s", lab, n->name);
 	snprintf(log, sizeof(log), "%s/decap-%s.log", dir, n->name);
+	/* Before the fork: the wait below must not read a killed predecessor's log. */
+	unlink(log);
 	pid = fork();
 	if (pid)
 		return pid;

@@ -448,6 +448,9 @@ const struct cmd_spec cmd_lb_spec = {
 	"       and rewrites the backend's reply to come from the VIP; backends need nothing.\n"
 	"  dsr  only the MACs change; backends hold the VIP on lo (arp_ignore=1,\n"
 	"       arp_announce=2) and answer the client directly.\n"
+	"  A VIP added with --encap ipip|gue (or 'encap' in a config) is DSR across routers:\n"
+	"       the packet goes unchanged inside IPIP or GUE (UDP 6080) to the backend, via\n"
+	"       the kernel's next hop; backends strip it with `bpflab lb decap`.\n"
 	"State lives in pinned maps under " BPFLAB_PIN_ROOT "/lb/IFACE[@NETNS]; `start` on a\n"
 	"running balancer replaces its program and keeps every connection.\n",
 	.opts = lb_opt_defs,

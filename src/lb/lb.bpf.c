@@ -14,6 +14,10 @@
 #include "csum.h"
 #include "lb.h"
 #include "lb_maps.h"
+#include "verdict.h"
+
+/* `bpflab trace` names a verdict by the lb_counter it added (verdict.h). */
+VERDICT_REASONS(enum lb_counter);
 
 /* Set before load from the pinned config, so a replaced program behaves the same. */
 const volatile __u32 lb_mode = LB_MODE_DSR;
@@ -50,6 +54,9 @@ static __always_inline void count(struct lb_counters *c, int what)
 {
 	if (c)
 		c->c[what]++;
+	/* Every packet adds to exactly one verdict counter: it is the verdict's reason. */
+	if (what < LBC__VERDICTS)
+		verdict_note(what, 0);
 }
 
 /* Broadcast, multicast and other hosts' frames (a bridge floods, promiscuous mode) are
@@ -479,8 +486,7 @@ malformed:
 	return XDP_DROP;
 }
 
-SEC("xdp")
-int lb_xdp(struct xdp_md *ctx)
+static __always_inline int lb_xdp_(struct xdp_md *ctx)
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
@@ -654,6 +660,16 @@ int lb_xdp(struct xdp_md *ctx)
 	set_macs(p.eth, be->mac);
 	count(cnt, LBC_TX_BACKEND);
 	return XDP_TX;
+}
+
+/* The verdict with its reason for `bpflab trace` (verdict.h): one exit for every path. */
+SEC("xdp")
+int lb_xdp(struct xdp_md *ctx)
+{
+	int act = lb_xdp_(ctx);
+
+	verdict_report_noted(ctx, 1, VK_LB, act, 0xffff);
+	return act;
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

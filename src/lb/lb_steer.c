@@ -20,7 +20,7 @@ struct lb_steer {
 	struct lb_steer_be cur[LB_MAX_BACKENDS];
 };
 
-int lb_steer_attach(struct lb_steer **out, const struct lb_inst *in)
+int lb_steer_load(struct lb_steer **out)
 {
 	struct lb_steer *st = calloc(1, sizeof(*st));
 	int err;
@@ -32,16 +32,65 @@ int lb_steer_attach(struct lb_steer **out, const struct lb_inst *in)
 	st->skel = steer_bpf__open_and_load();
 	if (!st->skel) {
 		err = -errno;
-		goto fail;
+		free(st);
+		return err ? err : -EINVAL;
 	}
+	*out = st;
+	return 0;
+}
+
+int lb_steer_prog_fd(const struct lb_steer *st, int ingress)
+{
+	return bpf_program__fd(ingress ? st->skel->progs.lb_steer_ingress
+				       : st->skel->progs.lb_steer_egress);
+}
+
+int lb_steer_flows_fd(const struct lb_steer *st)
+{
+	return bpf_map__fd(st->skel->maps.steer_flows);
+}
+
+int lb_steer_counters(const struct lb_steer *st, __u64 *v)
+{
+	int ncpu = libbpf_num_possible_cpus(), fd = bpf_map__fd(st->skel->maps.steer_stats);
+	__u64 *per;
+
+	if (ncpu <= 0)
+		return ncpu ? ncpu : -EINVAL;
+	per = calloc(ncpu, sizeof(*per));
+	if (!per)
+		return -ENOMEM;
+	for (__u32 k = 0; k < LB_STEER__MAX; k++) {
+		v[k] = 0;
+		if (bpf_map_lookup_elem(fd, &k, per)) {
+			int err = -errno;
+			free(per);
+			return err;
+		}
+		for (int c = 0; c < ncpu; c++)
+			v[k] += per[c];
+	}
+	free(per);
+	return 0;
+}
+
+int lb_steer_attach(struct lb_steer **out, const struct lb_inst *in)
+{
+	struct lb_steer *st;
+	int err;
+
+	*out = NULL;
+	err = lb_steer_load(&st);
+	if (err)
+		return err;
 	/* bpf_link_create: this libbpf may predate bpf_program__attach_tcx. */
-	st->egress = bpf_link_create(bpf_program__fd(st->skel->progs.lb_steer_egress),
+	st->egress = bpf_link_create(lb_steer_prog_fd(st, 0),
 				     in->meta.ifindex, (enum bpf_attach_type)BPFLAB_TCX_EGRESS, NULL);
 	if (st->egress < 0) {
 		err = -errno;
 		goto fail;
 	}
-	st->ingress = bpf_link_create(bpf_program__fd(st->skel->progs.lb_steer_ingress),
+	st->ingress = bpf_link_create(lb_steer_prog_fd(st, 1),
 				      in->meta.ifindex, (enum bpf_attach_type)BPFLAB_TCX_INGRESS, NULL);
 	if (st->ingress < 0) {
 		err = -errno;

@@ -27,6 +27,12 @@ struct lb_steer_flow {
 	__u8 proto, pad[3];
 };
 
+/* steer_stats (per CPU): probes rewritten to VIP:port, answers rewritten back, and ours
+ * (marked, or answering a probe flow) left unchanged because their lengths lie (a version
+ * not 4, a total length beyond the frame or short of the L4 header, a TCP data offset or
+ * UDP length outside the IP payload). */
+enum lb_steer_counter { LB_STEER_STEERED, LB_STEER_RESTORED, LB_STEER_MALFORMED, LB_STEER__MAX };
+
 static inline __u32 lb_steer_mark(__u32 id)
 {
 	return LB_STEER_MAGIC | (id & 0xffff);
@@ -36,6 +42,13 @@ static inline __u32 lb_steer_mark(__u32 id)
 struct lb_steer;
 struct lb_inst;
 struct lb_cfg;
+/* Opens and loads steer.bpf.c, nothing attached (the first half of lb_steer_attach; the
+ * fuzzer loads it through here). 0 or -errno. */
+int lb_steer_load(struct lb_steer **out);
+int lb_steer_prog_fd(const struct lb_steer *st, int ingress);
+int lb_steer_flows_fd(const struct lb_steer *st);
+/* steer_stats summed over CPUs into v[LB_STEER__MAX]. 0 or -errno. */
+int lb_steer_counters(const struct lb_steer *st, __u64 *v);
 /* Loads steer.bpf.c and attaches it (tcx links, gone with the process) to in's interface.
  * 0 or -errno. */
 int lb_steer_attach(struct lb_steer **out, const struct lb_inst *in);

@@ -68,9 +68,9 @@ feature() { # name -> its JSON object
   [ "$(cat "$D/doctor.rc")" -eq 0 ]
   [ "$(wc -l < "$D/doctor.json")" -eq 1 ]
   json_assert "$J" '.type == "doctor" and (.kernel | length > 0) and .elapsed < 3'
-  json_assert "$J" '.features | length == 22 and all(.[]; .status | IN("ok","missing","refused","unknown"))'
+  json_assert "$J" '.features | length == 25 and all(.[]; .status | IN("ok","missing","refused","unknown"))'
   json_assert "$J" '.features | all(.[]; .status != "unknown")'
-  json_assert "$J" '.commands | keys == (["bench","count","exec","lab","lb","ping","verify"])'
+  json_assert "$J" '.commands | keys == (["bench","count","exec","filter","lab","lb","ping","trace","verify"])'
   json_assert "$J" '.commands | all(.[]; .status | IN("works","fallback","unavailable"))'
   local t0 t1
   t0=$(date +%s%N)

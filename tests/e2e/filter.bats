@@ -20,8 +20,10 @@ teardown() {
   for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
   wait 2>/dev/null || true
   "$BPFLAB" --netns "$NS" filter stop eth0 >/dev/null 2>&1 || true
+  "$BPFLAB" --netns "$LAB-lb" filter stop eth0 >/dev/null 2>&1 || true
+  "$BPFLAB" --netns "$LAB-lb" lb stop eth0 >/dev/null 2>&1 || true
   "$BPFLAB" lab down --name "$LAB" >/dev/null 2>&1 || true
-  rm -rf "/sys/fs/bpf/bpflab/filter/eth0@$NS"
+  rm -rf "/sys/fs/bpf/bpflab/filter/eth0@$NS" "/sys/fs/bpf/bpflab/filter/eth0@$LAB-lb"
 }
 
 filter() { "$BPFLAB" --netns "$NS" filter "$@"; }
@@ -166,4 +168,31 @@ print(json.dumps({'sent': n, 'seconds': time.monotonic() - t0}))"
   echo "$output"
   [ "$status" -eq 0 ]
   [ "$(wc -l < "$J")" -eq 7 ]
+}
+
+@test "filter: --then lb runs in front of the load balancer on one XDP slot" {
+  "$BPFLAB" lab down --name "$LAB" >/dev/null
+  "$BPFLAB" lab up --name "$LAB" --backends 1 --lb nat >/dev/null
+  LBNS="$LAB-lb"
+  lbping() { lab_exec "$LAB" client ping -c "$1" -i 0.2 -W 1 198.18.0.2 2>/dev/null | grep -o '[0-9]* received' | cut -d' ' -f1; }
+  run "$BPFLAB" --netns "$LBNS" filter start eth0 --then lb
+  [ "$status" -eq 1 ]
+  [[ "$output" == *"no load balancer runs on eth0"* ]]
+  "$BPFLAB" --netns "$LBNS" lb start eth0 --mode nat >/dev/null
+  lb_id=$(ip netns exec "$LBNS" ip -j link show eth0 | jq '.[0].xdp.prog.id')
+  printf '10 deny src 198.18.0.1 proto icmp\n' > "$R/lb.rules"
+  run "$BPFLAB" --netns "$LBNS" filter start eth0 --then lb --rules "$R/lb.rules" --json
+  [ "$status" -eq 0 ]
+  json_assert "$output" '.then == "lb" and .xdp_mode == null'
+  [ "$(ip netns exec "$LBNS" ip -j link show eth0 | jq '.[0].xdp.prog.id')" != "$lb_id" ]
+  [ "$(lbping 2)" -eq 0 ]
+  run "$BPFLAB" --netns "$LBNS" filter show --json
+  json_assert "$output" '.attached and .then == "lb" and .counters.denied >= 2'
+  : > "$R/none.rules"
+  "$BPFLAB" --netns "$LBNS" filter apply "$R/none.rules" >/dev/null
+  [ "$(lbping 2)" -eq 2 ]
+  "$BPFLAB" --netns "$LBNS" filter stop eth0 >/dev/null
+  [ "$(ip netns exec "$LBNS" ip -j link show eth0 | jq '.[0].xdp.prog.id')" = "$lb_id" ]
+  "$BPFLAB" --netns "$LBNS" lb show >/dev/null
+  "$BPFLAB" --netns "$LBNS" lb stop eth0 >/dev/null
 }

@@ -23,6 +23,7 @@ setup() {
 
 teardown() {
   "$BPFLAB" --netns "$LAB-lb" lb stop eth0 >/dev/null 2>&1 || true
+  "$BPFLAB" --netns "$LAB-backend-a" filter stop eth0 >/dev/null 2>&1 || true
   "$BPFLAB" lab down --name "$LAB" >/dev/null 2>&1 || true
 }
 
@@ -212,6 +213,22 @@ validate() {
     grep -q "\"type\":\"$t\"" "$J/health.jsonl" || { echo "no $t record"; return 1; }
   done
   grep -q '"health":{"state":"up"' "$J/health.jsonl"
+}
+
+@test "json: filter start, check, apply --dry-run, apply, show, stop" {
+  require_bpf
+  "$BPFLAB" lab up --name "$LAB" --backends 1 >/dev/null
+  f() { "$BPFLAB" --netns "$LAB-backend-a" filter "$@" --json 2>/dev/null; }
+  printf 'allowlist 198.18.0.2\n10 deny src 203.0.113.0/24\n' > "$J/f.rules"
+  {
+    f start eth0 --rules "$J/f.rules"
+    f check "$J/f.rules"
+    f apply "$J/f.rules" --dry-run
+    f apply "$J/f.rules"
+    f show
+    f stop eth0
+  } > "$J/filter.jsonl"
+  validate filter "$J/filter.jsonl"
 }
 
 @test "json: every record docs/json.md documents was printed by the tests above" {

@@ -805,10 +805,12 @@ void fuzz_hex(const char *prefix, const uint8_t *buf, size_t len)
 	printf("\n");
 }
 
-static uint32_t retval_of(bool tc, enum fuzz_verdict v)
+static uint32_t retval_of(const struct fuzz_ctx *c, enum fuzz_verdict v)
 {
+	bool tc = c->tc;
+
 	if (tc)
-		return v == FUZZ_PASS ? TC_ACT_OK : v == FUZZ_DROP ? TC_ACT_SHOT : TC_ACT_REDIRECT;
+		return v == FUZZ_PASS ? c->tc_pass : v == FUZZ_DROP ? TC_ACT_SHOT : TC_ACT_REDIRECT;
 	return v == FUZZ_PASS ? XDP_PASS : v == FUZZ_DROP ? XDP_DROP : XDP_TX;
 }
 
@@ -824,9 +826,15 @@ static int test_run(struct fuzz_ctx *c, const struct fuzz_pkt *in, uint8_t *out,
 		.data_in = in->data, .data_size_in = in->len,
 		.data_out = out, .data_size_out = FUZZ_PKT_MAX + 256,
 		.repeat = 1);
+	struct __sk_buff skb = { .mark = in->mark };
 	int err;
 
-	/* tc: no ctx_in; the skb comes from the data, on loopback, as test_ping.c runs it. */
+	/* tc: the skb comes from the data, on loopback, as test_ping.c runs it; a ctx only
+	 * when the packet carries a mark (skb->mark is one of the fields ctx_in may set). */
+	if (c->tc && in->mark) {
+		o.ctx_in = &skb;
+		o.ctx_size_in = sizeof(skb);
+	}
 	err = bpf_prog_test_run_opts(c->prog_fd, &o);
 	if (err)
 		return -errno;
@@ -873,6 +881,7 @@ long fuzz_run_target(const struct fuzz_target *t, const struct fuzz_run *run, st
 		int bad = 0;
 
 		fuzz_rng_for(&r, run->seed, i);
+		p.mark = 0;
 		if (t->gen)
 			t->gen(&r, &c, &p);
 		else
@@ -897,7 +906,7 @@ long fuzz_run_target(const struct fuzz_target *t, const struct fuzz_run *run, st
 		st->packets++;
 		st->verdicts[x.verdict]++;
 		st->events += x.events;
-		want = retval_of(c.tc, x.verdict);
+		want = retval_of(&c, x.verdict);
 		if (run->verbose) {
 			printf("# %s index %llu (%s): model %s, program %u\n", t->name,
 			       (unsigned long long)i, p.what, verdict_name(x.verdict), ret);

@@ -86,6 +86,7 @@ struct fuzz_pkt {
 	uint16_t l3_off, l4_off;        /* as built */
 	uint16_t ip_end;                /* end of the IP packet as built */
 	uint8_t proto;
+	uint32_t mark;                  /* tc: skb->mark of the run (0 unless the target's gen sets it) */
 	char what[160];                 /* template kind + mutations applied, for reports */
 };
 
@@ -140,6 +141,7 @@ struct fuzz_ctx {
 	struct fuzz_env env;
 	int prog_fd;
 	bool tc;                 /* run with an skb (SEC("tc")) instead of an xdp_md */
+	uint32_t tc_pass;        /* tc: what a pass returns (0: TC_ACT_OK; tcx chains: TCX_NEXT) */
 	void *priv;              /* the target's: skeleton etc. */
 };
 
