@@ -11,8 +11,12 @@
 #include "parse.h"
 #include <stdbool.h>
 #include "filter.h"
+#include "verdict.h"
 #if __has_include("syncookie.bpf.h") && !defined(FILTER_NO_SYNCOOKIE)
 #include "syncookie.bpf.h"
+
+/* `bpflab trace` names a verdict by its filter_stat, arg the rule's prio + 1 (verdict.h). */
+VERDICT_REASONS(enum filter_stat);
 #define FILTER_SYNCOOKIE 1
 #endif
 
@@ -315,6 +319,8 @@ static __always_inline int filter_drop(struct filter_stats *st)
 static __always_inline int filter_pass(struct xdp_md *ctx, struct filter_stats *st)
 {
 	st->c[FS_PASS]++;
+	/* Before the tail call: the next program reports its own verdict. */
+	verdict_report_noted_early(ctx, 1, VK_FILTER, XDP_PASS, FS_PASS);
 	bpf_tail_call(ctx, &next_prog, 0);
 	return XDP_PASS;
 }
@@ -381,8 +387,7 @@ static __noinline int filter_syncookie(struct xdp_md *ctx, struct pkt *p)
 }
 #endif
 
-SEC("xdp")
-int filter_xdp(struct xdp_md *ctx)
+static __always_inline int filter_xdp_(struct xdp_md *ctx)
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
@@ -405,10 +410,12 @@ int filter_xdp(struct xdp_md *ctx)
 	r = parse_packet(data, data_end, &p);
 	if (r == PARSE_NOT_IP) {
 		st->c[FS_NOT_IP]++;
+		verdict_note(FS_NOT_IP, 0);
 		return filter_pass(ctx, st);
 	}
 	if (r != PARSE_OK) {
 		st->c[FS_MALFORMED]++;
+		verdict_note(FS_MALFORMED, 0);
 		return filter_drop(st);
 	}
 	cp = bpf_map_lookup_elem(&ctl, &z);
@@ -493,12 +500,14 @@ int filter_xdp(struct xdp_md *ctx)
 	rs->bytes += len;
 	if (rule->action == FA_ALLOW) {
 		st->c[FS_ALLOWED]++;
+		verdict_note(FS_ALLOWED, rule->prio + 1);
 		goto accept;
 	}
 	if (rule->action == FA_LIMIT) {
 		act = limit_check(rule, &f, len);
 		if (act == FS_LIMIT_PASS) {
 			st->c[FS_LIMIT_PASS]++;
+			verdict_note(FS_LIMIT_PASS, rule->prio + 1);
 			goto accept;
 		}
 	} else {
@@ -511,11 +520,13 @@ int filter_xdp(struct xdp_md *ctx)
 	else
 		st->c[FS_DENIED]++;
 	rs->dropped++;
+	verdict_note(act, rule->prio + 1);
 	drop_sample(st, &f, len, rule->prio | rule->action << 16 | (__u32)act << 24);
 	return filter_drop(st);
 
 nomatch:
 	st->c[FS_NOMATCH]++;
+	verdict_note(FS_NOMATCH, 0);
 	if (g->default_action != FA_ALLOW) {
 		drop_sample(st, &f, len, 0xffff | FA_DENY << 16 | FS_NOMATCH << 24);
 		return filter_drop(st);
@@ -526,10 +537,24 @@ accept:
 	if (r >= 0) {
 		/* Verdict point: the SYN-cookie code answered, dropped or passed it. */
 		st->c[FS_SYNPROXY]++;
+		verdict_note(FS_SYNPROXY, 0);
 		return r;
 	}
 #endif
 	return filter_pass(ctx, st);
+}
+
+/* The verdict with its reason for `bpflab trace` (verdict.h); a pass is reported in
+ * filter_pass, before its tail call. */
+SEC("xdp")
+int filter_xdp(struct xdp_md *ctx)
+{
+	int act;
+
+	verdict_begin();
+	act = filter_xdp_(ctx);
+	verdict_report_noted(ctx, 1, VK_FILTER, act, act == XDP_DROP ? FS_DROP : FS_PASS);
+	return act;
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -12,6 +12,7 @@
 #include "syncookie.h"
 #include "synproxy.h"
 #include "util.h"
+#include "verdict.h"
 
 static void syn_port_cb(__u16 port, void *words)
 {
@@ -99,7 +100,10 @@ int filter_prog_pin_objs(struct filter_bpf *skel, const char **names, int *fds, 
 	int n = 0;
 
 	bpf_object__for_each_map(m, skel->obj) {
-		if (bpf_map__is_internal(m) || n >= cap)
+		/* verdict.h's trace maps belong to each loaded program: never pinned. */
+		if (bpf_map__is_internal(m) || n >= cap ||
+		    !strcmp(bpf_map__name(m), VERDICT_CTL_MAP) ||
+		    !strcmp(bpf_map__name(m), VERDICT_RING_MAP))
 			continue;
 		names[n] = bpf_map__name(m);
 		fds[n++] = bpf_map__fd(m);

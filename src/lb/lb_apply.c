@@ -174,6 +174,14 @@ static void save_json(const struct lb_cfg *s)
 		json_obj_begin(&j);
 		json_kstr(&j, "vip", v);
 		json_kstr(&j, "encap", lb_encap_str(s->vips[i].encap));
+		json_key(&j, "check");
+		if (s->vips[i].check.type != LB_CHECK_NONE) {
+			char ck[400];
+			lb_check_format(&s->vips[i].check, ck, sizeof(ck));
+			json_str(&j, ck);
+		} else {
+			json_null(&j);
+		}
 		json_key(&j, "backends");
 		json_arr_begin(&j);
 		for (int b = 0; b < s->nbackends; b++) {

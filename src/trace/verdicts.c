@@ -519,8 +519,8 @@ const char *verdicts_reason(const struct verdict_rec *r, char *buf, size_t len)
 	const char *n = name_of(&reason_names[k], r->reason);
 	const char *a = r->arg ? name_of(&arg_names[k], r->arg) : NULL;
 
-	if (k == VK_FILTER)
-		snprintf(buf, len, "%s%srule_%u", n ? n : "", n ? "_" : "", r->arg);
+	if (k == VK_FILTER && r->arg)  /* arg: the rule's prio + 1 */
+		snprintf(buf, len, "%s%srule_%u", n ? n : "", n ? "_" : "", r->arg - 1);
 	else if (n && a)
 		snprintf(buf, len, "%s_%s", n, a);
 	else if (n)

@@ -206,6 +206,7 @@ validate() {
     lb conns
     lb show --rate --interval 0.2
     lb zero
+    lb save
     lb stop eth0
   } > "$J/health.jsonl"
   validate lb "$J/health.jsonl"
@@ -213,6 +214,8 @@ validate() {
     grep -q "\"type\":\"$t\"" "$J/health.jsonl" || { echo "no $t record"; return 1; }
   done
   grep -q '"health":{"state":"up"' "$J/health.jsonl"
+  # the check is in save's data too, not only in its text
+  grep '"type":"config"' "$J/health.jsonl" | grep -q '"vip":"198.18.0.100:80/tcp","encap":"none","check":"http / '
 }
 
 @test "json: filter start, check, apply --dry-run, apply, show, stop" {

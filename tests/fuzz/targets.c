@@ -14,6 +14,8 @@
 #include "fuzz_decap.c"
 #include "model_syncookie.c"
 #include "fuzz_syncookie.c"
+#include "model_steer.c"
+#include "fuzz_steer.c"
 
 const struct fuzz_target *const fuzz_targets[] = {
 	&fuzz_ping_watch,
@@ -30,5 +32,6 @@ const struct fuzz_target *const fuzz_targets[] = {
 	&fuzz_decap_tc,
 	&fuzz_filter_a, &fuzz_filter_b,
 	&fuzz_syncookie,
+	&fuzz_steer,
 	NULL,
 };

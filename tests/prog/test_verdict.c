@@ -21,6 +21,8 @@
 #include "ping.h"
 #include "ping.skel.h"
 #include "ping_prog.h"
+#include "lb.h"
+#include "lb_prog.h"
 #include "verdicts.h"
 
 #define MAXREC 4096
@@ -476,6 +478,49 @@ out:
 		ping_bpf__destroy(pt);
 }
 
+/* lb: a VIP without backends drops a new flow, and the record says drop_no_backend. */
+static void test_lb(void)
+{
+	struct lb_prog_cfg pc = { .mode = LB_MODE_DSR, .table_size = 251 };
+	struct lb_fixture fx;
+	struct ring_buffer *rb = NULL;
+	struct verdicts *v;
+	struct pkt_spec s;
+	uint8_t pkt[PKT_MAX], out[PKT_MAX];
+	__u32 rv, ol;
+	size_t len;
+	char why[64];
+
+	pkt_spec_default(&s);
+	s.proto = IPPROTO_TCP;
+	s.sport = 40000;
+	s.dport = 80;
+	len = pkt_build(&s, pkt);
+	memcpy(pc.mac, s.dst_mac, 6);
+	if (!ok(!lb_fixture_up(&fx, &pc) && !lb_fixture_vip_add(&fx, "198.18.0.11:80/tcp"),
+		"lb: fixture with a VIP and no backend")) {
+		lb_fixture_down(&fx);
+		return;
+	}
+	v = verdicts_open(on_rec, NULL);
+	ok(verdicts_add_prog(v, prog_id(fx.prog_fd)) == 1 && verdicts_src(v, 0)->kind == VK_LB &&
+	   verdicts_enable(v, &rb) == 1, "lb: found and on");
+	nrec = 0;
+	ok(!run(fx.prog_fd, pkt, len, out, &ol, &rv, 1) && rv == XDP_DROP, "lb: XDP_DROP");
+	if (rb)
+		ring_buffer__consume(rb);
+	ok(nrec == 1 && recs[0].kind == VK_LB && recs[0].verdict == XDP_DROP &&
+	   recs[0].reason == LBC_DROP_NO_BACKEND, "lb: one record, XDP_DROP, reason %u",
+	   nrec ? recs[0].reason : 0);
+	if (nrec)
+		is_str(verdicts_reason(&recs[0], why, sizeof(why)), "drop_no_backend",
+		       "lb: reason named from the program's BTF");
+	verdicts_close(v);
+	if (rb)
+		ring_buffer__free(rb);
+	lb_fixture_down(&fx);
+}
+
 int main(void)
 {
 	if (!tap_require_bpf())
@@ -489,5 +534,6 @@ int main(void)
 	ping_case("ping tc reply", PING_REPLY, true, "198.18.0.11", TC_ACT_REDIRECT, "replied");
 	ping_case("ping tc drop", PING_DROP, true, "198.18.0.11", TC_ACT_SHOT, "dropped");
 	test_differential();
+	test_lb();
 	return tap_done();
 }
