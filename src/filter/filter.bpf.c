@@ -456,23 +456,33 @@ static __always_inline int filter_xdp_(struct xdp_md *ctx)
 		}
 	}
 
-	/* Every field is looked up, used by a rule or not (an unused one gives the bitmap of
-	 * every rule): one path through here keeps the verifier's work flat. */
+	/* A field no rule of this generation constrains has one class, 0, holding every rule:
+	 * its value is not looked up (a block list of sources skips the destination, port and
+	 * flag tables). Its bitmap still is: a pointer that is sometimes one map and sometimes
+	 * another would cut the verifier's state pruning, and the loads are cheap next to the
+	 * value lookups. */
 	{
-		__u32 c = f.family == 4 ? v4_class(&src4_l1, &src4_b, gen, bpf_ntohl(p.ip4 ? p.ip4->saddr : 0))
-					: v6_class(&src6, gen, f.src);
+		__u32 used = g->used, c = 0;
+
+		if (used & FF_SRC)
+			c = f.family == 4 ? v4_class(&src4_l1, &src4_b, gen,
+						      bpf_ntohl(p.ip4 ? p.ip4->saddr : 0))
+					   : v6_class(&src6, gen, f.src);
 		bs = bits_at(&src_cls, gen, FILTER_MAX_ADDR_CLASSES, c);
-		c = f.family == 4 ? v4_class(&dst4_l1, &dst4_b, gen, bpf_ntohl(p.ip4 ? p.ip4->daddr : 0))
-				  : v6_class(&dst6, gen, f.dst);
+		c = 0;
+		if (used & FF_DST)
+			c = f.family == 4 ? v4_class(&dst4_l1, &dst4_b, gen,
+						      bpf_ntohl(p.ip4 ? p.ip4->daddr : 0))
+					   : v6_class(&dst6, gen, f.dst);
 		bd = bits_at(&dst_cls, gen, FILTER_MAX_ADDR_CLASSES, c);
+		bp = bits_at(&proto_bits, gen, 256, used & FF_PROTO ? f.proto : 0);
+		c = used & FF_SPORT ? class_at(&sport_map, gen, FILTER_PORTS, f.sport) : 0;
+		bsp = bits_at(&sport_cls, gen, FILTER_MAX_PORT_CLASSES, c);
+		c = used & FF_DPORT ? class_at(&dport_map, gen, FILTER_PORTS, f.dport) : 0;
+		bdp = bits_at(&dport_cls, gen, FILTER_MAX_PORT_CLASSES, c);
+		c = used & FF_EXTRA ? class_at(&extra_map, gen, FILTER_EXTRA, f.extra) : 0;
+		bx = bits_at(&extra_cls, gen, FILTER_MAX_EXTRA_CLASSES, c);
 	}
-	bp = bits_at(&proto_bits, gen, 256, f.proto);
-	bsp = bits_at(&sport_cls, gen, FILTER_MAX_PORT_CLASSES,
-		      class_at(&sport_map, gen, FILTER_PORTS, f.sport));
-	bdp = bits_at(&dport_cls, gen, FILTER_MAX_PORT_CLASSES,
-		      class_at(&dport_map, gen, FILTER_PORTS, f.dport));
-	bx = bits_at(&extra_cls, gen, FILTER_MAX_EXTRA_CLASSES,
-		     class_at(&extra_map, gen, FILTER_EXTRA, f.extra));
 	if (!bs || !bd || !bp || !bsp || !bdp || !bx)
 		goto nomatch;
 

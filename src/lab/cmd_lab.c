@@ -208,6 +208,44 @@ static bool lab_ns_suffix(const char *rest)
 	       !strncmp(rest, "backend-", 8) || !strcmp(rest, "attacker") || !strcmp(rest, "router");
 }
 
+/* What bpflab commands pinned for the lab's namespaces (BPFLAB_PIN_ROOT/<cmd>/<iface>@<ns>)
+ * outlives the namespaces: a test or a user that never ran `lb stop` / `filter stop` would
+ * leave maps (a full conntrack table) with no interface behind them. Returns how many went. */
+static int lab_unpin(const char *lab)
+{
+	char prefix[40], dir[PATH_MAX];
+	struct dirent *c, *e;
+	DIR *root, *d;
+	int n = 0;
+
+	snprintf(prefix, sizeof(prefix), "%s-", lab);
+	root = opendir(BPFLAB_PIN_ROOT);
+	if (!root)
+		return 0; /* bpffs not mounted or nothing pinned: nothing to do */
+	while ((c = readdir(root))) {
+		if (c->d_name[0] == '.')
+			continue;
+		snprintf(dir, sizeof(dir), "%s/%s", BPFLAB_PIN_ROOT, c->d_name);
+		d = opendir(dir);
+		if (!d)
+			continue;
+		while ((e = readdir(d))) {
+			const char *ns = strchr(e->d_name, '@');
+			char path[PATH_MAX + 256];
+
+			if (!ns || strncmp(ns + 1, prefix, strlen(prefix)) ||
+			    strstr(ns, "_tmp_") || !lab_ns_suffix(ns + 1 + strlen(prefix)))
+				continue;
+			snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+			if (!pin_dir_detach(path))
+				n++;
+		}
+		closedir(d);
+	}
+	closedir(root);
+	return n;
+}
+
 static int lab_down(struct lab *lab, bool quiet)
 {
 	char prefix[32];
@@ -221,6 +259,8 @@ static int lab_down(struct lab *lab, bool quiet)
 	stopped = lab_serve_stop(lab->name);
 	snprintf(prefix, sizeof(prefix), "%s-", lab->name);
 	removed = netns_del_prefix(prefix, lab_ns_suffix);
+	if (lab_unpin(lab->name) > 0)
+		pr_debug("lab '%s': removed pins its namespaces left\n", lab->name);
 	if (removed < 0)
 		pr_warn("lab '%s': some namespaces could not be removed (run with -v to see why)\n",
 			lab->name);

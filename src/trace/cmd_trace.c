@@ -138,6 +138,50 @@ static int handle_event(void *ctx, void *data, size_t size)
 }
 
 #ifdef HAVE_VERDICTS
+/* The rest of the header fields the trace's own events carry (TTL, TCP flags, ICMP type),
+ * read from the verdict's Ethernet snapshot: tf_pkt has only what the filter needs. */
+static void verdict_hdr(const __u8 *d, __u32 n, struct trace_rec *r)
+{
+	__u32 off = 14, l4;
+	__u16 et;
+
+	if (n < 14)
+		return;
+	et = (__u16)d[12] << 8 | d[13];
+	while ((et == 0x8100 || et == 0x88a8) && n >= off + 4) {
+		et = (__u16)d[off + 2] << 8 | d[off + 3];
+		off += 4;
+	}
+	if (et == 0x0800 && n >= off + 20 && r->family == 4) {
+		__u32 ihl = (d[off] & 15) * 4;
+
+		r->ttl = d[off + 8];
+		r->ip_id = (__u16)d[off + 4] << 8 | d[off + 5];
+		/* A later fragment has no L4 header; a bad IHL is not trusted. */
+		if (ihl < 20 || ((d[off + 6] & 0x1f) | d[off + 7]))
+			return;
+		l4 = off + ihl;
+	} else if (et == 0x86dd && n >= off + 40 && r->family == 6) {
+		r->ttl = d[off + 7];
+		/* Extension headers: tf_pkt walked them for proto; the header is read only
+		 * when it follows the fixed header directly. */
+		if (d[off + 6] != r->proto)
+			return;
+		l4 = off + 40;
+	} else {
+		return;
+	}
+	if (r->proto == 6 && n >= l4 + 14) {
+		r->tcp_flags = d[l4 + 13];
+	} else if ((r->proto == 1 || r->proto == 58) && n >= l4 + 8) {
+		r->icmp_type = d[l4];
+		r->icmp_code = d[l4 + 1];
+		/* Echo id/seq in the port fields, as trace.bpf.c does: what ping shows. */
+		r->sport = (__u16)d[l4 + 4] << 8 | d[l4 + 5];
+		r->dport = (__u16)d[l4 + 6] << 8 | d[l4 + 7];
+	}
+}
+
 static int handle_verdict(void *ctx, const struct verdict_src *src, const struct verdict_rec *v)
 {
 	struct trace_ctx *c = ctx;
@@ -160,8 +204,10 @@ static int handle_verdict(void *ctx, const struct verdict_src *src, const struct
 	it.r.dport = p.dport;
 	memcpy(it.r.saddr, p.saddr, 16);
 	memcpy(it.r.daddr, p.daddr, 16);
-	if (p.family)
+	if (p.family) {
 		it.r.flags |= TRF_HAVE_PKT;
+		verdict_hdr(v->data, n, &it.r);
+	}
 	it.r.flags |= TRF_MAC;
 	it.r.cap_len = n > TRACE_SNAP ? TRACE_SNAP : n;
 	memcpy(it.r.data, v->data, it.r.cap_len);
@@ -174,6 +220,11 @@ static int handle_verdict(void *ctx, const struct verdict_src *src, const struct
 	snprintf(it.why, sizeof(it.why), "%s", verdicts_reason(v, why, sizeof(why)));
 	it.prog_id = src->prog_id;
 	c->verdicts++;
+	/* A packet of its own (an XDP verdict comes before any sk_buff, so no kernel event
+	 * shares its id): it gets a packet record, its fate, a --count slot and a pcap frame.
+	 * The top bit keeps it apart from the BPF side's seq << 16 | cpu ids. */
+	it.r.pkt_id = 1ULL << 63 | c->verdicts;
+	it.r.flags |= TRF_NEW | TRF_LAST;
 	take(c, &it);
 	return 0;
 }

@@ -259,6 +259,77 @@ static __always_inline bool filter_ok(const struct trace_rec *e)
 	return trace_filter(&p);
 }
 
+/* The filter on the sk_buff itself, before any event is built: most packets on the machine
+ * are not the ones traced, and for them this is the whole cost of a hook. It reads only the
+ * fields the filter's tests use (TF_F_NEED_*), through direct BTF loads rather than helper
+ * calls, and fills them exactly as read_skb() + filter_ok() would, so both agree.
+ * 1: the filter takes the packet. */
+static __always_inline int pre_filter(struct sk_buff *skb, bool rx)
+{
+	__u32 need = tfprog.flags;
+	struct net_device *dev;
+	unsigned char *head, *l3;
+	struct tf_pkt p;
+	__u16 nh, proto;
+	__u32 l4off;
+	__u8 b[40];
+
+	__builtin_memset(&p, 0, sizeof(p));
+	if (need & (TF_F_NEED_DEV | TF_F_NEED_NETNS)) {
+		dev = skb->dev;
+		if (dev) {
+			p.ifindex = dev->ifindex;
+			if (need & TF_F_NEED_DEV)
+				bpf_probe_read_kernel_str(p.ifname, sizeof(p.ifname), dev->name);
+			if (need & TF_F_NEED_NETNS)
+				p.netns = dev->nd_net.net->ns.inum;
+		}
+	}
+	if (!(need & (TF_F_NEED_L3 | TF_F_NEED_L4)))
+		goto eval;
+	head = skb->head;
+	nh = skb->network_header;
+	proto = bpf_ntohs(skb->protocol);
+	if (!head || (proto != ETH_P_IP_ && proto != ETH_P_IPV6_ && proto != 0))
+		goto eval;
+	l3 = (rx || nh == NO_OFFSET) ? skb->data : head + nh;
+	/* The same 40 bytes read_l3() reads: a read that fails there fails here too. */
+	if (bpf_probe_read_kernel(b, sizeof(b), l3))
+		goto eval;
+	if ((b[0] >> 4) == 4) {
+		__u8 ihl = (b[0] & 0xf) * 4;
+
+		if (ihl < 20)
+			goto eval;
+		p.family = 4;
+		p.proto = b[9];
+		__builtin_memcpy(&p.saddr[0], &b[12], 4);
+		__builtin_memcpy(&p.daddr[0], &b[16], 4);
+		if (((__u16)b[6] << 8 | b[7]) & 0x1fff)
+			goto eval;
+		l4off = ihl;
+	} else if ((b[0] >> 4) == 6) {
+		p.family = 6;
+		p.proto = b[6];
+		__builtin_memcpy(p.saddr, &b[8], 16);
+		__builtin_memcpy(p.daddr, &b[24], 16);
+		l4off = 40;
+	} else {
+		goto eval;
+	}
+	if ((need & TF_F_NEED_L4) && (p.proto == IPPROTO_TCP || p.proto == IPPROTO_UDP)) {
+		__u8 h[14];
+
+		if (bpf_probe_read_kernel(h, sizeof(h), l3 + l4off))
+			goto eval;
+		p.sport = (__u16)h[0] << 8 | h[1];
+		p.dport = (__u16)h[2] << 8 | h[3];
+		p.has_ports = p.sport || p.dport;
+	}
+eval:
+	return trace_filter(&p);
+}
+
 static __always_inline __u32 addr4(const __u8 *a)
 {
 	__u32 v;
@@ -284,9 +355,9 @@ static __always_inline void set_cur(const struct trace_rec *e)
 	__builtin_memcpy(c->daddr, e->daddr, 16);
 }
 
-/* Gives e its packet id: the tracked one, or a new one when the filter takes it.
- * false: not a packet we follow. */
-static __always_inline bool track(struct trace_rec *e)
+/* Gives e its packet id: the tracked one, or a new one when the filter takes it
+ * (pre 1: pre_filter() already said it does). false: not a packet we follow. */
+static __always_inline bool track(struct trace_rec *e, int pre)
 {
 	struct trk *t, nt = {};
 	__u64 key = e->skb;
@@ -300,7 +371,7 @@ static __always_inline bool track(struct trace_rec *e)
 		set_cur(e);
 		return true;
 	}
-	if (!filter_ok(e)) {
+	if (pre != 1 && !filter_ok(e)) {
 		if (t)
 			bpf_map_delete_elem(&tracked, &key);
 		return false;
@@ -337,15 +408,38 @@ static __always_inline void submit(struct trace_rec *e)
 		count(TRC_EVENTS);
 }
 
-/* The common path of every hook that has the sk_buff. */
-static __always_inline struct trace_rec *skb_event(__u16 hook, struct sk_buff *skb, bool rx)
+/* The common path of every hook that has the sk_buff. The filter comes first: a packet
+ * it refuses costs the filter and, to see whether it is one we follow already (its
+ * headers changed since), one table lookup; nothing is read into an event for it.
+ * filter false: the caller knows the packet is followed (consume_skb). */
+static __always_inline struct trace_rec *skb_event_(__u16 hook, struct sk_buff *skb, bool rx,
+						    bool filter)
 {
 	struct trace_rec *e;
+	int pre = -1;
 
-	if (!skb || !(e = new_event(hook)))
+	if (!skb)
+		return NULL;
+	if (filter && tfprog.n) {
+		pre = pre_filter(skb, rx);
+		if (!pre) {
+			__u64 key = (__u64)skb;
+
+			if (!bpf_map_lookup_elem(&tracked, &key)) {
+				count(TRC_SEEN);
+				return NULL;
+			}
+		}
+	}
+	if (!(e = new_event(hook)))
 		return NULL;
 	read_skb(e, skb, rx);
-	return track(e) ? e : NULL;
+	return track(e, pre) ? e : NULL;
+}
+
+static __always_inline struct trace_rec *skb_event(__u16 hook, struct sk_buff *skb, bool rx)
+{
+	return skb_event_(hook, skb, rx, true);
 }
 
 /* A hook without an sk_buff, whose flow is in e: the packet this CPU is working on when
@@ -468,7 +562,7 @@ int BPF_PROG(tr_consume_skb, struct sk_buff *skb, void *location)
 
 	if (!bpf_map_lookup_elem(&tracked, &key))
 		return 0;
-	e = skb_event(TRH_CONSUME_SKB, skb, false);
+	e = skb_event_(TRH_CONSUME_SKB, skb, false, false);
 	if (!e)
 		return 0;
 	e->location = (__u64)location;
@@ -589,40 +683,46 @@ int BPF_PROG(tr_fib_table_lookup, u32 tb_id, const struct flowi4 *flp,
 {
 	struct trace_rec *e = new_event(TRH_FIB_LOOKUP);
 	__be32 s, d;
+	__u8 gwf;
 
 	if (!e || !flp)
 		return 0;
-	s = BPF_CORE_READ(flp, saddr);
-	d = BPF_CORE_READ(flp, daddr);
+	/* Direct BTF loads, no helper calls: this runs at every route lookup on the machine. */
+	s = flp->saddr;
+	d = flp->daddr;
 	e->family = 4;
 	__builtin_memcpy(e->saddr, &s, 4);
 	__builtin_memcpy(e->daddr, &d, 4);
-	e->proto = BPF_CORE_READ(flp, __fl_common.flowic_proto);
+	e->proto = flp->__fl_common.flowic_proto;
 	if (e->proto == IPPROTO_TCP || e->proto == IPPROTO_UDP) {
-		e->sport = bpf_ntohs(BPF_CORE_READ(flp, uli.ports.sport));
-		e->dport = bpf_ntohs(BPF_CORE_READ(flp, uli.ports.dport));
+		e->sport = bpf_ntohs(flp->uli.ports.sport);
+		e->dport = bpf_ntohs(flp->uli.ports.dport);
 	}
-	e->iif = BPF_CORE_READ(flp, __fl_common.flowic_iif);
+	e->iif = flp->__fl_common.flowic_iif;
 	e->aux = tb_id;
 	e->err = err;
 	e->flags |= TRF_HAVE_FLOW;
 	if (nhc) {
-		struct net_device *dev = BPF_CORE_READ(nhc, nhc_dev);
+		struct net_device *dev = nhc->nhc_dev;
 
-		e->gw_family = BPF_CORE_READ(nhc, nhc_gw_family) == 10 ? 6 :
-			       BPF_CORE_READ(nhc, nhc_gw_family) == 2 ? 4 : 0;
-		if (e->gw_family == 4)
-			BPF_CORE_READ_INTO(e->gw, nhc, nhc_gw.ipv4);
-		else if (e->gw_family == 6)
-			BPF_CORE_READ_INTO(e->gw, nhc, nhc_gw.ipv6);
 		if (dev) {
-			e->oif = BPF_CORE_READ(dev, ifindex);
+			e->oif = dev->ifindex;
 			bpf_probe_read_kernel_str(e->ifname, sizeof(e->ifname), dev->name);
-			e->netns = BPF_CORE_READ(dev, nd_net.net, ns.inum);
+			e->netns = dev->nd_net.net->ns.inum;
 		}
 	}
 	if (!flow_event(e))
 		return 0;
+	/* The gateway only for an event that goes out: neither the filter nor the flow match
+	 * looks at it. */
+	if (nhc) {
+		gwf = nhc->nhc_gw_family;
+		e->gw_family = gwf == 10 ? 6 : gwf == 2 ? 4 : 0;
+		if (e->gw_family == 4)
+			BPF_CORE_READ_INTO(e->gw, nhc, nhc_gw.ipv4);
+		else if (e->gw_family == 6)
+			BPF_CORE_READ_INTO(e->gw, nhc, nhc_gw.ipv6);
+	}
 	if (!e->netns)
 		e->netns = task_netns(); /* an output lookup runs in the sender's context */
 	submit(e);

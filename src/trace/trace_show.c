@@ -765,7 +765,7 @@ void trace_show_attached(const struct trace_show *s, const struct trace_attached
 		a->filter[0] ? a->filter : "(none: every packet)", a->verdict_progs,
 		a->verdict_progs == 1 ? "" : "s", a->pcap ? "; writing " : "", a->pcap ? a->pcap : "");
 	if (!s->summary_only)
-		printf("#ID packet: fate\n  %10s  %-14s %-12s %-22s %s\n", "TIME(s)", "NETNS", "IFACE",
+		printf("#ID packet: fate\n  %10s  %-18s %-12s %-18s %s\n", "TIME(s)", "NETNS", "IFACE",
 		       "HOOK", "WHAT");
 	fflush(stdout);
 }

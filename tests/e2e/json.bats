@@ -234,6 +234,29 @@ validate() {
   validate filter "$J/filter.jsonl"
 }
 
+@test "json: trace attached, event, packet, lost, drops, summary" {
+  require_bpf
+  "$BPFLAB" lab up --name "$LAB" --backends 1 >/dev/null
+  # The smallest ring and a burst of pings: events are lost, and a record says so. The
+  # replies are freed as NO_SOCKET by ping's raw path: a drops record.
+  timeout 90 "$BPFLAB" trace --json -d 30 --ringbuf-size 4096 "netns $LAB-client and icmp" \
+    > "$J/trace.jsonl" 2>/dev/null &
+  local pid=$! i
+  for i in $(seq 1 600); do
+    grep -q '"type":"attached"' "$J/trace.jsonl" 2>/dev/null && break
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  lab_exec "$LAB" client timeout 10 ping -f -c 300 -W 1 198.18.0.11 >/dev/null || true
+  sleep 0.3
+  kill -INT "$pid"
+  wait "$pid"
+  validate trace "$J/trace.jsonl"
+  for t in attached event packet lost drops summary; do
+    grep -q "\"type\":\"$t\"" "$J/trace.jsonl" || { echo "no $t record"; return 1; }
+  done
+}
+
 @test "json: every record docs/json.md documents was printed by the tests above" {
   [ -s "$BATS_FILE_TMPDIR/seen/types" ] || skip "the tests above did not run (no root?)"
   missing=$(python3 "$VALIDATE" "$SCHEMA" --records | sort -u |

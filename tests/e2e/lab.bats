@@ -65,6 +65,15 @@ lab_namespaces() { ip netns list | awk '{print $1}' | grep -c "^$LAB-" || true; 
   json_assert "$output" '.up == false'
 }
 
+@test "lab down removes what commands pinned for its namespaces (an lb never stopped)" {
+  "$BPFLAB" lab up --name "$LAB" --lb nat >/dev/null
+  "$BPFLAB" --netns "$LAB-lb" lb start eth0 --mode nat >/dev/null
+  [ -d "/sys/fs/bpf/bpflab/lb/eth0@$LAB-lb" ]
+  run -0 "$BPFLAB" lab down --name "$LAB"
+  [ ! -e "/sys/fs/bpf/bpflab/lb/eth0@$LAB-lb" ]
+  [ "$(lab_namespaces)" -eq 0 ]
+}
+
 @test "lab exec keeps /sys/fs/bpf visible and runs in the node's netns" {
   "$BPFLAB" lab up --name "$LAB"
   run lab_exec "$LAB" backend-b ip -o -4 addr show dev eth0
