@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 /* RFC 2544's benchmarking range and RFC 3849's documentation prefix: never routed, so a
  * lab can never reach, or be confused with, a real network. */
@@ -85,5 +86,16 @@ int lab_serve_pid(const char *lab, const char *node);
 int lab_lb_start(const struct lab *lab, const char *mode, const char *config);
 int lab_lb_stop(const struct lab *lab);
 int lab_health_pid(const char *lab);
+
+/* The lab's bpflab daemons (lab_proc.c), known by argv[0] "<mark>:<lab>[:<node>]".
+ * lab_proc_each: how many run whose argv[0] is a0 (or starts with it: prefix); sends sig
+ * when non-zero, stores one pid in *pid when given. lab_proc_stop: SIGTERM, SIGKILL
+ * after 3 s; how many there were. lab_proc_spawn: `bpflab argv[1..]` (argv[0] is the
+ * marker) in netns, stdout and stderr to log; the child's pid, or -1. */
+int lab_proc_each(const char *a0, bool prefix, int sig, int *pid);
+int lab_proc_stop(const char *a0, bool prefix);
+pid_t lab_proc_spawn(const char *netns, char *const argv[], const char *log, bool append);
+/* Copies a daemon's log into warnings, each line led by node when given. */
+void lab_log_warn(const char *log, const char *node);
 
 #endif

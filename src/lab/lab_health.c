@@ -37,81 +37,26 @@ static bool has_check(const char *config)
 	return hit;
 }
 
-/* Runs bpflab with argv in node's namespace, output to log; waits when wait is set.
+/* Runs bpflab with argv in netns, output to log; waits when wait is set.
  * Returns the pid (wait: 0 on exit 0, -1 otherwise). */
 static pid_t spawn(const char *netns, char **argv, const char *log, bool wait)
 {
-	pid_t pid = fork();
+	pid_t pid = lab_proc_spawn(netns, argv, log, !wait);
 	int st;
 
-	if (pid < 0)
-		return -1;
-	if (!pid) {
-		int in = open("/dev/null", O_RDONLY);
-		int out = open(log, O_WRONLY | O_CREAT | (wait ? O_TRUNC : O_APPEND), 0644);
-
-		setsid();
-		if (in < 0 || out < 0 || dup2(in, 0) < 0 || dup2(out, 1) < 0 || dup2(out, 2) < 0)
-			_exit(126);
-		close_range(3, ~0U, 0);
-		if (netns_enter(netns))
-			_exit(126);
-		execv("/proc/self/exe", argv);
-		dprintf(2, "cannot run bpflab: %s\n", strerror(errno));
-		_exit(127);
-	}
-	if (!wait)
+	if (pid < 0 || !wait)
 		return pid;
 	if (waitpid(pid, &st, 0) != pid || !WIFEXITED(st) || WEXITSTATUS(st))
 		return -1;
 	return 0;
 }
 
-static void log_warn(const char *log)
-{
-	char line[512];
-	FILE *f = fopen(log, "r");
-
-	while (f && fgets(line, sizeof(line), f))
-		pr_warn("  %s", line);
-	if (f)
-		fclose(f);
-}
-
 static int health_each(const char *lab, int sig)
 {
-	char want[96];
-	DIR *d = opendir("/proc");
-	struct dirent *de;
-	int found = 0;
+	char a0[96];
 
-	if (!d)
-		return 0;
-	snprintf(want, sizeof(want), HEALTH_MARK ":%s", lab);
-	while ((de = readdir(d))) {
-		char path[64], a0[128];
-		int pid = atoi(de->d_name), fd;
-		ssize_t n;
-
-		if (pid <= 0 || pid == getpid())
-			continue;
-		snprintf(path, sizeof(path), "/proc/%d/cmdline", pid);
-		fd = open(path, O_RDONLY | O_CLOEXEC);
-		if (fd < 0)
-			continue;
-		n = read(fd, a0, sizeof(a0) - 1);
-		close(fd);
-		if (n <= 0)
-			continue;
-		a0[n] = 0;
-		if (strcmp(a0, want))
-			continue;
-		found++;
-		if (sig)
-			kill(pid, sig);
-	}
-	closedir(d);
-	return found;
+	snprintf(a0, sizeof(a0), HEALTH_MARK ":%s", lab);
+	return lab_proc_each(a0, false, sig, NULL);
 }
 
 int lab_health_pid(const char *lab)
@@ -155,7 +100,7 @@ int lab_lb_start(const struct lab *lab, const char *mode, const char *config)
 	if (spawn(ns, start, log, true)) {
 		pr_warn("lab '%s': 'bpflab lb start eth0 --mode %s --config %s' in lb failed:\n",
 			lab->name, mode, cfg);
-		log_warn(log);
+		lab_log_warn(log, NULL);
 		return EXIT_FAIL;
 	}
 	if (!has_check(cfg) || lab_health_pid(lab->name))
@@ -180,7 +125,7 @@ int lab_lb_start(const struct lab *lab, const char *mode, const char *config)
 
 		if (waitpid(pid, &st, WNOHANG) == pid) {
 			pr_warn("lab '%s': lb health on lb exited:\n", lab->name);
-			log_warn(log);
+			lab_log_warn(log, NULL);
 			return EXIT_FAIL;
 		}
 		if ((f = fopen(log, "r"))) {
@@ -192,24 +137,17 @@ int lab_lb_start(const struct lab *lab, const char *mode, const char *config)
 		nanosleep(&ts, NULL);
 	}
 	pr_warn("lab '%s': lb health did not start within 5 s:\n", lab->name);
-	log_warn(log);
+	lab_log_warn(log, NULL);
 	return EXIT_FAIL;
 }
 
 int lab_lb_stop(const struct lab *lab)
 {
-	struct timespec ts = { 0, 10 * 1000000L };
-	char dir[128], log[192], *stop[] = { "bpflab", "lb", "stop", "eth0", NULL };
-	int n = health_each(lab->name, SIGTERM);
+	char dir[128], log[192], a0[96], *stop[] = { "bpflab", "lb", "stop", "eth0", NULL };
+	int n;
 
-	/* The checker exits on SIGTERM (its tc links go with it); SIGKILL after 3 s. */
-	for (int i = 0; i < 300 && health_each(lab->name, 0); i++) {
-		if (i == 299)
-			health_each(lab->name, SIGKILL);
-		nanosleep(&ts, NULL);
-	}
-	while (waitpid(-1, NULL, WNOHANG) > 0)
-		;
+	snprintf(a0, sizeof(a0), HEALTH_MARK ":%s", lab->name);
+	n = lab_proc_stop(a0, false);
 	/* The balancer lab up started: its pins would outlive the namespace. */
 	lab_run_dir(lab->name, dir, sizeof(dir));
 	snprintf(log, sizeof(log), "%s/lb-start.log", dir);

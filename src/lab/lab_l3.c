@@ -197,103 +197,39 @@ int lab_l3_up(struct lab *lab)
 
 /* ---- the decap processes ---- */
 
-static int proc_argv0(int pid, char *buf, size_t len)
+static void decap_mark(char *buf, size_t len, const char *lab, const char *node)
 {
-	char path[64];
-	ssize_t n;
-	int fd;
-
-	snprintf(path, sizeof(path), "/proc/%d/cmdline", pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	n = read(fd, buf, len - 1);
-	close(fd);
-	if (n <= 0)
-		return -1;
-	buf[n] = 0;
-	return 0;
+	snprintf(buf, len, DECAP_MARK ":%s:%s", lab, node ? node : "");
 }
-
-/* Calls fn for each decap process of lab (node NULL: every node); returns how many. */
-static int decap_each(const char *lab, const char *node, void (*fn)(int pid))
-{
-	char want[96];
-	DIR *d = opendir("/proc");
-	struct dirent *de;
-	int found = 0;
-
-	if (!d)
-		return 0;
-	snprintf(want, sizeof(want), DECAP_MARK ":%s:%s", lab, node ? node : "");
-	while ((de = readdir(d))) {
-		char a0[256];
-		int pid = atoi(de->d_name);
-
-		if (pid <= 0 || pid == getpid() || proc_argv0(pid, a0, sizeof(a0)))
-			continue;
-		if (node ? strcmp(a0, want) : strncmp(a0, want, strlen(want)))
-			continue;
-		found++;
-		if (fn)
-			fn(pid);
-	}
-	closedir(d);
-	return found;
-}
-
-static int last_pid;
-static void note(int pid) { last_pid = pid; }
-static void term(int pid) { kill(pid, SIGTERM); }
-static void killit(int pid) { kill(pid, SIGKILL); }
 
 int lab_l3_decap_pid(const char *lab, const char *node)
 {
-	last_pid = 0;
-	decap_each(lab, node, note);
-	return last_pid;
+	char a0[96];
+	int pid = 0;
+
+	decap_mark(a0, sizeof(a0), lab, node);
+	lab_proc_each(a0, !node, 0, &pid);
+	return pid;
 }
 
 int lab_l3_stop(const char *lab)
 {
-	struct timespec ts = { 0, 10 * 1000000L };
-	int n = decap_each(lab, NULL, term);
+	char a0[96];
 
-	/* They print their counters and exit on SIGTERM; SIGKILL after 3 s (nothing is left
-	 * behind either way: their links go with them). */
-	for (int i = 0; i < 300 && decap_each(lab, NULL, NULL); i++) {
-		if (i == 299)
-			decap_each(lab, NULL, killit);
-		nanosleep(&ts, NULL);
-	}
-	while (waitpid(-1, NULL, WNOHANG) > 0)
-		;
-	return n;
+	decap_mark(a0, sizeof(a0), lab, NULL);
+	return lab_proc_stop(a0, true);
 }
 
 static pid_t decap_spawn(const char *lab, const struct lab_node *n, const char *dir)
 {
 	char a0[96], log[256];
 	char *argv[] = { a0, "lb", "decap", "eth0", "--json", NULL };
-	pid_t pid;
 
-	snprintf(a0, sizeof(a0), DECAP_MARK ":%s:%s", lab, n->name);
+	decap_mark(a0, sizeof(a0), lab, n->name);
 	snprintf(log, sizeof(log), "%s/decap-%s.log", dir, n->name);
 	/* Before the fork: the wait below must not read a killed predecessor's log. */
 	unlink(log);
-	pid = fork();
-	if (pid)
-		return pid;
-	setsid();
-	int in = open("/dev/null", O_RDONLY), out = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-	if (in < 0 || out < 0 || dup2(in, 0) < 0 || dup2(out, 1) < 0 || dup2(out, 2) < 0)
-		_exit(126);
-	close_range(3, ~0U, 0);
-	if (netns_enter(n->netns))
-		_exit(126);
-	execv("/proc/self/exe", argv);
-	dprintf(2, "cannot run bpflab: %s\n", strerror(errno));
-	_exit(127);
+	return lab_proc_spawn(n->netns, argv, log, false);
 }
 
 static bool log_has(const char *path, const char *what)
@@ -307,17 +243,6 @@ static bool log_has(const char *path, const char *what)
 	if (f)
 		fclose(f);
 	return hit;
-}
-
-static void log_warn(const char *path, const char *node)
-{
-	char line[512];
-	FILE *f = fopen(path, "r");
-
-	while (f && fgets(line, sizeof(line), f))
-		pr_warn("  %s: %s", node, line);
-	if (f)
-		fclose(f);
 }
 
 int lab_l3_decap_start(const struct lab *lab)
@@ -365,7 +290,7 @@ int lab_l3_decap_start(const struct lab *lab)
 			int st;
 			if (waitpid(pids[i], &st, WNOHANG) == pids[i]) {
 				pr_warn("lab '%s': lb decap on %s exited:\n", lab->name, n->name);
-				log_warn(log, n->name);
+				lab_log_warn(log, n->name);
 				return EXIT_FAIL;
 			}
 			ok = log_has(log, "\"decap_started\"");
@@ -374,7 +299,7 @@ int lab_l3_decap_start(const struct lab *lab)
 		}
 		if (!ok) {
 			pr_warn("lab '%s': lb decap on %s did not attach within 5 s\n", lab->name, n->name);
-			log_warn(log, n->name);
+			lab_log_warn(log, n->name);
 			return EXIT_FAIL;
 		}
 	}

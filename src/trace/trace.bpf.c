@@ -32,6 +32,10 @@
 /* The compiled filter (tfilter.h; n 0: all). In .bss, not .rodata: tf_match() takes a plain
  * pointer, and through one clang may fold a const object to its zero initialiser. */
 struct tf_prog tfprog = {};
+/* At least the number of entries in `tracked` (added to before an entry is made, taken
+ * from after one is deleted; LRU evictions and overwrites only make it larger). While it
+ * is 0 no packet is followed, and the hooks every packet runs skip the table lookup. */
+__s64 live = 0;
 const volatile __u32 wake_bytes = 0;   /* force a wakeup past this much unread data */
 const volatile __u32 snap_len = TRACE_SNAP;
 
@@ -120,13 +124,14 @@ static __always_inline struct trace_rec *new_event(__u16 hook)
 	return e;
 }
 
+/* dev: a BTF pointer (a tracepoint argument or a field loaded from one): direct loads. */
 static __always_inline void read_dev(struct trace_rec *e, const struct net_device *dev)
 {
 	if (!dev)
 		return;
-	e->ifindex = BPF_CORE_READ(dev, ifindex);
+	e->ifindex = dev->ifindex;
 	bpf_probe_read_kernel_str(e->ifname, sizeof(e->ifname), dev->name);
-	e->netns = BPF_CORE_READ(dev, nd_net.net, ns.inum);
+	e->netns = dev->nd_net.net->ns.inum;
 }
 
 /* IPv4/IPv6 and TCP/UDP/ICMP headers at l3, as far as the linear data goes. */
@@ -190,16 +195,17 @@ static __always_inline void read_l3(struct trace_rec *e, const unsigned char *l3
  * header (netif_rx, netif_receive_skb), and skb->data is at the IP header there. */
 static __always_inline void read_skb(struct trace_rec *e, struct sk_buff *skb, bool rx)
 {
-	unsigned char *head = BPF_CORE_READ(skb, head), *data = BPF_CORE_READ(skb, data);
-	__u16 nh = BPF_CORE_READ(skb, network_header), mh = BPF_CORE_READ(skb, mac_header);
-	__u16 proto = bpf_ntohs(BPF_CORE_READ(skb, protocol));
-	__u32 tail = BPF_CORE_READ(skb, tail);
+	/* Direct BTF loads (tp_btf): no helper call per field. */
+	unsigned char *head = skb->head, *data = skb->data;
+	__u16 nh = skb->network_header, mh = skb->mac_header;
+	__u16 proto = bpf_ntohs(skb->protocol);
+	__u32 tail = skb->tail;
 	const unsigned char *l3, *cap;
 	__u32 off, n;
 
 	e->skb = (__u64)skb;
-	e->len = BPF_CORE_READ(skb, len);
-	read_dev(e, BPF_CORE_READ(skb, dev));
+	e->len = skb->len;
+	read_dev(e, skb->dev);
 	if (!head)
 		return;
 	if (rx || nh == NO_OFFSET)
@@ -372,14 +378,15 @@ static __always_inline bool track(struct trace_rec *e, int pre)
 		return true;
 	}
 	if (pre != 1 && !filter_ok(e)) {
-		if (t)
-			bpf_map_delete_elem(&tracked, &key);
+		if (t && !bpf_map_delete_elem(&tracked, &key))
+			__sync_fetch_and_add(&live, -1);
 		return false;
 	}
 	nt.id = new_id();
 	nt.last_ns = e->ts_ns;
 	nt.saddr = addr4(e->saddr);
 	nt.daddr = addr4(e->daddr);
+	__sync_fetch_and_add(&live, 1);
 	bpf_map_update_elem(&tracked, &key, &nt, BPF_ANY);
 	e->pkt_id = nt.id;
 	e->flags |= TRF_NEW;
@@ -397,7 +404,9 @@ static __always_inline void submit(struct trace_rec *e)
 		size = sizeof(*e);
 	if (e->flags & TRF_LAST) {
 		__u64 key = e->skb;
-		bpf_map_delete_elem(&tracked, &key);
+
+		if (!bpf_map_delete_elem(&tracked, &key))
+			__sync_fetch_and_add(&live, -1);
 	}
 	avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
 	if (avail < wake_bytes && avail + size >= wake_bytes)
@@ -425,7 +434,7 @@ static __always_inline struct trace_rec *skb_event_(__u16 hook, struct sk_buff *
 		if (!pre) {
 			__u64 key = (__u64)skb;
 
-			if (!bpf_map_lookup_elem(&tracked, &key)) {
+			if (live <= 0 || !bpf_map_lookup_elem(&tracked, &key)) {
 				count(TRC_SEEN);
 				return NULL;
 			}
@@ -512,6 +521,8 @@ int BPF_PROG(tr_net_dev_xmit, struct sk_buff *skb, int rc, struct net_device *de
 	struct trk *t;
 	__u64 key = (__u64)skb;
 
+	if (live <= 0)
+		return 0;
 	t = bpf_map_lookup_elem(&tracked, &key);
 	if (!t || !(e = new_event(TRH_NET_DEV_XMIT)))
 		return 0;
@@ -560,7 +571,7 @@ int BPF_PROG(tr_consume_skb, struct sk_buff *skb, void *location)
 	struct trace_rec *e;
 	__u64 key = (__u64)skb;
 
-	if (!bpf_map_lookup_elem(&tracked, &key))
+	if (live <= 0 || !bpf_map_lookup_elem(&tracked, &key))
 		return 0;
 	e = skb_event_(TRH_CONSUME_SKB, skb, false, false);
 	if (!e)
@@ -677,16 +688,65 @@ int BPF_PROG(tr_tcp_retransmit_skb, const struct sock *sk, const struct sk_buff 
 
 /* ---- route lookups ---- */
 
+/* flow_event()'s answer for a route lookup, from the flow alone and before an event is
+ * built: false when it is not this CPU's packet and the filter refuses it. Fills p as
+ * filter_ok() would from the event tr_fib_table_lookup builds (no ifindex: oif). */
+static __always_inline bool fib_wanted(const struct flowi4 *flp, const struct fib_nh_common *nhc,
+				       __u64 now)
+{
+	__u32 need = tfprog.flags, zero = 0;
+	struct trcur *c = bpf_map_lookup_elem(&cur, &zero);
+	__u32 s = flp->saddr, d = flp->daddr, cs, cd;
+	struct tf_pkt p;
+
+	if (c && c->id && c->family == 4 && now - c->ts_ns < 1000000) {
+		cs = addr4(c->saddr);
+		cd = addr4(c->daddr);
+		if ((cd == d && cs == s) || (cd == s && cs == d) || (cd == d && !s))
+			return true;
+	}
+	__builtin_memset(&p, 0, sizeof(p));
+	p.family = 4;
+	p.saddr[0] = s;
+	p.daddr[0] = d;
+	p.proto = flp->__fl_common.flowic_proto;
+	if ((need & TF_F_NEED_L4) && (p.proto == IPPROTO_TCP || p.proto == IPPROTO_UDP)) {
+		p.sport = bpf_ntohs(flp->uli.ports.sport);
+		p.dport = bpf_ntohs(flp->uli.ports.dport);
+		p.has_ports = p.sport || p.dport;
+	}
+	if (nhc && (need & (TF_F_NEED_DEV | TF_F_NEED_NETNS))) {
+		struct net_device *dev = nhc->nhc_dev;
+
+		if (dev) {
+			if (need & TF_F_NEED_DEV)
+				bpf_probe_read_kernel_str(p.ifname, sizeof(p.ifname), dev->name);
+			p.netns = dev->nd_net.net->ns.inum;
+		}
+	}
+	return trace_filter(&p);
+}
+
 SEC("tp_btf/fib_table_lookup")
 int BPF_PROG(tr_fib_table_lookup, u32 tb_id, const struct flowi4 *flp,
 	     const struct fib_nh_common *nhc, int err)
 {
-	struct trace_rec *e = new_event(TRH_FIB_LOOKUP);
+	struct trace_rec *e;
+	__u64 now;
 	__be32 s, d;
 	__u8 gwf;
 
-	if (!e || !flp)
+	if (!flp)
 		return 0;
+	now = bpf_ktime_get_ns();
+	if (tfprog.n && !fib_wanted(flp, nhc, now)) {
+		count(TRC_SEEN);
+		return 0;
+	}
+	e = new_event(TRH_FIB_LOOKUP);
+	if (!e)
+		return 0;
+	e->ts_ns = now; /* the time fib_wanted() compared with this CPU's packet */
 	/* Direct BTF loads, no helper calls: this runs at every route lookup on the machine. */
 	s = flp->saddr;
 	d = flp->daddr;
@@ -771,10 +831,10 @@ int BPF_PROG(tr_fib6_table_lookup, const struct net *net, const struct fib6_resu
 
 static __always_inline void read_neigh(struct trace_rec *e, struct neighbour *n)
 {
-	__u16 family = BPF_CORE_READ(n, tbl, family);
+	__u16 family = n->tbl->family;
 
-	read_dev(e, BPF_CORE_READ(n, dev));
-	e->reason = BPF_CORE_READ(n, nud_state);
+	read_dev(e, n->dev);
+	e->reason = n->nud_state;
 	if (family == 2) {
 		e->family = e->gw_family = 4;
 		bpf_probe_read_kernel(e->gw, 4, n->primary_key);
