@@ -74,36 +74,18 @@ static void finst_init(struct finst *in)
 /* The filter on iface, or the only one in this netns. 0 or an exit code (said). */
 static int finst_find(const char *iface, struct finst *in)
 {
-	char root[300], ns[64], only[256] = "";
-	struct dirent *de;
-	int found = 0;
-	DIR *d;
+	char only[256] = "";
+	int found;
 
 	finst_init(in);
 	if (!iface) {
-		pin_cmd_recover("filter");
-		netns_current_name(ns, sizeof(ns));
-		snprintf(root, sizeof(root), "%s/filter", BPFLAB_PIN_ROOT);
-		d = opendir(root);
-		while (d && (de = readdir(d))) {
-			char *at = strchr(de->d_name, '@');
-			if (de->d_name[0] == '.' || strstr(de->d_name, "_tmp_"))
-				continue;
-			if (*ns ? !at || strcmp(at + 1, ns) : at != NULL)
-				continue;
-			found++;
-			snprintf(only, sizeof(only), "%s", de->d_name);
-		}
-		if (d)
-			closedir(d);
+		found = pin_cmd_only("filter", only, sizeof(only));
 		if (found != 1) {
 			pr_warn(found ? "several filters run here; say which with --iface IFACE\n"
 				      : "no filter runs in this network namespace; start one with "
 					"'bpflab filter start IFACE'\n");
 			return found ? EXIT_USAGE : EXIT_FAIL;
 		}
-		if (strchr(only, '@'))
-			*strchr(only, '@') = 0;
 		iface = only;
 	}
 	if (iface_check_name(iface))

@@ -46,10 +46,8 @@ void inst_close(struct lb_inst *in)
 
 int inst_find(const char *iface, struct lb_inst *in)
 {
-	char root[300], ns[64], only[256] = "";
-	struct dirent *de;
-	int found = 0;
-	DIR *d;
+	char only[256] = "";
+	int found;
 
 	inst_init(in);
 	if (iface) {
@@ -65,29 +63,13 @@ int inst_find(const char *iface, struct lb_inst *in)
 		}
 		return 0;
 	}
-	pin_cmd_recover("lb");
-	netns_current_name(ns, sizeof(ns));
-	snprintf(root, sizeof(root), "%s/lb", BPFLAB_PIN_ROOT);
-	d = opendir(root);
-	while (d && (de = readdir(d))) {
-		char *at = strchr(de->d_name, '@');
-		if (de->d_name[0] == '.' || strstr(de->d_name, "_tmp_"))
-			continue;
-		if (*ns ? !at || strcmp(at + 1, ns) : at != NULL)
-			continue;
-		found++;
-		snprintf(only, sizeof(only), "%s", de->d_name);
-	}
-	if (d)
-		closedir(d);
+	found = pin_cmd_only("lb", only, sizeof(only));
 	if (found != 1) {
 		pr_warn(found ? "several load balancers run here; say which with --iface IFACE\n"
 			      : "no load balancer runs in this network namespace; start one with "
 				"'bpflab lb start IFACE --mode nat|dsr'\n");
 		return found ? EXIT_USAGE : EXIT_FAIL;
 	}
-	if (strchr(only, '@'))
-		*strchr(only, '@') = 0;
 	snprintf(in->ifname, sizeof(in->ifname), "%s", only);
 	return pin_dir_path("lb", in->ifname, in->dir, sizeof(in->dir)) ? EXIT_USAGE : 0;
 }
@@ -212,23 +194,6 @@ static int iface_ipv4(const char *ifname, __be32 *addr)
 		}
 	freeifaddrs(ifa);
 	return *addr ? 0 : -ENOENT;
-}
-
-/* The interface's own MAC: the program balances frames sent to it. */
-static int iface_mac(const char *ifname, __u8 mac[6])
-{
-	struct ifreq ifr = {};
-	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), err = 0;
-
-	if (fd < 0)
-		return -errno;
-	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
-	if (ioctl(fd, SIOCGIFHWADDR, &ifr))
-		err = -errno;
-	else
-		memcpy(mac, ifr.ifr_hwaddr.sa_data, 6);
-	close(fd);
-	return err;
 }
 
 static int arp_lookup(__be32 addr, __u8 mac[6])

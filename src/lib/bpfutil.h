@@ -79,6 +79,9 @@ int pin_link_and_maps(const char *dir, int link_fd, const struct pin_obj *objs, 
 void pin_dir_recover(const char *dir);
 /* The same for every interface of one command (BPFLAB_PIN_ROOT/<cmd>/). */
 void pin_cmd_recover(const char *cmd);
+/* How many <cmd> pin folders belong to this network namespace; the first one's interface
+ * in ifname. What `lb show`, `filter show` and the like use when no interface is given. */
+int pin_cmd_only(const char *cmd, char *ifname, size_t len);
 /* pin_dir_path, then pin_dir_recover on it. */
 int pin_dir_prepare(const char *cmd, const char *ifname, char *buf, size_t len);
 /* Removes a pin folder, everything pinned in it, and parents left empty. */

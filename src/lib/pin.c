@@ -350,3 +350,31 @@ int pinned_link_alive(const char *path)
 		return info.xdp.ifindex != 0;
 	return 1;
 }
+
+int pin_cmd_only(const char *cmd, char *ifname, size_t len)
+{
+	char root[PATH_MAX], ns[64];
+	struct dirent *de;
+	int found = 0;
+	DIR *d;
+
+	pin_cmd_recover(cmd);
+	netns_current_name(ns, sizeof(ns));
+	snprintf(root, sizeof(root), "%s/%s", BPFLAB_PIN_ROOT, cmd);
+	d = opendir(root);
+	while (d && (de = readdir(d))) {
+		char *at = strchr(de->d_name, '@');
+
+		if (de->d_name[0] == '.' || strstr(de->d_name, "_tmp_"))
+			continue;
+		/* A folder is this namespace's when its @suffix names it (none: the root one). */
+		if (*ns ? !at || strcmp(at + 1, ns) : at != NULL)
+			continue;
+		if (++found == 1)
+			snprintf(ifname, len, "%.*s", at ? (int)(at - de->d_name) : (int)strlen(de->d_name),
+				 de->d_name);
+	}
+	if (d)
+		closedir(d);
+	return found;
+}

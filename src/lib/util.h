@@ -57,6 +57,8 @@ int parse_duration(const char *s, double *seconds);
 int iface_check_name(const char *name);
 /* Resolves an interface in the current netns; prints the error itself. */
 int iface_resolve(const char *name, int *ifindex);
+/* The interface's own MAC address (current netns): 0 or -errno. */
+int iface_mac(const char *ifname, unsigned char mac[6]);
 
 /* Runs argv without a shell; returns the exit status, -errno on spawn failure.
  * quiet: stdout/stderr of the child go to /dev/null. */
