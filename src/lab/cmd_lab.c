@@ -137,7 +137,7 @@ static int lab_down(struct lab *lab, bool quiet);
 /* XDP_TX from lb's eth0 lands in its veth peer, the switch port, which must run NAPI:
  * an XDP program there does it (GRO on the port did not, measured on 6.18). A 2-insn
  * XDP_PASS, attached the classic way so it lives as long as the port, no pin needed. */
-static int lab_peer_xdp_pass(const char *netns, const char *ifname)
+int lab_peer_xdp_pass(const char *netns, const char *ifname)
 {
 	struct bpf_insn prog[2] = {
 		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = XDP_PASS },

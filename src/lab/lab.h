@@ -87,6 +87,10 @@ int lab_lb_start(const struct lab *lab, const char *mode, const char *config);
 int lab_lb_stop(const struct lab *lab);
 int lab_health_pid(const char *lab);
 
+/* A 2-insn XDP_PASS on ifname in netns, attached the classic way (it lives as long as
+ * the port): XDP_TX into a veth needs an XDP program on the peer to be received. 0/-err. */
+int lab_peer_xdp_pass(const char *netns, const char *ifname);
+
 /* The lab's bpflab daemons (lab_proc.c), known by argv[0] "<mark>:<lab>[:<node>]".
  * lab_proc_each: how many run whose argv[0] is a0 (or starts with it: prefix); sends sig
  * when non-zero, stores one pid in *pid when given. lab_proc_stop: SIGTERM, SIGKILL

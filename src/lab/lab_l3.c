@@ -94,29 +94,6 @@ static int sysctl(const char *ns, char *const settings[])
 	return ip_cmd(ns, argv);
 }
 
-/* XDP_TX from lb's eth0 lands in its router port: a 2-insn XDP_PASS there makes that
- * veth take the frames (as lab_peer_xdp_pass does for the L2 lab's switch port). */
-static int peer_xdp_pass(const char *netns, const char *ifname)
-{
-	struct bpf_insn prog[2] = {
-		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = XDP_PASS },
-		{ .code = BPF_JMP | BPF_EXIT },
-	};
-	int self = netns_save(), fd, ifindex, err = -EIO;
-
-	if (self < 0)
-		return self;
-	if (!netns_enter(netns) && (ifindex = if_nametoindex(ifname)) > 0) {
-		fd = bpf_prog_load(BPF_PROG_TYPE_XDP, "lab_napi_pass", "GPL", prog, 2, NULL);
-		if (fd >= 0) {
-			err = bpf_xdp_attach(ifindex, fd, XDP_FLAGS_DRV_MODE, NULL);
-			close(fd);
-		}
-	}
-	netns_restore(self);
-	return err;
-}
-
 static int setup_node(const struct lab *lab, const struct lab_node *n, bool is_lb)
 {
 	struct netns_end eth0 = { n->netns, "eth0", n->mac }, port = { lab->sw_netns, n->sw_port, NULL };
@@ -162,7 +139,8 @@ static int setup_node(const struct lab *lab, const struct lab_node *n, bool is_l
 		char *fwd[] = { "net.ipv4.ip_forward=1", "net.ipv6.conf.all.forwarding=1", NULL };
 		char *un4[] = { "ip", "-4", "route", "replace", "unreachable", LAB_VIP4 "/32", NULL };
 		char *un6[] = { "ip", "-6", "route", "replace", "unreachable", LAB_VIP6 "/128", NULL };
-		err = err ?: peer_xdp_pass(lab->sw_netns, n->sw_port);
+		/* XDP_TX from lb's eth0 lands in its router port, which must run NAPI. */
+		err = err ?: lab_peer_xdp_pass(lab->sw_netns, n->sw_port);
 		err = err ?: sysctl(n->netns, fwd);
 		err = err ?: ip_cmd(n->netns, un4);
 		err = err ?: ip_cmd(n->netns, un6);
