@@ -448,7 +448,7 @@ static __always_inline int syn_verdict(__u32 stat)
 	}
 }
 
-/* The entry point (see /work/notes/s3/synproxy-api.md and docs/filter.md "SYN floods"):
+/* The entry point (see docs/filter.md "SYN floods"):
  * -1 when the packet is not TCP to a protected port, or not ours to judge (a group
  * destination MAC, an IPv6 routing header with segments left, a non-first fragment whose
  * port is unknown): untouched, the caller goes on. Otherwise an XDP verdict to return at
