@@ -3,7 +3,6 @@
  * folder /sys/fs/bpf/bpflab/filter/IFACE[@netns]: the maps by name, and either "link"
  * (its own XDP link) or, chained in front of lb (--then lb), "prog" and lb's program in
  * next_prog. Every subcommand but start works on the pinned maps, under a flock. */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <net/if.h>

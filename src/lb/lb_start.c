@@ -4,7 +4,6 @@
  * through lb_prog, attaches through a bpf_link and pins link and maps in one rename; on
  * a running balancer it swaps the program in with bpf_link_update and keeps the maps. */
 #include <arpa/inet.h>
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ifaddrs.h>
