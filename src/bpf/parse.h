@@ -265,6 +265,10 @@ static __always_inline int parse_packet(void *data, void *data_end, struct pkt *
 	}
 	case IPPROTO_ICMP:
 	case IPPROTO_ICMPV6:
+		/* Each family has its own ICMP: protocol 58 inside IPv4 (or 1 inside IPv6) is just
+		 * another upper layer, with no header we may insist on. */
+		if (p->l4_proto != (p->l3_proto == ETH_P_IP ? IPPROTO_ICMP : IPPROTO_ICMPV6))
+			return PARSE_OK;
 		if (p->l4_len < sizeof(struct icmphdr))
 			return PARSE_MALFORMED;
 		if (cur + sizeof(struct icmphdr) > data_end)

@@ -247,37 +247,32 @@ static __always_inline bool event_allowed(struct filter_stats *st, __u64 now)
 	return true;
 }
 
-/* what: prio | action << 16 | reason << 24 (a BPF call takes five arguments). */
-static __noinline void drop_sample(struct filter_stats *st, const struct fields *f,
-				   __u32 len, __u32 what)
+/* The sampled drop: the clock, the top-sources hash, the event limiter and the ring.
+ * weight: how many drops this one stands for in the top sources (0: none). what: prio |
+ * action << 16 | reason << 24 (a BPF call takes five arguments). */
+static __noinline void drop_sample_slow(struct filter_stats *st, const struct fields *f,
+					__u32 len, __u32 what, __u32 weight)
 {
 	struct filter_event *e;
-	__u64 mask = (1ULL << top_shift) - 1, weight = 0;
 	/* Coarse (a tick) is enough for windows of 10 ms and up, and costs a load instead of a
-	 * clock read on every dropped packet. */
+	 * clock read. */
 	__u64 now = bpf_ktime_get_coarse_ns();
 
-	/* Top sources: exact while drops are few, one in 2^top_shift (weighted) at flood
-	 * rates, where a hash update per packet would cost more than the rules. */
 	if (now - st->top_win >= FILTER_TOP_WINDOW_NS) {
 		st->top_win = now;
 		st->top_n = 0;
 	}
-	if (st->top_n < FILTER_TOP_EXACT) {
+	if (weight == 1)
 		st->top_n++;
-		weight = 1;
-	} else if ((st->sample++ & mask) == 0) {
-		weight = mask + 1;
-	}
 	if (weight) {
 		struct filter_src_key k = { .family = f->family };
-		struct filter_src_val *v, nv = { .drops = weight, .bytes = weight * len };
+		struct filter_src_val *v, nv = { .drops = weight, .bytes = (__u64)weight * len };
 
 		__builtin_memcpy(k.addr, f->src, 16);
 		v = bpf_map_lookup_elem(&top_src, &k);
 		if (v) {
 			v->drops += weight;
-			v->bytes += weight * len;
+			v->bytes += (__u64)weight * len;
 		} else {
 			bpf_map_update_elem(&top_src, &k, &nv, BPF_ANY);
 		}
@@ -306,6 +301,28 @@ static __noinline void drop_sample(struct filter_stats *st, const struct fields 
 	/* No wakeup per event: the reader polls, woken only when the ring fills up. */
 	bpf_ringbuf_submit(e, bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) > FILTER_RB_SIZE / 2 ?
 			      BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
+}
+
+/* Every drop a rule or the default decides. Top sources count exactly while drops are
+ * few (FILTER_TOP_EXACT per window), then one drop in 2^top_shift with that weight. At
+ * flood rates only that one reads the clock and checks the event limit, so the window
+ * ends at most 2^top_shift drops late; the others are suppressed events at the cost of
+ * a counter (a clock read and a hash update per packet would cost more than the rules). */
+static __always_inline void drop_sample(struct filter_stats *st, const struct fields *f,
+					__u32 len, __u32 what)
+{
+	__u64 mask = (1ULL << top_shift) - 1;
+	__u32 weight = 1;
+
+	if (st->top_n >= FILTER_TOP_EXACT) {
+		weight = (st->sample++ & mask) ? 0 : mask + 1;
+		/* With no event limit (tests) every drop goes on to be an event. */
+		if (!weight && event_gap_ns) {
+			st->c[FS_SUPPRESSED]++;
+			return;
+		}
+	}
+	drop_sample_slow(st, f, len, what, weight);
 }
 
 /* Verdict point: every drop ends here. */
@@ -450,6 +467,7 @@ static __always_inline int filter_xdp_(struct xdp_md *ctx)
 				f.extra = l4[13];
 			}
 		} else if (f.proto == IPPROTO_ICMP || f.proto == IPPROTO_ICMPV6) {
+			/* either number: parse_packet set p.l4 only for the family's own ICMP */
 			if ((void *)(l4 + 2) > data_end)
 				return filter_drop(st);
 			f.extra = FILTER_EXTRA_ICMP + ((__u32)l4[0] << 8 | l4[1]);

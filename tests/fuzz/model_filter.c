@@ -153,7 +153,7 @@ static void filter_model(const struct fm_set *s, const struct fuzz_pkt *in, stru
 				p.is_tcp_hdr = 1;
 				p.flags = b[r.l4 + 13];
 			}
-		} else if (r.proto == IPPROTO_ICMP || r.proto == IPPROTO_ICMPV6) {
+		} else if (r.proto == (r.family == 4 ? IPPROTO_ICMP : IPPROTO_ICMPV6)) {
 			p.is_icmp_hdr = 1;
 			p.type = b[r.l4];
 			p.code = b[r.l4 + 1];

@@ -57,6 +57,9 @@ static enum ref_result ref_l4(const uint8_t *b, struct ref_pkt *r)
 	}
 	case IPPROTO_ICMP:
 	case IPPROTO_ICMPV6:
+		/* RFC 792 is IPv4's, RFC 4443 IPv6's: the other family's number is an opaque payload */
+		if (r->proto != (r->family == 4 ? IPPROTO_ICMP : IPPROTO_ICMPV6))
+			return REF_OK;
 		return r->l4_len < 8 ? REF_MALFORMED : REF_OK;
 	default:
 		return REF_OK;
