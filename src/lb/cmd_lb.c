@@ -18,15 +18,15 @@
 #include "lb_cmd.h"
 #include "lb_health.h"
 #include "lb_conns.h"
+#include "lb_announce.h"
 
 /* What the option table parses into; lb_opts_from() makes the lb_opts the parts use. */
 struct lb_args {
 	const char *iface, *config, *mac;
 	int mode, xdp_mode;
 	__u32 table_size, ct_size;
-	__be32 snat;
+	struct lb_fam_addrs snat, tunnel_src; /* once per family */
 	int encap;            /* enum lb_encap: --encap, 0 when not given */
-	__be32 tunnel_src;
 	uint64_t weight;
 	bool dry_run, allow_empty, watch, rate;
 	double interval, duration;
@@ -60,16 +60,28 @@ static int parse_table_size(const char *arg, void *dst, char *why, size_t whylen
 	return 0;
 }
 
-static int parse_snat(const char *arg, void *dst, char *why, size_t whylen)
+/* --snat, --tunnel-src: an address of each family, each at most once. */
+static int parse_fam_addr(const char *arg, void *dst, char *why, size_t whylen)
 {
-	__be16 port;
-	int err = lb_parse_addr_port(arg, dst, &port);
+	struct lb_fam_addrs *f = dst;
+	struct lb_ip ip;
+	char w[256];
+	int err = lb_parse_ip(arg, &ip, w, sizeof(w));
 
-	if (err == -EADDRNOTAVAIL)
-		snprintf(why, whylen, "%s", lb_addr_refusal(arg));
-	else if (err || port)
-		snprintf(why, whylen, "an IPv4 address a.b.c.d");
-	return err || port ? -1 : 0;
+	if (err) {
+		snprintf(why, whylen, "%s (an IPv4 address a.b.c.d or an IPv6 one, once per family)", w);
+		return -1;
+	}
+	if ((ip.family == LB_FAM4 ? f->v4 : f->v6).family) {
+		snprintf(why, whylen, "an %s address was given already (once per family)",
+			 ip.family == LB_FAM4 ? "IPv4" : "IPv6");
+		return -1;
+	}
+	if (ip.family == LB_FAM4)
+		f->v4 = ip;
+	else
+		f->v6 = ip;
+	return 0;
 }
 
 #define LB_ARG(field) offsetof(struct lb_args, field)
@@ -87,11 +99,12 @@ static const struct opt_def lb_opt_defs[] = {
 	  .def = "65537", .parse = parse_table_size, .only = "start" },
 	{ "ct-size", 0, OPT_U32, LB_ARG(ct_size), "N", "connection-table entries",
 	  .def = "131072", .min = 1024, .max = 1 << 24, .only = "start" },
-	{ "snat", 0, OPT_FUNC, LB_ARG(snat), "ADDR", "nat: source address towards backends",
-	  .def = "IFACE's", .parse = parse_snat, .only = "start" },
+	{ "snat", 0, OPT_FUNC, LB_ARG(snat), "ADDR",
+	  "nat: source address towards backends (once per family: IPv4 and IPv6)",
+	  .def = "IFACE's", .parse = parse_fam_addr, .only = "start" },
 	{ "tunnel-src", 0, OPT_FUNC, LB_ARG(tunnel_src), "ADDR",
-	  "encap VIPs: outer source address", .def = "IFACE's", .parse = parse_snat,
-	  .only = "start" },
+	  "encap VIPs: outer source address (once per family: IPv4 and IPv6)", .def = "IFACE's",
+	  .parse = parse_fam_addr, .only = "start" },
 	{ "encap", 0, OPT_ENUM, LB_ARG(encap), "ENCAP",
 	  "vip add: reach the backends across routers, IPIP or GUE (UDP 6080)",
 	  .values = lb_encaps, .only = "vip" },
@@ -203,17 +216,16 @@ static void edit_refused(const struct lb_edit *e, const char *vip, const char *a
 			"nothing changed\n", addr, vip);
 	else if (err == -ENOENT)
 		pr_warn("backend %s is not in VIP %s; nothing changed\n", addr, vip);
+
 	else
 		pr_warn("too many backends; nothing changed\n");
 }
 
-static int bad_addr(const char *what, const char *s, const char *expect)
+static int bad_addr(const char *what, int err, const char *why, const char *expect)
 {
-	const char *why = lb_addr_refusal(s);
-
-	if (why)
-		return usage_error("lb", "%s %s refused: %s", what, s, why);
-	return usage_error("lb", "invalid %s '%s': expected %s", what, s, expect);
+	if (err == -EADDRNOTAVAIL)
+		return usage_error("lb", "%s %s", what, why);
+	return usage_error("lb", "invalid %s: %s (expected %s)", what, why, expect);
 }
 
 /* lb vip add|del VIP, lb backend add|del|set VIP ADDR: the words into e, before any
@@ -227,7 +239,9 @@ static int edit_parse(char **pos, int npos, const struct lb_opts *o, struct lb_e
 	};
 	const char *obj = pos[0], *verb = npos > 1 ? pos[1] : "";
 	bool is_vip = !strcmp(obj, "vip");
+	char why[256];
 	size_t i;
+	int err;
 
 	for (i = 0; i < ARRAY_SIZE(verbs); i++)
 		if (!strcmp(obj, verbs[i].obj) && !strcmp(verb, verbs[i].verb))
@@ -237,14 +251,17 @@ static int edit_parse(char **pos, int npos, const struct lb_opts *o, struct lb_e
 				   "usage: lb backend add|del|set VIP:PORT/PROTO ADDR[:PORT] "
 				   "[--weight W] [--mac MAC]");
 	e->op = verbs[i].op;
-	if (lb_parse_vip(pos[2], &e->vip))
-		return bad_addr("VIP", pos[2], "A.B.C.D:PORT/tcp or /udp, port 1-65535");
+	if ((err = lb_parse_vip_why(pos[2], &e->vip, why, sizeof(why))))
+		return bad_addr("VIP", err, why, "A.B.C.D:PORT/tcp|udp or [IPV6]:PORT/tcp|udp, "
+				"port 1-65535");
 	if (o->encap && e->op != LB_VIP_ADD)
 		return usage_error("lb", "--encap is for 'vip add' only");
 	e->vip_encap = o->encap;
 	if (!is_vip) {
-		if (lb_parse_addr_port(pos[3], &e->backend.addr, &e->backend.port))
-			return bad_addr("backend", pos[3], "A.B.C.D[:PORT], port 1-65535");
+		if ((err = lb_parse_ip_port(pos[3], &e->backend.addr, &e->backend.port, why,
+					    sizeof(why))))
+			return bad_addr("backend", err, why, "A.B.C.D[:PORT], IPV6 or [IPV6]:PORT, "
+					"port 1-65535");
 		if (o->mac) {
 			if (lb_parse_mac(o->mac, e->backend.mac))
 				return usage_error("lb", "invalid --mac '%s'", o->mac);
@@ -274,7 +291,12 @@ static int lb_edit(struct lb_inst *in, char **pos, struct lb_edit *e)
 	if ((ret = inst_open(in, true, false)) || (ret = lb_read_cfg(in, s)))
 		goto out;
 	err = lb_cfg_edit(s, e);
-	if (err) {
+	if (err == -EAFNOSUPPORT) {
+		pr_warn("backend %s of VIP %s: %s; nothing changed\n", pos[3], pos[2],
+			lb_family_refusal(&e->vip, lb_cfg_vip_encap(s, &e->vip), &e->backend.addr));
+		ret = EXIT_USAGE;
+		goto out;
+	} else if (err) {
 		edit_refused(e, pos[2], is_vip ? "" : pos[3], err);
 		ret = EXIT_USAGE;
 		goto out;
@@ -285,7 +307,7 @@ static int lb_edit(struct lb_inst *in, char **pos, struct lb_edit *e)
 	snprintf(d, sizeof(d), "%s%s%s", pos[2], is_vip ? "" : " ", is_vip ? "" : pos[3]);
 	if (!is_vip && e->op != LB_BACKEND_DEL) {
 		const struct lb_cfg_backend *cur =
-			lb_cfg_backend_find(s, &e->vip, e->backend.addr, e->backend.port);
+			lb_cfg_backend_find(s, &e->vip, &e->backend.addr, e->backend.port);
 		if (cur)
 			snprintf(d + strlen(d), sizeof(d) - strlen(d), " weight %u", cur->weight);
 	}
@@ -392,7 +414,7 @@ static int run(int (*fn)(char **pos, int npos, struct lb_opts *o), int argc, cha
 	o = (struct lb_opts){
 		.iface = a.iface, .config = a.config, .mac = a.mac, .mode = a.mode, .table_size = a.table_size,
 		.ct_size = a.ct_size, .snat = a.snat, .xdp_mode = a.xdp_mode,
-		.encap = a.encap, .tunnel_src4 = a.tunnel_src,
+		.encap = a.encap, .tunnel_src = a.tunnel_src,
 		.weight = a.weight == NOT_GIVEN_W ? -1 : (int)a.weight,
 		.watch = a.watch, .rate = a.rate, .dry_run = a.dry_run, .allow_empty = a.allow_empty,
 		.interval = a.interval, .duration = a.duration,
@@ -435,6 +457,12 @@ static const struct subcmd lb_subs[] = {
 	{ "decap", "IFACE [--vip VIP ...] [--hook auto|xdp|tc]",
 	  "on a backend: strip IPIP/GUE for its VIPs (foreground; counters on exit)",
 	  lb_decap_main, &lb_decap_spec },
+	{ "announce", "[--iface IFACE] [--table N] [--interval S]",
+	  "keep a route per VIP address for the BGP speaker while the VIP is really up (foreground)",
+	  lb_announce_main, &lb_announce_spec },
+	{ "drain-node", "[--wait S]", "withdraw this node's VIPs from routing, for maintenance",
+	  lb_drain_main, &lb_drain_spec },
+	{ "undrain-node", "[--wait S]", "announce them again", lb_undrain_main, &lb_undrain_spec },
 	{ .name = NULL }
 };
 
@@ -442,7 +470,7 @@ const struct cmd_spec cmd_lb_spec = {
 	.name = "lb",
 	.args = "SUBCOMMAND [options]",
 	.about =
-	"An L4 load balancer in XDP (IPv4, TCP and UDP). Each flow to a VIP is placed on a\n"
+	"An L4 load balancer in XDP (IPv4 and IPv6, TCP and UDP). Each flow to a VIP is placed on a\n"
 	"backend by the VIP's Maglev table and kept there by an LRU connection table.\n"
 	"  nat  the LB rewrites the packet to come from its own address and go to the backend,\n"
 	"       and rewrites the backend's reply to come from the VIP; backends need nothing.\n"
@@ -458,8 +486,11 @@ const struct cmd_spec cmd_lb_spec = {
 	.notes =
 	"config FILE (for --config and apply; apply replaces the whole configuration, and\n"
 	"refuses a file with no VIP unless --allow-empty; `save` prints one, `flush` empties):\n"
-	"  vip 198.18.0.100:80/tcp\n"
-	"  backend 198.18.0.100:80/tcp 198.18.0.11 [weight 2] [mac 02:00:c6:12:00:0b]\n",
+	"  vip 198.18.0.100:80/tcp [encap ipip|gue]\n"
+	"  backend 198.18.0.100:80/tcp 198.18.0.11 [weight 2] [mac 02:00:c6:12:00:0b]\n"
+	"  vip [2001:db8:18::100]:80/tcp\n"
+	"  backend [2001:db8:18::100]:80/tcp 2001:db8:18::b     (or [2001:db8:18::b]:8080)\n"
+	"A backend is of its VIP's family, or of either with encap (v4-in-v6, v6-in-v4).\n",
 	.json_help = "JSON output (JSON Lines with show --watch)",
 	.max_args = -1,
 };

@@ -30,11 +30,11 @@ static void print_change(void *ctx, enum lb_change_kind kind, const struct lb_vi
 {
 	const struct lb_cfg_backend *b = new ? new : old;
 	struct json *j = ctx;
-	char v[64], a[32] = "";
+	char v[LB_ADDR_STRLEN + 8], a[LB_ADDR_STRLEN] = "";
 
 	lb_fmt_vip(vip, v, sizeof(v));
 	if (b)
-		lb_fmt_addr_port(b->addr, b->port ? b->port : vip->port, a, sizeof(a));
+		lb_fmt_ip_port(&b->addr, lb_be_port(b), a, sizeof(a));
 	if (j) {
 		json_obj_begin(j);
 		json_kstr(j, "change", change_names[kind]);
@@ -156,7 +156,7 @@ out:
  * as data, so a script need not parse the text. */
 static void save_json(const struct lb_cfg *s)
 {
-	char *text = NULL, v[64], a[32], m[24];
+	char *text = NULL, v[LB_ADDR_STRLEN + 8], a[LB_ADDR_STRLEN], m[24];
 	size_t len = 0;
 	FILE *f = open_memstream(&text, &len);
 	struct json j;
@@ -189,7 +189,7 @@ static void save_json(const struct lb_cfg *s)
 
 			if (!lb_vip_eq(&be->vip, &s->vips[i].key))
 				continue;
-			lb_fmt_addr_port(be->addr, lb_be_port(be), a, sizeof(a));
+			lb_fmt_ip_port(&be->addr, lb_be_port(be), a, sizeof(a));
 			if (be->has_mac)
 				lb_fmt_mac(be->mac, m, sizeof(m));
 			json_obj_begin(&j);

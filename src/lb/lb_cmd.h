@@ -10,12 +10,17 @@
 #include "lb.h"
 #include "lb_ctl.h"
 
+/* An address per family (family 0: not given). */
+struct lb_fam_addrs {
+	struct lb_ip v4, v6;
+};
+
 struct lb_opts {
 	const char *iface, *config, *mac;
 	__u32 mode, table_size, ct_size;
-	__be32 snat;
-	__u32 encap;          /* vip add --encap: enum lb_encap */
-	__be32 tunnel_src4;   /* start --tunnel-src */
+	struct lb_fam_addrs snat;       /* start --snat */
+	__u32 encap;                    /* vip add --encap: enum lb_encap */
+	struct lb_fam_addrs tunnel_src; /* start --tunnel-src */
 	enum xdp_mode xdp_mode;
 	int weight;           /* -1: not given */
 	bool watch, dry_run, allow_empty, rate;
@@ -43,7 +48,9 @@ int inst_check_link(const struct lb_inst *in);
  * the line to warn with in why. */
 bool lb_tx_doomed(const char *ifname, int ifindex, enum xdp_mode xm, char *why, size_t len);
 
-/* Finds backend MACs through ARP, then applies s. 0 or an exit code. */
+/* The balancer's source addresses per family, from its metadata (family 0: none). */
+void lb_meta_sources(const struct lb_meta *m, struct lb_fam_addrs *snat, struct lb_fam_addrs *tsrc);
+/* Finds backend MACs through ARP or neighbour discovery, then applies s. 0 or an exit code. */
 int lb_apply_cfg(struct lb_inst *in, struct lb_cfg *s);
 /* Warns about VIPs of s that have no backend of weight > 0 and had one in old (or were
  * not in old; old may be NULL). */

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
@@ -22,8 +23,9 @@
 #define CONNS_MAX 1000000 /* a walk of the LRU is bounded even if it churns under us */
 
 struct names {
-	char vip[LB_MAX_VIPS][64];
-	char be[LB_MAX_BACKENDS][32];
+	char vip[LB_MAX_VIPS][LB_ADDR_STRLEN + 8];
+	__u8 proto[LB_MAX_VIPS];
+	char be[LB_MAX_BACKENDS][LB_ADDR_STRLEN];
 };
 
 static int names_read(struct lb_inst *in, struct names *nm, struct lb_cfg *s)
@@ -32,23 +34,123 @@ static int names_read(struct lb_inst *in, struct names *nm, struct lb_cfg *s)
 
 	if (err)
 		return err;
-	for (int i = 0; i < s->nvips; i++)
-		if (s->vips[i].id < LB_MAX_VIPS)
-			lb_fmt_vip(&s->vips[i].key, nm->vip[s->vips[i].id], sizeof(nm->vip[0]));
+	for (int i = 0; i < s->nvips; i++) {
+		if (s->vips[i].id >= LB_MAX_VIPS)
+			continue;
+		lb_fmt_vip(&s->vips[i].key, nm->vip[s->vips[i].id], sizeof(nm->vip[0]));
+		nm->proto[s->vips[i].id] = s->vips[i].key.proto;
+	}
 	for (int i = 0; i < s->nbackends; i++)
 		if (s->backends[i].id < LB_MAX_BACKENDS)
-			lb_fmt_addr_port(s->backends[i].addr, lb_be_port(&s->backends[i]),
-					 nm->be[s->backends[i].id], sizeof(nm->be[0]));
+			lb_fmt_ip_port(&s->backends[i].addr, lb_be_port(&s->backends[i]),
+				       nm->be[s->backends[i].id], sizeof(nm->be[0]));
 	return 0;
+}
+
+/* One tracked flow, whichever family's map it came from. */
+struct conn {
+	struct lb_ip client;
+	__be16 sport;
+	__u16 vip_id;
+	struct lb_ct ct;
+};
+
+/* Does backend name be (as names_read prints it) match the filter: ADDR matches any
+ * port of it, ADDR:PORT or [V6]:PORT only that one. */
+static bool backend_match(const char *filter, const char *be)
+{
+	size_t n = strlen(filter);
+
+	if (strchr(filter, ']') || (strchr(filter, ':') && !strchr(strchr(filter, ':') + 1, ':')))
+		return !strcmp(filter, be);
+	/* a bare address: be is "ADDR:PORT" (v4) or "[ADDR]:PORT" (v6) */
+	if (be[0] == '[')
+		return !strncmp(be + 1, filter, n) && be[n + 1] == ']';
+	return !strncmp(be, filter, n) && be[n] == ':';
+}
+
+struct conns_walk {
+	struct lb_inst *in;
+	const struct names *nm;
+	const char *vip, *backend;
+	__u64 total, shown, now;
+	struct json j;
+};
+
+static void conn_print(struct conns_walk *w, const struct conn *c)
+{
+	char cl[LB_ADDR_STRLEN];
+	const char *v = c->vip_id < LB_MAX_VIPS && w->nm->vip[c->vip_id][0] ? w->nm->vip[c->vip_id] : "?";
+	const char *be = c->ct.backend_id < LB_MAX_BACKENDS && w->nm->be[c->ct.backend_id][0] ?
+			 w->nm->be[c->ct.backend_id] : "?";
+	const char *proto = c->vip_id < LB_MAX_VIPS && w->nm->proto[c->vip_id] == IPPROTO_UDP ?
+			    "udp" : c->vip_id < LB_MAX_VIPS && w->nm->proto[c->vip_id] ? "tcp" : "?";
+	bool nat = w->in->meta.mode == LB_MODE_NAT && c->ct.nat_port;
+	/* created is coarse-clock seconds: a flow made this second may read one ahead */
+	__u64 age = w->now > c->ct.created ? w->now - c->ct.created : 0;
+
+	w->total++;
+	if ((w->vip && strcmp(w->vip, v)) || (w->backend && !backend_match(w->backend, be)))
+		return;
+	w->shown++;
+	lb_fmt_ip_port(&c->client, c->sport, cl, sizeof(cl));
+	if (g_opts.json) {
+		json_obj_begin(&w->j);
+		json_kstr(&w->j, "proto", proto);
+		json_kint(&w->j, "family", c->client.family);
+		json_kstr(&w->j, "client", cl);
+		json_kstr(&w->j, "vip", v);
+		json_kstr(&w->j, "backend", be);
+		json_kuint(&w->j, "backend_id", c->ct.backend_id);
+		json_key(&w->j, "nat_port");
+		if (nat)
+			json_uint(&w->j, ntohs(c->ct.nat_port));
+		else
+			json_null(&w->j);
+		json_kuint(&w->j, "age_s", age);
+		json_obj_end(&w->j);
+	} else {
+		printf("%-5s %-30s %-30s %-26s %6llu", proto, cl, v, be, (unsigned long long)age);
+		if (nat)
+			printf(" %u", ntohs(c->ct.nat_port));
+		printf("\n");
+	}
+}
+
+/* Walks one family's conntrack map; an entry evicted under the walk is skipped. */
+static void conns_walk_map(struct conns_walk *w, int fd, bool six)
+{
+	union { struct lb_ct4_key k4; struct lb_ct6_key k6; } k, next;
+	void *prev = NULL;
+
+	while (w->total < CONNS_MAX && !bpf_map_get_next_key(fd, prev, &next)) {
+		struct conn c;
+
+		k = next;
+		prev = &k;
+		memset(&c, 0, sizeof(c));
+		if (bpf_map_lookup_elem(fd, &k, &c.ct))
+			continue;
+		if (six) {
+			c.client.family = LB_FAM6;
+			c.client.a = k.k6.saddr;
+			c.sport = k.k6.sport;
+			c.vip_id = k.k6.vip_id;
+		} else {
+			lb_ip4(&c.client, k.k4.saddr);
+			c.sport = k.k4.sport;
+			c.vip_id = k.k4.vip_id;
+		}
+		conn_print(w, &c);
+	}
 }
 
 int lb_conns(struct lb_inst *in, const char *vip, const char *backend)
 {
 	struct names *nm = calloc(1, sizeof(*nm));
 	struct lb_cfg *s = calloc(1, sizeof(*s));
-	struct lb_flow k, next, *prev = NULL;
-	__u64 total = 0, shown = 0;
-	struct json j;
+	struct conns_walk w = { .in = in, .nm = nm, .vip = vip, .backend = backend };
+	struct timespec ts;
 	int err, ret = EXIT_OK;
 
 	if (!nm || !s) {
@@ -60,67 +162,29 @@ int lb_conns(struct lb_inst *in, const char *vip, const char *backend)
 		ret = EXIT_FAIL;
 		goto out;
 	}
+	/* the data plane stamps flows with bpf_ktime_get_coarse_ns(): CLOCK_MONOTONIC */
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	w.now = ts.tv_sec;
 	if (g_opts.json) {
-		json_record_begin(&j, stdout, "conns");
-		json_kstr(&j, "interface", in->ifname);
-		json_kstr(&j, "mode", lb_mode_str(in->meta.mode));
-		json_key(&j, "flows");
-		json_arr_begin(&j);
+		json_record_begin(&w.j, stdout, "conns");
+		json_kstr(&w.j, "interface", in->ifname);
+		json_kstr(&w.j, "mode", lb_mode_str(in->meta.mode));
+		json_key(&w.j, "flows");
+		json_arr_begin(&w.j);
 	} else {
-		printf("%-5s %-22s %-22s %-22s%s\n", "proto", "client", "vip", "backend",
+		printf("%-5s %-30s %-30s %-26s %6s%s\n", "proto", "client", "vip", "backend", "age s",
 		       in->meta.mode == LB_MODE_NAT ? " nat port" : "");
 	}
-	while (total < CONNS_MAX && !bpf_map_get_next_key(in->fds.conntrack, prev, &next)) {
-		char c[32], v[64];
-		struct lb_ct ct;
-
-		k = next;
-		prev = &k;
-		if (bpf_map_lookup_elem(in->fds.conntrack, &k, &ct))
-			continue; /* evicted meanwhile */
-		total++;
-		lb_fmt_addr_port(k.saddr, k.sport, c, sizeof(c));
-		if (ct.vip_id < LB_MAX_VIPS && nm->vip[ct.vip_id][0])
-			snprintf(v, sizeof(v), "%s", nm->vip[ct.vip_id]);
-		else
-			snprintf(v, sizeof(v), "%s", "?");
-		const char *be = ct.backend_id < LB_MAX_BACKENDS && nm->be[ct.backend_id][0] ?
-				 nm->be[ct.backend_id] : "?";
-		/* --backend A.B.C.D matches any port of it, A.B.C.D:PORT that one */
-		if ((vip && strcmp(vip, v)) ||
-		    (backend && (strchr(backend, ':') ? strcmp(backend, be) :
-				 strlen(backend) != strcspn(be, ":") ||
-				 strncmp(backend, be, strlen(backend)))))
-			continue;
-		shown++;
-		if (g_opts.json) {
-			json_obj_begin(&j);
-			json_kstr(&j, "proto", k.proto == 6 ? "tcp" : "udp");
-			json_kstr(&j, "client", c);
-			json_kstr(&j, "vip", v);
-			json_kstr(&j, "backend", be);
-			json_kuint(&j, "backend_id", ct.backend_id);
-			json_key(&j, "nat_port");
-			if (in->meta.mode == LB_MODE_NAT)
-				json_uint(&j, ntohs(ct.nat_port));
-			else
-				json_null(&j);
-			json_obj_end(&j);
-		} else {
-			printf("%-5s %-22s %-22s %-22s", k.proto == 6 ? "tcp" : "udp", c, v, be);
-			if (in->meta.mode == LB_MODE_NAT)
-				printf(" %u", ntohs(ct.nat_port));
-			printf("\n");
-		}
-	}
+	conns_walk_map(&w, in->fds.conntrack, false);
+	conns_walk_map(&w, in->fds.conntrack6, true);
 	if (g_opts.json) {
-		json_arr_end(&j);
-		json_kuint(&j, "tracked", total);
-		json_kuint(&j, "shown", shown);
-		json_record_end(&j);
+		json_arr_end(&w.j);
+		json_kuint(&w.j, "tracked", w.total);
+		json_kuint(&w.j, "shown", w.shown);
+		json_record_end(&w.j);
 	} else {
-		printf("%llu of %llu tracked flows shown\n", (unsigned long long)shown,
-		       (unsigned long long)total);
+		printf("%llu of %llu tracked flows shown\n", (unsigned long long)w.shown,
+		       (unsigned long long)w.total);
 	}
 out:
 	free(nm);
@@ -219,7 +283,7 @@ int lb_rate(struct lb_inst *in, double interval)
 		json_key(&j, "vips");
 		json_arr_begin(&j);
 		for (int i = 0; i < s->nvips; i++) {
-			char n[64], a[32];
+			char n[LB_ADDR_STRLEN + 8], a[LB_ADDR_STRLEN];
 
 			lb_fmt_vip(&s->vips[i].key, n, sizeof(n));
 			json_obj_begin(&j);
@@ -230,7 +294,7 @@ int lb_rate(struct lb_inst *in, double interval)
 			for (int k = 0; k < s->nbackends; k++) {
 				if (!lb_vip_eq(&s->backends[k].vip, &s->vips[i].key))
 					continue;
-				lb_fmt_addr_port(s->backends[k].addr, lb_be_port(&s->backends[k]), a, sizeof(a));
+				lb_fmt_ip_port(&s->backends[k].addr, lb_be_port(&s->backends[k]), a, sizeof(a));
 				json_obj_begin(&j);
 				json_kstr(&j, "address", a);
 				rate_json(&j, &b0[k], &b1[k], dt);
@@ -245,7 +309,7 @@ int lb_rate(struct lb_inst *in, double interval)
 	}
 	printf("lb on %s: rates over %.2f s\n", in->ifname, dt);
 	for (int i = 0; i < s->nvips; i++) {
-		char n[64], a[32];
+		char n[LB_ADDR_STRLEN + 8], a[LB_ADDR_STRLEN];
 
 		lb_fmt_vip(&s->vips[i].key, n, sizeof(n));
 		printf("  %-22s %12.0f pkt/s %14.0f bit/s %8.0f new flows/s\n", n,
@@ -254,7 +318,7 @@ int lb_rate(struct lb_inst *in, double interval)
 		for (int k = 0; k < s->nbackends; k++) {
 			if (!lb_vip_eq(&s->backends[k].vip, &s->vips[i].key))
 				continue;
-			lb_fmt_addr_port(s->backends[k].addr, lb_be_port(&s->backends[k]), a, sizeof(a));
+			lb_fmt_ip_port(&s->backends[k].addr, lb_be_port(&s->backends[k]), a, sizeof(a));
 			printf("    %-20s %12.0f pkt/s %14.0f bit/s %8.0f new flows/s\n", a,
 			       (b1[k].packets - b0[k].packets) / dt, 8.0 * (b1[k].bytes - b0[k].bytes) / dt,
 			       (b1[k].new_flows - b0[k].new_flows) / dt);
@@ -276,18 +340,21 @@ struct conns_args {
 static const struct opt_def conns_opts[] = {
 	{ OPTDEF("iface", 'i', OPT_IFACE, struct conns_args, iface, "IFACE",
 		 "which balancer (needed when several run in this netns)") },
-	{ OPTDEF("vip", 0, OPT_STR, struct conns_args, vip, "VIP", "only flows of VIP A.B.C.D:PORT/PROTO") },
+	{ OPTDEF("vip", 0, OPT_STR, struct conns_args, vip, "VIP",
+		 "only flows of VIP A.B.C.D:PORT/PROTO or [IPV6]:PORT/PROTO") },
 	{ OPTDEF("backend", 0, OPT_STR, struct conns_args, backend, "ADDR[:PORT]",
-		 "only flows on this backend (any port when none is given)") },
+		 "only flows on this backend: A.B.C.D[:PORT], IPV6 or [IPV6]:PORT (any port when "
+		 "none is given)") },
 	OPTS_END
 };
 
 const struct cmd_spec lb_conns_spec = {
 	.name = "lb conns",
 	.args = "[--vip VIP] [--backend ADDR[:PORT]] [--iface IFACE]",
-	.about = "The flows in the connection table (ipvsadm -Lc): client, VIP and the backend\n"
-		 "it is kept on (nat: and the source port towards it). The table is an LRU that\n"
-		 "keeps no timestamps, so there is no age column: an idle flow stays until evicted.\n",
+	.about = "The flows in the connection tables (ipvsadm -Lc), IPv4 and IPv6: client, VIP,\n"
+		 "the backend it is kept on, its age in seconds since the balancer placed it (not\n"
+		 "since its last packet: an idle flow stays until the LRU evicts it) and, in nat,\n"
+		 "the source port towards the backend.\n",
 	.opts = conns_opts,
 	.json_help = "one conns record",
 	.max_args = 0,
@@ -313,28 +380,31 @@ static int conns_or_zero(const struct cmd_spec *spec, int argc, char **argv)
 {
 	struct conns_args a = {};
 	struct lb_vip_key k;
-	__be32 addr;
+	struct lb_ip addr;
 	__be16 port;
 	struct lb_inst in;
+	char why[256];
 	int err;
 
 	if ((err = opts_parse(spec, argc, argv, &a)) != OPTS_GO_ON)
 		return err;
-	if (a.vip && lb_parse_vip(a.vip, &k))
-		return usage_error("lb", "invalid --vip '%s': expected A.B.C.D:PORT/tcp|udp", a.vip);
-	if (a.backend && lb_parse_addr_port(a.backend, &addr, &port))
-		return usage_error("lb", "invalid --backend '%s': expected A.B.C.D[:PORT]", a.backend);
+	if (a.vip && lb_parse_vip_why(a.vip, &k, why, sizeof(why)))
+		return usage_error("lb", "invalid --vip: %s (expected A.B.C.D:PORT/tcp|udp or "
+				   "[IPV6]:PORT/tcp|udp)", why);
+	if (a.backend && lb_parse_ip_port(a.backend, &addr, &port, why, sizeof(why)))
+		return usage_error("lb", "invalid --backend: %s (expected A.B.C.D[:PORT], IPV6 or "
+				   "[IPV6]:PORT)", why);
 	if ((err = require_root("bpflab lb")) || (err = inst_find(a.iface, &in)))
 		return err;
 	if (spec == &lb_zero_spec)
 		return lb_zero(&in);
 	if (!(err = inst_open(&in, false, false))) {
-		char v[64], b[32];
-		/* compared as lb prints them, so 198.18.0.100:080/tcp matches too */
+		char v[LB_ADDR_STRLEN + 8], b[LB_ADDR_STRLEN];
+		/* compared as lb prints them, so 2001:DB8::1 matches 2001:db8::1 too */
 		if (a.vip)
 			lb_fmt_vip(&k, v, sizeof(v));
 		if (a.backend)
-			lb_fmt_addr_port(addr, port, b, sizeof(b));
+			lb_fmt_ip_port(&addr, port, b, sizeof(b));
 		err = lb_conns(&in, a.vip ? v : NULL, a.backend ? b : NULL);
 	}
 	inst_close(&in);

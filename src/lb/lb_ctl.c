@@ -30,7 +30,7 @@ _Static_assert(sizeof(struct lb_fds) == LB_NMAPS * sizeof(int), "lb_fds: one int
 
 static const char *const counter_names[LBC__MAX] = {
 	[LBC_PASS_NOT_FOR_US] = "pass_not_for_us",
-	[LBC_PASS_NOT_IPV4] = "pass_not_ipv4",
+	[LBC_PASS_NOT_IP] = "pass_not_ip",
 	[LBC_PASS_NOT_VIP] = "pass_not_vip",
 	[LBC_DROP_MALFORMED] = "drop_malformed",
 	[LBC_DROP_FRAGMENT] = "drop_fragment",
@@ -85,6 +85,37 @@ int lb_meta_write(const struct lb_fds *f, const struct lb_meta *c)
 	return bpf_map_update_elem(f->config, &k, c, BPF_ANY) ? -errno : 0;
 }
 
+/* A backend's address in the map's value and back (lb.h's layout). */
+static void be_addr_get(const struct lb_backend *be, struct lb_ip *ip)
+{
+	memset(ip, 0, sizeof(*ip));
+	ip->a = be->addr;
+	ip->family = be->flags & LB_BE_V6 ? LB_FAM6 : LB_FAM4;
+}
+
+static void be_addr_set(struct lb_backend *be, const struct lb_ip *ip)
+{
+	be->addr = ip->a;
+	if (ip->family == LB_FAM6)
+		be->flags |= LB_BE_V6;
+}
+
+/* The vip_addrs key of a VIP: its address alone (port and protocol 0). */
+static struct lb_vip_key addr_key(const struct lb_vip_key *k)
+{
+	struct lb_vip_key a;
+
+	memset(&a, 0, sizeof(a));
+	a.addr = k->addr;
+	a.family = k->family;
+	return a;
+}
+
+static bool same_addr(const struct lb_vip_key *a, const struct lb_vip_key *b)
+{
+	return a->family == b->family && !memcmp(&a->addr, &b->addr, sizeof(a->addr));
+}
+
 static int vip_by_id(const void *a, const void *b)
 {
 	const struct lb_cfg_vip *x = a, *y = b;
@@ -130,7 +161,7 @@ int lb_cfg_read(const struct lb_fds *f, struct lb_cfg *s)
 		b = &s->backends[s->nbackends++];
 		memset(b, 0, sizeof(*b));
 		b->vip = s->vips[vi].key;
-		b->addr = be.addr;
+		be_addr_get(&be, &b->addr);
 		b->port = be.port;
 		memcpy(b->mac, be.mac, 6);
 		b->has_mac = !(be.flags >> LB_BE_ENCAP_SHIFT & LB_VIP_ENCAP_MASK);
@@ -176,7 +207,7 @@ static int ring_swap(const struct lb_fds *f, const struct lb_meta *cfg, const st
 		const struct lb_cfg_backend *b = &s->backends[i];
 		if (!lb_vip_eq(&b->vip, &v->key))
 			continue;
-		mb[n].key = (uint64_t)ntohl(b->addr) << 16 | ntohs(lb_be_port(b));
+		mb[n].key = lb_maglev_key(b);
 		mb[n].id = b->id;
 		mb[n].weight = b->weight;
 		n++;
@@ -243,9 +274,16 @@ int lb_cfg_apply(const struct lb_fds *f, struct lb_meta *cfg, struct lb_cfg *s)
 	if (err)
 		goto out;
 	for (int i = 0; i < s->nbackends; i++) {
+		const struct lb_cfg_backend *b = &s->backends[i];
+		__u32 encap = lb_cfg_vip_encap(s, &b->vip);
+
 		/* Encap backends are reached through the FIB's next hop, not their own MAC. */
-		if (!s->backends[i].has_mac && !lb_cfg_vip_encap(s, &s->backends[i].vip)) {
+		if (!b->has_mac && !encap) {
 			err = -EINVAL;
+			goto out;
+		}
+		if (lb_family_refusal(&b->vip, encap, &b->addr)) {
+			err = -EAFNOSUPPORT;
 			goto out;
 		}
 	}
@@ -278,7 +316,7 @@ int lb_cfg_apply(const struct lb_fds *f, struct lb_meta *cfg, struct lb_cfg *s)
 		be_used[old->backends[i].id] = true;
 	for (int i = 0; i < s->nbackends; i++) {
 		struct lb_cfg_backend *b = &s->backends[i];
-		struct lb_cfg_backend *ob = lb_cfg_backend_find(old, &b->vip, b->addr, b->port);
+		struct lb_cfg_backend *ob = lb_cfg_backend_find(old, &b->vip, &b->addr, b->port);
 		b->id = ob ? ob->id : 0;
 	}
 	for (int i = 0; i < s->nbackends; i++) {
@@ -304,10 +342,11 @@ int lb_cfg_apply(const struct lb_fds *f, struct lb_meta *cfg, struct lb_cfg *s)
 		struct lb_cfg_backend *b = &s->backends[i];
 		int vi = lb_cfg_find_vip(s, &b->vip);
 		struct lb_backend be = {
-			.addr = b->addr, .port = lb_be_port(b), .vip_id = s->vips[vi].id,
+			.port = lb_be_port(b), .vip_id = s->vips[vi].id,
 			.weight = b->weight,
 			.flags = LB_BE_USED | s->vips[vi].encap << LB_BE_ENCAP_SHIFT,
 		};
+		be_addr_set(&be, &b->addr);
 		memcpy(be.mac, b->mac, 6);
 		if (bpf_map_update_elem(f->backends, &b->id, &be, BPF_ANY)) {
 			err = -errno;
@@ -327,10 +366,11 @@ int lb_cfg_apply(const struct lb_fds *f, struct lb_meta *cfg, struct lb_cfg *s)
 	/* 3. VIPs: the address first, then the VIP itself. */
 	for (int i = 0; i < s->nvips; i++) {
 		struct lb_vip v = { .id = s->vips[i].id, .flags = s->vips[i].encap };
+		struct lb_vip_key ak = addr_key(&s->vips[i].key);
 		__u32 n = 0;
 		for (int j = 0; j < s->nvips; j++)
-			n += s->vips[j].key.addr == s->vips[i].key.addr;
-		if (bpf_map_update_elem(f->vip_addrs, &s->vips[i].key.addr, &n, BPF_ANY) ||
+			n += same_addr(&s->vips[j].key, &s->vips[i].key);
+		if (bpf_map_update_elem(f->vip_addrs, &ak, &n, BPF_ANY) ||
 		    bpf_map_update_elem(f->vips, &s->vips[i].key, &v, BPF_ANY)) {
 			err = -errno;
 			goto out;
@@ -345,9 +385,12 @@ int lb_cfg_apply(const struct lb_fds *f, struct lb_meta *cfg, struct lb_cfg *s)
 		bpf_map_delete_elem(f->vips, k);
 		bpf_map_delete_elem(f->rings, &old->vips[o].id);
 		for (int j = 0; j < s->nvips; j++)
-			addr_used |= s->vips[j].key.addr == k->addr;
-		if (!addr_used)
-			bpf_map_delete_elem(f->vip_addrs, &k->addr);
+			addr_used |= same_addr(&s->vips[j].key, k);
+		if (!addr_used) {
+			struct lb_vip_key ak = addr_key(k);
+
+			bpf_map_delete_elem(f->vip_addrs, &ak);
+		}
 	}
 	/* 5. Gone backends, now that no table names them; their flows re-balance. */
 	for (int o = 0; o < old->nbackends; o++) {

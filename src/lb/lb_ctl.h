@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 #include <linux/types.h>
 #include "lb.h"
 #include "lb_health.h"
@@ -25,6 +26,8 @@
 	X(rings, false)            \
 	X(conntrack, true)         \
 	X(reverse, true)           \
+	X(conntrack6, true)        \
+	X(reverse6, true)          \
 	X(vip_stats, false)        \
 	X(backend_stats, false)    \
 	X(counters, false)         \
@@ -55,6 +58,16 @@ extern const struct lb_map_desc lb_maps[LB_NMAPS];
 /* Every fd -1: nothing open. */
 void lb_fds_init(struct lb_fds *f);
 
+/* An address of either family, as the configuration holds it. Zeroed before it is
+ * filled, so two of them compare with lb_ip_eq (or memcmp). */
+struct lb_ip {
+	union lb_addr a;      /* lb.h's: IPv4 in a.v4, the rest zero */
+	__u8 family;          /* LB_FAM4 or LB_FAM6; 0: none */
+	__u8 pad[3];
+};
+/* The longest address text, IPv6 in brackets with a port: "[...]:65535". */
+#define LB_ADDR_STRLEN 56
+
 /* A whole configuration, as the user means it. */
 struct lb_cfg_vip {
 	struct lb_vip_key key;
@@ -64,7 +77,7 @@ struct lb_cfg_vip {
 };
 struct lb_cfg_backend {
 	struct lb_vip_key vip;
-	__be32 addr;
+	struct lb_ip addr;    /* the VIP's family, or either with encap (lb_family_refusal) */
 	__be16 port;          /* 0: the VIP's port */
 	__u8 mac[6];
 	bool has_mac;
@@ -79,7 +92,7 @@ struct lb_cfg {
 
 static inline bool lb_vip_eq(const struct lb_vip_key *a, const struct lb_vip_key *b)
 {
-	return a->addr == b->addr && a->port == b->port && a->proto == b->proto;
+	return !memcmp(a, b, sizeof(*a));
 }
 
 /* The port a backend is reached on: its own, or the VIP's. */
@@ -88,28 +101,49 @@ static inline __be16 lb_be_port(const struct lb_cfg_backend *b)
 	return b->port ? b->port : b->vip.port;
 }
 
-/* "A.B.C.D:PORT/tcp|udp". -EINVAL malformed; -EADDRNOTAVAIL a well-formed address that
- * can be no service's (0.0.0.0, broadcast, loopback, multicast): lb_addr_refusal says why. */
+/* The VIP key <-> address, port, protocol (the key is lb.h's, the map's). */
+void lb_vip_key_set(struct lb_vip_key *k, const struct lb_ip *ip, __be16 port, __u8 proto);
+void lb_vip_key_ip(const struct lb_vip_key *k, struct lb_ip *ip);
+void lb_ip4(struct lb_ip *ip, __be32 a);
+bool lb_ip_eq(const struct lb_ip *a, const struct lb_ip *b);
+/* Why ip can be no service's or backend's (unspecified, broadcast, loopback, multicast,
+ * link-local, IPv4-mapped or -compatible IPv6), or NULL. */
+const char *lb_ip_refusal(const struct lb_ip *ip);
+
+/* Parsers of what users type. 0; -EINVAL malformed, -EADDRNOTAVAIL a well-formed address
+ * that can be no service's (lb_ip_refusal); why (may be NULL) says which, naming the text.
+ * VIP: "A.B.C.D:PORT/tcp|udp" or "[IPV6]:PORT/tcp|udp". */
+int lb_parse_vip_why(const char *s, struct lb_vip_key *k, char *why, size_t wl);
 int lb_parse_vip(const char *s, struct lb_vip_key *k);
-/* "A.B.C.D[:PORT]"; port 0 when not given. Errors as lb_parse_vip. */
-int lb_parse_addr_port(const char *s, __be32 *addr, __be16 *port);
-/* Why the address at the start of s is refused, or NULL. */
+/* A bare address of either family (--snat, --tunnel-src). */
+int lb_parse_ip(const char *s, struct lb_ip *ip, char *why, size_t wl);
+/* "A.B.C.D[:PORT]", "IPV6" or "[IPV6][:PORT]"; port 0 when not given. */
+int lb_parse_ip_port(const char *s, struct lb_ip *ip, __be16 *port, char *why, size_t wl);
+int lb_parse_addr_port(const char *s, struct lb_ip *ip, __be16 *port);
+/* Why the address at the start of s (a VIP or ADDR[:PORT]) is refused, or NULL. */
 const char *lb_addr_refusal(const char *s);
 int lb_parse_mac(const char *s, __u8 mac[6]);
+void lb_fmt_ip(const struct lb_ip *ip, char *buf, size_t len);
+/* "A.B.C.D:PORT", "[IPV6]:PORT", or the bare address when port is 0. */
+void lb_fmt_ip_port(const struct lb_ip *ip, __be16 port, char *buf, size_t len);
+void lb_fmt_addr_port(const struct lb_ip *ip, __be16 port, char *buf, size_t len);
 void lb_fmt_vip(const struct lb_vip_key *k, char *buf, size_t len);
-void lb_fmt_addr_port(__be32 addr, __be16 port, char *buf, size_t len);
 void lb_fmt_mac(const __u8 mac[6], char *buf, size_t len);
 const char *lb_mode_str(__u32 mode);
 const char *lb_counter_name(int i);
+/* Can a backend of this address serve this VIP? nat rewrites addresses within a family
+ * and dsr only MACs, so both need the VIP's family; encap carries any packet in any
+ * outer family. NULL when it can, else why not. */
+const char *lb_family_refusal(const struct lb_vip_key *vip, __u32 encap, const struct lb_ip *be);
 
 /* State editing in memory: -ENOENT unknown VIP/backend, -EEXIST duplicate, -ENOSPC full. */
 int lb_cfg_vip_add(struct lb_cfg *s, const struct lb_vip_key *k);
 int lb_cfg_vip_del(struct lb_cfg *s, const struct lb_vip_key *k);
 struct lb_cfg_backend *lb_cfg_backend_find(struct lb_cfg *s, const struct lb_vip_key *vip,
-					     __be32 addr, __be16 port);
+					     const struct lb_ip *addr, __be16 port);
 int lb_cfg_backend_add(struct lb_cfg *s, const struct lb_cfg_backend *b);
-int lb_cfg_backend_del(struct lb_cfg *s, const struct lb_vip_key *vip, __be32 addr,
-			 __be16 port);
+int lb_cfg_backend_del(struct lb_cfg *s, const struct lb_vip_key *vip,
+		       const struct lb_ip *addr, __be16 port);
 int lb_cfg_find_vip(const struct lb_cfg *s, const struct lb_vip_key *k);
 /* The VIP's enum lb_encap (LB_ENCAP_NONE when not in s). */
 __u32 lb_cfg_vip_encap(const struct lb_cfg *s, const struct lb_vip_key *k);
@@ -132,6 +166,9 @@ int lb_cfg_edit(struct lb_cfg *c, const struct lb_edit *e);
 
 /* The VIPs of c that have no backend of weight > 0 (their packets are dropped). */
 bool lb_cfg_vip_has_backend(const struct lb_cfg *c, const struct lb_vip_key *k);
+
+/* A backend's identity for Maglev (its permutation): address and port, v4 and v6 apart. */
+__u64 lb_maglev_key(const struct lb_cfg_backend *b);
 
 /* Writes c as a config file that lb_cfg_parse_file reads back to the same c. */
 void lb_cfg_write_file(const struct lb_cfg *c, FILE *f);

@@ -15,7 +15,7 @@ struct {
 	__type(value, struct lb_meta);
 } config SEC(".maps");
 
-/* VIP address:port/proto -> its id. */
+/* VIP address:port/proto (either family) -> its id. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, LB_MAX_VIPS);
@@ -23,12 +23,13 @@ struct {
 	__type(value, struct lb_vip);
 } vips SEC(".maps");
 
-/* VIP address -> number of VIPs on it: fragments, options and broken headers cannot be
- * matched on a port, but we still know they were meant for us. */
+/* VIP address (struct lb_vip_key with port 0, proto 0) -> number of VIPs on it:
+ * fragments, options and broken headers cannot be matched on a port, but we still know
+ * they were meant for us. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, LB_MAX_VIPS);
-	__type(key, __be32);
+	__type(key, struct lb_vip_key);
 	__type(value, __u32);
 } vip_addrs SEC(".maps");
 
@@ -58,21 +59,36 @@ struct {
 	__array(values, struct lb_ring);
 } rings SEC(".maps");
 
-/* Client -> VIP flow -> backend (and NAT port): keeps flows on their backend. */
+/* IPv4 client address:port + VIP id -> backend (and NAT port): keeps flows on their
+ * backend. One map per family so that an IPv4 flow pays for an 8-byte key only. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, LB_CT_DEFAULT);
-	__type(key, struct lb_flow);
+	__type(key, struct lb_ct4_key);
 	__type(value, struct lb_ct);
 } conntrack SEC(".maps");
 
-/* NAT: backend -> LB address:port reply -> the client and VIP to rewrite it to. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, LB_CT_DEFAULT);
-	__type(key, struct lb_flow);
-	__type(value, struct lb_rev);
+	__type(key, struct lb_ct6_key);
+	__type(value, struct lb_ct);
+} conntrack6 SEC(".maps");
+
+/* NAT: backend address:port -> LB:nat_port reply -> the client and VIP to rewrite it to. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, LB_CT_DEFAULT);
+	__type(key, struct lb_rev4_key);
+	__type(value, struct lb_rev4);
 } reverse SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, LB_CT_DEFAULT);
+	__type(key, struct lb_rev6_key);
+	__type(value, struct lb_rev6);
+} reverse6 SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);

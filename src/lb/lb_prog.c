@@ -69,12 +69,19 @@ struct lb_bpf *lb_prog_open(const struct lb_prog_cfg *cfg)
 	skel->rodata->snat_addr = cfg->snat_addr;
 	skel->rodata->bench_forget = cfg->bench_forget;
 	skel->rodata->tunnel_src4 = cfg->tunnel_src4;
+	memcpy((void *)&skel->rodata->snat6, &cfg->snat6, sizeof(cfg->snat6));
+	memcpy((void *)&skel->rodata->tunnel_src6, &cfg->tunnel_src6, sizeof(cfg->tunnel_src6));
 	skel->rodata->lb_ifindex = cfg->ifindex;
 	memcpy((void *)skel->rodata->lb_mac, cfg->mac, 6);
 	lb_prog_maps(skel, maps);
-	for (int i = 0; i < LB_NMAPS; i++)
-		if (lb_maps[i].sized_at_start)
-			bpf_map__set_max_entries(maps[i], ct);
+	for (int i = 0; i < LB_NMAPS; i++) {
+		if (!lb_maps[i].sized_at_start)
+			continue;
+		bpf_map__set_max_entries(maps[i], ct);
+		if (cfg->ct_percpu_lru)
+			bpf_map__set_map_flags(maps[i], bpf_map__map_flags(maps[i]) |
+							BPF_F_NO_COMMON_LRU);
+	}
 	return skel;
 }
 
@@ -117,7 +124,8 @@ void lb_meta_init(struct lb_meta *m, const struct lb_prog_cfg *cfg)
 		.layout_version = LB_LAYOUT_VERSION, .mode = cfg->mode,
 		.table_size = cfg->table_size ? cfg->table_size : LB_TABLE_DEFAULT,
 		.ct_size = cfg->ct_size ? cfg->ct_size : LB_CT_DEFAULT, .snat_addr = cfg->snat_addr,
-		.tunnel_src4 = cfg->tunnel_src4, .ifindex = cfg->ifindex,
+		.tunnel_src4 = cfg->tunnel_src4, .ifindex = cfg->ifindex, .snat6 = cfg->snat6,
+		.tunnel_src6 = cfg->tunnel_src6,
 	};
 }
 
@@ -125,7 +133,8 @@ void lb_prog_cfg_from_meta(struct lb_prog_cfg *cfg, const struct lb_meta *m, con
 {
 	*cfg = (struct lb_prog_cfg){ .mode = m->mode, .table_size = m->table_size,
 				     .ct_size = m->ct_size, .snat_addr = m->snat_addr,
-				     .tunnel_src4 = m->tunnel_src4, .ifindex = m->ifindex };
+				     .tunnel_src4 = m->tunnel_src4, .ifindex = m->ifindex,
+				     .snat6 = m->snat6, .tunnel_src6 = m->tunnel_src6 };
 	if (mac)
 		memcpy(cfg->mac, mac, 6);
 }

@@ -17,11 +17,17 @@ struct lb_prog_cfg {
 	__u32 mode;          /* LB_MODE_NAT / LB_MODE_DSR */
 	__u32 table_size;    /* Maglev table size per VIP (prime); 0: LB_TABLE_DEFAULT */
 	__u32 ct_size;       /* conntrack and reverse LRU entries; 0: LB_CT_DEFAULT */
-	__be32 snat_addr;    /* nat: source address towards backends */
+	__be32 snat_addr;    /* nat: IPv4 source address towards IPv4 backends */
+	union lb_addr snat6; /* nat: IPv6 source address towards IPv6 backends */
 	__u8 mac[6];         /* the LB interface's own MAC */
 	bool bench_forget;   /* benchmarks only (lb.bpf.c) */
 	__be32 tunnel_src4;  /* encap VIPs: outer IPv4 source */
+	union lb_addr tunnel_src6; /* encap VIPs: outer IPv6 source */
 	__u32 ifindex;       /* encap VIPs: whose FIB finds next hops; 0: the receiving one */
+	/* Conntrack and reverse maps with an LRU list per CPU (BPF_F_NO_COMMON_LRU): no
+	 * shared free list on insert; each CPU evicts only what it inserted. Benchmarks only,
+	 * for now (a pinned set keeps the flags it was made with). */
+	bool ct_percpu_lru;
 };
 
 /* Opens the skeleton and sets every const volatile and map size from cfg; not loaded.
@@ -55,7 +61,8 @@ struct lb_fixture {
 /* 0 or -errno. On failure fx is left safe for lb_fixture_down. */
 int lb_fixture_up(struct lb_fixture *fx, const struct lb_prog_cfg *cfg);
 void lb_fixture_down(struct lb_fixture *fx);
-/* vip "A.B.C.D:PORT/tcp|udp"; addr "A.B.C.D[:PORT]"; 0 or the lb_cfg_edit error. */
+/* vip "A.B.C.D:PORT/tcp|udp" or "[V6]:PORT/tcp|udp"; addr "A.B.C.D[:PORT]", "V6" or
+ * "[V6]:PORT" (lb_parse_vip, lb_parse_addr_port); 0 or the lb_cfg_edit error. */
 int lb_fixture_vip_add(struct lb_fixture *fx, const char *vip);
 int lb_fixture_vip_add_encap(struct lb_fixture *fx, const char *vip, __u32 encap);
 /* mac NULL: none (encap VIPs' backends are reached through the FIB). */

@@ -17,9 +17,10 @@
 #include "lb_cmd.h"
 #include "ifstats.h"
 #include "lb_health.h"
+#include "lb_announce.h"
 
 struct lb_view_backend {
-	char addr[32], mac[24];
+	char addr[LB_ADDR_STRLEN], mac[24];
 	__u32 id, slots;
 	__u16 weight;
 	struct lb_stats st;
@@ -28,11 +29,14 @@ struct lb_view_backend {
 };
 
 struct lb_view_vip {
-	char name[64];
+	char name[LB_ADDR_STRLEN + 8];
 	__u32 id;
 	struct lb_stats st;
 	double pps;              /* with has_pps: packets per second since the last sample */
 	bool dropping;           /* no backend of weight > 0: every packet is dropped */
+	int announced;           /* lb announce: its route exists (1) or not (0); -1 none runs */
+	bool has_ring;           /* ring_hash, table_hash: FNV-1a 64 of its Maglev table, as */
+	__u64 ring_hash, table_hash; /* pinned bytes and as slot -> backend address */
 	__u32 encap;             /* enum lb_encap */
 	int first, n;            /* its backends: view->backends[first .. first + n) */
 	bool has_health;
@@ -43,8 +47,9 @@ struct lb_view_vip {
 struct lb_view {
 	bool has_pps;
 	struct lb_meta meta;
-	char snat[32];
-	__u64 flows, reverse_flows, memlock;
+	char snat[LB_ADDR_STRLEN], snat6[LB_ADDR_STRLEN], tsrc[LB_ADDR_STRLEN], tsrc6[LB_ADDR_STRLEN];
+	__u64 flows, flows6, reverse_flows, memlock;
+	__u64 memlock4, memlock6;  /* one family's maps: conntrack (+ reverse in nat) */
 	int nvips, nbackends;
 	struct lb_view_vip vips[LB_MAX_VIPS];
 	struct lb_view_backend *backends;
@@ -54,14 +59,16 @@ struct lb_view {
 	char warning[384];       /* "" when XDP_TX can leave */
 };
 
+/* Entries of a conntrack or reverse map, whichever its key (the largest is 20 bytes). */
 static __u64 count_flows(int fd)
 {
-	struct lb_flow k, next, *prev = NULL;
+	__u8 k[32], next[32];
+	void *prev = NULL;
 	__u64 n = 0;
 
-	while (!bpf_map_get_next_key(fd, prev, &next) && n < 100000000) {
-		k = next;
-		prev = &k;
+	while (!bpf_map_get_next_key(fd, prev, next) && n < 100000000) {
+		memcpy(k, next, sizeof(k));
+		prev = k;
 		n++;
 	}
 	return n;
@@ -101,6 +108,37 @@ static void tx_check(const struct lb_inst *in, struct lb_view *v)
 	}
 }
 
+static __u64 fnv1a(__u64 h, const void *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ ((const __u8 *)p)[i]) * 0x100000001b3ull;
+	return h;
+}
+
+/* Digests of a VIP's table, to compare nodes: equal ring_hash means byte-identical pinned
+ * tables; equal table_hash means every slot names the same backend address, whatever ids
+ * each node gave its backends. */
+static void ring_digest(const struct lb_view *v, struct lb_view_vip *vv, const __u32 *ring,
+			__u32 size)
+{
+	static short at[LB_MAX_BACKENDS];
+	__u64 rh = 0xcbf29ce484222325ull, th = rh;
+
+	memset(at, -1, sizeof(at));
+	for (int b = vv->first; b < vv->first + vv->n; b++)
+		if (v->backends[b].id < LB_MAX_BACKENDS)
+			at[v->backends[b].id] = (short)b;
+	for (__u32 k = 0; k < size; k++) {
+		const char *a = ring[k] < LB_MAX_BACKENDS && at[ring[k]] >= 0 ?
+				v->backends[at[ring[k]]].addr : "";
+		rh = fnv1a(rh, &ring[k], sizeof(ring[k]));
+		th = fnv1a(th, a, strlen(a) + 1);
+	}
+	vv->has_ring = true;
+	vv->ring_hash = rh;
+	vv->table_hash = th;
+}
+
 /* prev: the last sample's VIP stats by id (updated), for rates over dt seconds. */
 static int view_read(struct lb_inst *in, struct lb_view *v, struct lb_stats *prev, double dt)
 {
@@ -127,14 +165,34 @@ static int view_read(struct lb_inst *in, struct lb_view *v, struct lb_stats *pre
 	}
 	if (err)
 		goto out;
-	lb_fmt_addr_port(v->meta.snat_addr, 0, v->snat, sizeof(v->snat));
-	tx_check(in, v);
-	v->flows = count_flows(in->fds.conntrack);
-	v->memlock = fd_memlock(in->fds.conntrack);
-	if (v->meta.mode == LB_MODE_NAT) {
-		v->reverse_flows = count_flows(in->fds.reverse);
-		v->memlock += fd_memlock(in->fds.reverse);
+	{
+		struct lb_fam_addrs sn, ts;
+
+		lb_meta_sources(&v->meta, &sn, &ts);
+		lb_fmt_ip(&sn.v4, v->snat, sizeof(v->snat));
+		lb_fmt_ip(&sn.v6, v->snat6, sizeof(v->snat6));
+		lb_fmt_ip(&ts.v4, v->tsrc, sizeof(v->tsrc));
+		lb_fmt_ip(&ts.v6, v->tsrc6, sizeof(v->tsrc6));
+		if (!sn.v4.family)
+			v->snat[0] = 0;
+		if (!sn.v6.family)
+			v->snat6[0] = 0;
+		if (!ts.v4.family)
+			v->tsrc[0] = 0;
+		if (!ts.v6.family)
+			v->tsrc6[0] = 0;
 	}
+	tx_check(in, v);
+	v->flows6 = count_flows(in->fds.conntrack6);
+	v->flows = count_flows(in->fds.conntrack) + v->flows6;
+	v->memlock4 = fd_memlock(in->fds.conntrack);
+	v->memlock6 = fd_memlock(in->fds.conntrack6);
+	if (v->meta.mode == LB_MODE_NAT) {
+		v->reverse_flows = count_flows(in->fds.reverse) + count_flows(in->fds.reverse6);
+		v->memlock4 += fd_memlock(in->fds.reverse);
+		v->memlock6 += fd_memlock(in->fds.reverse6);
+	}
+	v->memlock = v->memlock4 + v->memlock6;
 	v->has_pps = prev != NULL;
 	for (int i = 0; i < s->nvips; i++) {
 		struct lb_view_vip *vv = &v->vips[v->nvips++];
@@ -150,6 +208,7 @@ static int view_read(struct lb_inst *in, struct lb_view *v, struct lb_stats *pre
 			prev[cv->id] = vv->st;
 		}
 		vv->dropping = !lb_cfg_vip_has_backend(s, &cv->key);
+		vv->announced = lb_announce_state(&cv->key.addr, cv->key.family);
 		vv->check = cv->check;
 		if (hfd >= 0 && cv->check.type != LB_CHECK_NONE) {
 			__u32 hk = LB_HKEY_VIP | cv->id;
@@ -167,7 +226,7 @@ static int view_read(struct lb_inst *in, struct lb_view *v, struct lb_stats *pre
 			vv->n++;
 			vb->id = cb->id;
 			vb->weight = cb->weight;
-			lb_fmt_addr_port(cb->addr, cb->port, vb->addr, sizeof(vb->addr));
+			lb_fmt_ip_port(&cb->addr, cb->port, vb->addr, sizeof(vb->addr));
 			lb_fmt_mac(cb->mac, vb->mac, sizeof(vb->mac));
 			for (__u32 k = 0; have_ring && k < v->meta.table_size; k++)
 				vb->slots += ring[k] == cb->id;
@@ -176,6 +235,8 @@ static int view_read(struct lb_inst *in, struct lb_view *v, struct lb_stats *pre
 				vb->has_health = !bpf_map_lookup_elem(hfd, &cb->id, &vb->h) &&
 						 !strcmp(vb->h.who, vb->addr);
 		}
+		if (have_ring)
+			ring_digest(v, vv, ring, v->meta.table_size);
 	}
 out:
 	if (hfd >= 0)
@@ -193,7 +254,10 @@ static void render_json(const struct lb_inst *in, const struct lb_view *v, bool 
 	json_kstr(&j, "interface", in->ifname);
 	json_kstr(&j, "mode", lb_mode_str(v->meta.mode));
 	json_kuint(&j, "table_size", v->meta.table_size);
-	json_kstr(&j, "snat", v->meta.mode == LB_MODE_NAT ? v->snat : NULL);
+	json_kstr(&j, "snat", v->meta.mode == LB_MODE_NAT && *v->snat ? v->snat : NULL);
+	json_kstr(&j, "snat6", v->meta.mode == LB_MODE_NAT && *v->snat6 ? v->snat6 : NULL);
+	json_kstr(&j, "tunnel_src", *v->tsrc ? v->tsrc : NULL);
+	json_kstr(&j, "tunnel_src6", *v->tsrc6 ? v->tsrc6 : NULL);
 	json_kstr(&j, "pin_dir", in->dir);
 	json_kuint(&j, "generation", v->meta.generation);
 	json_kstr(&j, "warning", *v->warning ? v->warning : NULL);
@@ -205,6 +269,7 @@ static void render_json(const struct lb_inst *in, const struct lb_view *v, bool 
 	json_key(&j, "conntrack");
 	json_obj_begin(&j);
 	json_kuint(&j, "flows", v->flows);
+	json_kuint(&j, "flows6", v->flows6);
 	json_key(&j, "reverse_flows");
 	if (v->meta.mode == LB_MODE_NAT)
 		json_uint(&j, v->reverse_flows);
@@ -212,7 +277,8 @@ static void render_json(const struct lb_inst *in, const struct lb_view *v, bool 
 		json_null(&j);
 	json_kuint(&j, "capacity", v->meta.ct_size);
 	json_kuint(&j, "memlock_bytes", v->memlock);
-	json_kdouble(&j, "bytes_per_flow", v->meta.ct_size ? (double)v->memlock / v->meta.ct_size : 0);
+	json_kdouble(&j, "bytes_per_flow", v->meta.ct_size ? (double)v->memlock4 / v->meta.ct_size : 0);
+	json_kdouble(&j, "bytes_per_flow6", v->meta.ct_size ? (double)v->memlock6 / v->meta.ct_size : 0);
 	json_obj_end(&j);
 	json_key(&j, "vips");
 	json_arr_begin(&j);
@@ -227,6 +293,18 @@ static void render_json(const struct lb_inst *in, const struct lb_view *v, bool 
 		json_kuint(&j, "bytes", vv->st.bytes);
 		json_kuint(&j, "new_flows", vv->st.new_flows);
 		json_kbool(&j, "dropping", vv->dropping);
+		json_key(&j, "announced");
+		if (vv->announced < 0)
+			json_null(&j);
+		else
+			json_bool(&j, vv->announced);
+		{
+			char rh[24], th[24];
+			snprintf(rh, sizeof(rh), "%016llx", (unsigned long long)vv->ring_hash);
+			snprintf(th, sizeof(th), "%016llx", (unsigned long long)vv->table_hash);
+			json_kstr(&j, "ring_hash", vv->has_ring ? rh : NULL);
+			json_kstr(&j, "table_hash", vv->has_ring ? th : NULL);
+		}
 		if (v->has_pps)
 			json_kdouble(&j, "pps", vv->pps);
 		json_key(&j, "check");
@@ -295,11 +373,21 @@ static void render_json(const struct lb_inst *in, const struct lb_view *v, bool 
 static void render_text(const struct lb_inst *in, const struct lb_view *v)
 {
 	bool nat = v->meta.mode == LB_MODE_NAT;
+	int w = 22; /* the name column: as wide as the longest (IPv6 names are) */
 
-	printf("lb on %s: %s mode%s%s, Maglev tables of %u, conntrack %llu flows of capacity %u "
-	       "(%s)\n",
+	for (int i = 0; i < v->nvips; i++)
+		if ((int)strlen(v->vips[i].name) > w)
+			w = (int)strlen(v->vips[i].name);
+	for (int b = 0; b < v->nbackends; b++)
+		if ((int)strlen(v->backends[b].addr) + 2 > w)
+			w = (int)strlen(v->backends[b].addr) + 2;
+
+	printf("lb on %s: %s mode%s%s%s%s, Maglev tables of %u, conntrack %llu flows (%llu IPv6) of "
+	       "capacity %u per family (%s)\n",
 	       in->ifname, lb_mode_str(v->meta.mode), nat ? ", snat " : "", nat ? v->snat : "",
-	       v->meta.table_size, (unsigned long long)v->flows, v->meta.ct_size, in->dir);
+	       nat && *v->snat && *v->snat6 ? " and " : "", nat ? v->snat6 : "",
+	       v->meta.table_size, (unsigned long long)v->flows, (unsigned long long)v->flows6,
+	       v->meta.ct_size, in->dir);
 	if (*v->warning)
 		printf("  warning: %s\n", v->warning);
 	if (v->tx_counted)
@@ -308,7 +396,7 @@ static void render_text(const struct lb_inst *in, const struct lb_view *v)
 	for (int i = 0; i < v->nvips; i++) {
 		const struct lb_view_vip *vv = &v->vips[i];
 
-		printf("  %-22s packets %-10llu bytes %-12llu new flows %-8llu", vv->name,
+		printf("  %-*s packets %-10llu bytes %-12llu new flows %-8llu", w, vv->name,
 		       (unsigned long long)vv->st.packets, (unsigned long long)vv->st.bytes,
 		       (unsigned long long)vv->st.new_flows);
 		if (v->has_pps)
@@ -316,6 +404,8 @@ static void render_text(const struct lb_inst *in, const struct lb_view *v)
 		if (vv->encap)
 			printf("  encap %s", lb_encap_str(vv->encap));
 		printf("%s", vv->dropping ? "  no backend: dropping" : "");
+		if (vv->announced >= 0)
+			printf("  %s", vv->announced ? "announced" : "withdrawn");
 		if (vv->has_health)
 			printf("  health %s (%u/%u up, need %u)%s", lb_health_str(vv->h.state), vv->h.healthy,
 			       vv->h.total, vv->h.need, lb_health_live(&vv->h) ? "" : " checker not running");
@@ -325,8 +415,8 @@ static void render_text(const struct lb_inst *in, const struct lb_view *v)
 		for (int b = vv->first; b < vv->first + vv->n; b++) {
 			const struct lb_view_backend *vb = &v->backends[b];
 
-			printf("    %-20s weight %-5u %-9s %5.1f%% of slots  packets %-10llu new flows %llu",
-			       vb->addr, vb->weight, vb->weight ? "" : "(drained)",
+			printf("    %-*s weight %-5u %-9s %5.1f%% of slots  packets %-10llu new flows %llu",
+			       w - 2, vb->addr, vb->weight, vb->weight ? "" : "(drained)",
 			       100.0 * vb->slots / v->meta.table_size, (unsigned long long)vb->st.packets,
 			       (unsigned long long)vb->st.new_flows);
 			if (vb->has_health)

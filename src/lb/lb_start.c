@@ -15,6 +15,9 @@
 #include <sys/file.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <linux/neighbour.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -179,79 +182,203 @@ int inst_check_link(const struct lb_inst *in)
 	return EXIT_FAIL;
 }
 
-static int iface_ipv4(const char *ifname, __be32 *addr)
+/* The interface's address of a family that a balancer can send from (IPv6: not
+ * link-local, lb_ip_refusal's rule). One on a subnet wins over a host route's (/32,
+ * /128): that is a service address, such as a VIP put on the interface so that neighbour
+ * discovery answers for it. 0, or -ENOENT with ip zeroed. */
+static int iface_addr(const char *ifname, int family, struct lb_ip *ip)
 {
 	struct ifaddrs *ifa, *i;
+	struct lb_ip host = {};
 
+	memset(ip, 0, sizeof(*ip));
 	if (getifaddrs(&ifa))
 		return -errno;
-	*addr = 0;
-	for (i = ifa; i; i = i->ifa_next)
-		if (i->ifa_addr && i->ifa_addr->sa_family == AF_INET && !strcmp(i->ifa_name, ifname)) {
-			*addr = ((struct sockaddr_in *)i->ifa_addr)->sin_addr.s_addr;
-			break;
+	for (i = ifa; i && !ip->family; i = i->ifa_next) {
+		struct lb_ip c = {};
+		bool full;
+
+		if (!i->ifa_addr || i->ifa_addr->sa_family != family || strcmp(i->ifa_name, ifname))
+			continue;
+		if (family == AF_INET) {
+			lb_ip4(&c, ((struct sockaddr_in *)i->ifa_addr)->sin_addr.s_addr);
+			full = i->ifa_netmask &&
+			       ((struct sockaddr_in *)i->ifa_netmask)->sin_addr.s_addr == 0xffffffffu;
+		} else {
+			static const __u8 ones[16] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+						       0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
+			c.family = LB_FAM6;
+			memcpy(c.a.b, &((struct sockaddr_in6 *)i->ifa_addr)->sin6_addr, 16);
+			full = i->ifa_netmask &&
+			       !memcmp(&((struct sockaddr_in6 *)i->ifa_netmask)->sin6_addr, ones, 16);
 		}
+		if (lb_ip_refusal(&c))
+			continue;
+		if (!full)
+			*ip = c;
+		else if (!host.family)
+			host = c;
+	}
 	freeifaddrs(ifa);
-	return *addr ? 0 : -ENOENT;
+	if (!ip->family)
+		*ip = host;
+	return ip->family ? 0 : -ENOENT;
 }
 
-static int arp_lookup(__be32 addr, __u8 mac[6])
+void lb_meta_sources(const struct lb_meta *m, struct lb_fam_addrs *snat, struct lb_fam_addrs *tsrc)
 {
-	char line[256], ip[64], hw[64], dev[32], mask[32];
-	unsigned type, flags;
-	FILE *f = fopen("/proc/net/arp", "r");
-	int found = 0;
+	static const union lb_addr zero;
 
-	if (!f)
-		return 0;
-	while (!found && fgets(line, sizeof(line), f)) {
-		struct in_addr a;
-		if (sscanf(line, "%63s 0x%x 0x%x %63s %31s %31s", ip, &type, &flags, hw, mask, dev) != 6)
-			continue;
-		if (inet_pton(AF_INET, ip, &a) != 1 || a.s_addr != addr || !(flags & 0x2))
-			continue;
-		found = !lb_parse_mac(hw, mac);
+	memset(snat, 0, sizeof(*snat));
+	memset(tsrc, 0, sizeof(*tsrc));
+	if (m->snat_addr)
+		lb_ip4(&snat->v4, m->snat_addr);
+	if (m->tunnel_src4)
+		lb_ip4(&tsrc->v4, m->tunnel_src4);
+	/* all zero is "none": :: can be no source */
+	if (memcmp(&m->snat6, &zero, sizeof(zero))) {
+		snat->v6.family = LB_FAM6;
+		snat->v6.a = m->snat6;
 	}
-	fclose(f);
+	if (memcmp(&m->tunnel_src6, &zero, sizeof(zero))) {
+		tsrc->v6.family = LB_FAM6;
+		tsrc->v6.a = m->tunnel_src6;
+	}
+}
+
+/* Neighbour states with a MAC worth using (the kernel's NUD_VALID, not in the uapi). */
+#define NEIGH_USABLE (NUD_PERMANENT | NUD_NOARP | NUD_REACHABLE | NUD_PROBE | NUD_STALE | NUD_DELAY)
+
+/* A MAC from the kernel's neighbour table (ARP or neighbour discovery), through a
+ * netlink dump: 1 found, 0 not (yet), never blocking for long (the socket times out). */
+static int neigh_lookup(const struct lb_ip *addr, __u8 mac[6])
+{
+	struct {
+		struct nlmsghdr h;
+		struct ndmsg n;
+	} req = {
+		.h = { .nlmsg_len = sizeof(req), .nlmsg_type = RTM_GETNEIGH,
+		       .nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP, .nlmsg_seq = 1 },
+		.n = { .ndm_family = addr->family == LB_FAM6 ? AF_INET6 : AF_INET },
+	};
+	struct sockaddr_nl sa = { .nl_family = AF_NETLINK };
+	struct timeval tv = { .tv_sec = 1 };
+	size_t alen = addr->family == LB_FAM6 ? 16 : 4;
+	const void *want = addr->a.b;
+	static char buf[32768];
+	int fd, found = 0, done = 0;
+
+	fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+	if (fd < 0)
+		return 0;
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	if (sendto(fd, &req, sizeof(req), 0, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		done = 1;
+	/* A dump of a few thousand entries is a handful of reads; 1000 bounds a runaway. */
+	for (int reads = 0; !done && reads < 1000; reads++) {
+		ssize_t n = recv(fd, buf, sizeof(buf), 0);
+		struct nlmsghdr *h;
+
+		if (n <= 0)
+			break;
+		for (h = (struct nlmsghdr *)buf; NLMSG_OK(h, (size_t)n); h = NLMSG_NEXT(h, n)) {
+			struct ndmsg *nd = NLMSG_DATA(h);
+			const __u8 *dst = NULL, *ll = NULL;
+			int rlen, dlen = 0, llen = 0;
+			struct rtattr *rta;
+
+			if (h->nlmsg_type == NLMSG_DONE || h->nlmsg_type == NLMSG_ERROR) {
+				done = 1;
+				break;
+			}
+			if (h->nlmsg_type != RTM_NEWNEIGH || found || !(nd->ndm_state & NEIGH_USABLE))
+				continue;
+			rlen = h->nlmsg_len - NLMSG_LENGTH(sizeof(*nd));
+			for (rta = (struct rtattr *)((char *)nd + NLMSG_ALIGN(sizeof(*nd)));
+			     RTA_OK(rta, rlen); rta = RTA_NEXT(rta, rlen)) {
+				if (rta->rta_type == NDA_DST) {
+					dst = RTA_DATA(rta);
+					dlen = RTA_PAYLOAD(rta);
+				} else if (rta->rta_type == NDA_LLADDR) {
+					ll = RTA_DATA(rta);
+					llen = RTA_PAYLOAD(rta);
+				}
+			}
+			if (dst && ll && dlen == (int)alen && llen == 6 && !memcmp(dst, want, alen) &&
+			    !(ll[0] & 1) && (ll[0] | ll[1] | ll[2] | ll[3] | ll[4] | ll[5])) {
+				memcpy(mac, ll, 6);
+				found = 1;
+			}
+		}
+	}
+	close(fd);
 	return found;
 }
 
 /* A backend's MAC from the neighbour table; an empty UDP datagram to the discard port
- * makes the kernel resolve it when it is not there yet. Bounded to ~1 s. */
-static int resolve_mac(__be32 addr, __u8 mac[6])
+ * makes the kernel resolve it (ARP, or neighbour discovery for IPv6) when it is not
+ * there yet. Bounded to ~1 s. */
+static int resolve_mac(const struct lb_ip *addr, __u8 mac[6])
 {
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(9), .sin_addr.s_addr = addr };
+	struct sockaddr_in6 s6 = { .sin6_family = AF_INET6, .sin6_port = htons(9) };
+	struct sockaddr_in s4 = { .sin_family = AF_INET, .sin_port = htons(9),
+				  .sin_addr.s_addr = addr->a.v4 };
+	bool v6 = addr->family == LB_FAM6;
 	int fd;
 
-	if (arp_lookup(addr, mac))
+	if (neigh_lookup(addr, mac))
 		return 0;
-	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	memcpy(&s6.sin6_addr, addr->a.b, 16);
+	fd = socket(v6 ? AF_INET6 : AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (fd >= 0) {
-		sendto(fd, "", 0, MSG_DONTWAIT, (struct sockaddr *)&sa, sizeof(sa));
+		sendto(fd, "", 0, MSG_DONTWAIT, v6 ? (struct sockaddr *)&s6 : (struct sockaddr *)&s4,
+		       v6 ? sizeof(s6) : sizeof(s4));
 		close(fd);
 	}
 	for (int i = 0; i < 20; i++) {
 		poll(NULL, 0, 50);
-		if (arp_lookup(addr, mac))
+		if (neigh_lookup(addr, mac))
 			return 0;
 	}
 	return -EHOSTUNREACH;
 }
 
-/* Encap VIPs need an outer source address; a balancer started without one refuses them. */
-static int check_tunnel_src(const struct lb_meta *m, const struct lb_cfg *s)
+/* What a configuration needs of the balancer's source addresses: a nat VIP one of its
+ * family (--snat), an encap VIP one of each of its backends' families (--tunnel-src).
+ * Refused (-EDESTADDRREQ) with the reason printed, before anything changes. */
+static int check_sources(const struct lb_meta *m, const struct lb_cfg *s)
 {
-	char v[64];
+	struct lb_fam_addrs snat, tsrc;
+	char v[LB_ADDR_STRLEN + 8], a[LB_ADDR_STRLEN];
 
+	lb_meta_sources(m, &snat, &tsrc);
 	for (int i = 0; i < s->nvips; i++) {
-		if (!s->vips[i].encap || m->tunnel_src4)
-			continue;
-		lb_fmt_vip(&s->vips[i].key, v, sizeof(v));
-		pr_warn("VIP %s uses encap %s, but this balancer has no tunnel source address "
-			"(its interface had no IPv4 address at start): 'bpflab lb stop' and start "
-			"again with --tunnel-src ADDR; nothing was changed\n", v,
-			lb_encap_str(s->vips[i].encap));
-		return -EDESTADDRREQ;
+		const struct lb_cfg_vip *cv = &s->vips[i];
+		struct lb_ip vip;
+
+		lb_vip_key_ip(&cv->key, &vip);
+		lb_fmt_vip(&cv->key, v, sizeof(v));
+		if (!cv->encap && m->mode == LB_MODE_NAT &&
+		    !(vip.family == LB_FAM6 ? snat.v6 : snat.v4).family) {
+			pr_warn("VIP %s is IPv%d, but this nat balancer has no IPv%d source address "
+				"towards backends (its interface had none at start): 'bpflab lb stop' "
+				"and start again with --snat ADDR; nothing was changed\n", v,
+				vip.family == LB_FAM6 ? 6 : 4, vip.family == LB_FAM6 ? 6 : 4);
+			return -EDESTADDRREQ;
+		}
+		for (int j = 0; cv->encap && j < s->nbackends; j++) {
+			const struct lb_cfg_backend *b = &s->backends[j];
+			bool six = b->addr.family == LB_FAM6;
+
+			if (!lb_vip_eq(&b->vip, &cv->key) || (six ? tsrc.v6 : tsrc.v4).family)
+				continue;
+			lb_fmt_ip(&b->addr, a, sizeof(a));
+			pr_warn("VIP %s uses encap %s towards IPv%d backend %s, but this balancer has "
+				"no IPv%d tunnel source address (its interface had none at start): "
+				"'bpflab lb stop' and start again with --tunnel-src ADDR; nothing was "
+				"changed\n", v, lb_encap_str(cv->encap), six ? 6 : 4, a, six ? 6 : 4);
+			return -EDESTADDRREQ;
+		}
 	}
 	return 0;
 }
@@ -260,13 +387,14 @@ static int resolve_macs(struct lb_cfg *s)
 {
 	for (int i = 0; i < s->nbackends; i++) {
 		struct lb_cfg_backend *b = &s->backends[i];
-		char a[32];
+		char a[LB_ADDR_STRLEN];
 		if (b->has_mac || lb_cfg_vip_encap(s, &b->vip))
 			continue;
-		if (resolve_mac(b->addr, b->mac)) {
-			lb_fmt_addr_port(b->addr, 0, a, sizeof(a));
-			pr_warn("cannot find the MAC of backend %s (no ARP answer on this segment); "
-				"give it with --mac or 'mac' in the config; nothing was changed\n", a);
+		if (resolve_mac(&b->addr, b->mac)) {
+			lb_fmt_ip(&b->addr, a, sizeof(a));
+			pr_warn("cannot find the MAC of backend %s (no %s answer on this segment); "
+				"give it with --mac or 'mac' in the config; nothing was changed\n", a,
+				b->addr.family == LB_FAM6 ? "neighbour discovery" : "ARP");
 			return -EHOSTUNREACH;
 		}
 		b->has_mac = true;
@@ -276,7 +404,7 @@ static int resolve_macs(struct lb_cfg *s)
 
 void lb_warn_dropping(const struct lb_inst *in, const struct lb_cfg *old, const struct lb_cfg *s)
 {
-	char v[64];
+	char v[LB_ADDR_STRLEN + 8];
 
 	for (int i = 0; i < s->nvips; i++) {
 		const struct lb_vip_key *k = &s->vips[i].key;
@@ -295,7 +423,7 @@ void lb_warn_dropping(const struct lb_inst *in, const struct lb_cfg *old, const 
 int lb_apply_cfg(struct lb_inst *in, struct lb_cfg *s)
 {
 	struct lb_cfg *old = calloc(1, sizeof(*old));
-	int err = check_tunnel_src(&in->meta, s);
+	int err = check_sources(&in->meta, s);
 
 	if (!err)
 		err = resolve_macs(s); /* says why itself */
@@ -343,11 +471,18 @@ bool lb_tx_doomed(const char *ifname, int ifindex, enum xdp_mode xm, char *why, 
 
 static void print_started(const struct lb_inst *in, const char *what, enum xdp_mode xm)
 {
-	char snat[32], tsrc[32], why[384];
+	char snat[2][LB_ADDR_STRLEN], tsrc[2][LB_ADDR_STRLEN], why[384], both[2 * LB_ADDR_STRLEN + 8];
 	bool doomed = lb_tx_doomed(in->ifname, (int)in->meta.ifindex, xm, why, sizeof(why));
+	bool nat = in->meta.mode == LB_MODE_NAT;
+	struct lb_fam_addrs sn, ts;
 
-	lb_fmt_addr_port(in->meta.snat_addr, 0, snat, sizeof(snat));
-	lb_fmt_addr_port(in->meta.tunnel_src4, 0, tsrc, sizeof(tsrc));
+	lb_meta_sources(&in->meta, &sn, &ts);
+	lb_fmt_ip(&sn.v4, snat[0], sizeof(snat[0]));
+	lb_fmt_ip(&sn.v6, snat[1], sizeof(snat[1]));
+	lb_fmt_ip(&ts.v4, tsrc[0], sizeof(tsrc[0]));
+	lb_fmt_ip(&ts.v6, tsrc[1], sizeof(tsrc[1]));
+	snprintf(both, sizeof(both), "%s%s%s", sn.v4.family ? snat[0] : "",
+		 sn.v4.family && sn.v6.family ? " and " : "", sn.v6.family ? snat[1] : "");
 	if (g_opts.json) {
 		struct json j;
 		json_record_begin(&j, stdout, "started");
@@ -357,8 +492,10 @@ static void print_started(const struct lb_inst *in, const char *what, enum xdp_m
 		json_kstr(&j, "xdp_mode", xdp_mode_str(xm));
 		json_kuint(&j, "table_size", in->meta.table_size);
 		json_kuint(&j, "conntrack_capacity", in->meta.ct_size);
-		json_kstr(&j, "snat", in->meta.mode == LB_MODE_NAT ? snat : NULL);
-		json_kstr(&j, "tunnel_src", in->meta.tunnel_src4 ? tsrc : NULL);
+		json_kstr(&j, "snat", nat && sn.v4.family ? snat[0] : NULL);
+		json_kstr(&j, "snat6", nat && sn.v6.family ? snat[1] : NULL);
+		json_kstr(&j, "tunnel_src", ts.v4.family ? tsrc[0] : NULL);
+		json_kstr(&j, "tunnel_src6", ts.v6.family ? tsrc[1] : NULL);
 		json_kstr(&j, "pin_dir", in->dir);
 		json_kstr(&j, "warning", doomed ? why : NULL);
 		json_record_end(&j);
@@ -366,12 +503,18 @@ static void print_started(const struct lb_inst *in, const char *what, enum xdp_m
 		printf("lb %s on %s: %s mode, %s XDP, Maglev tables of %u, conntrack capacity %u%s%s; "
 		       "pinned at %s\n",
 		       what, in->ifname, lb_mode_str(in->meta.mode), xdp_mode_str(xm), in->meta.table_size,
-		       in->meta.ct_size, in->meta.mode == LB_MODE_NAT ? ", snat " : "",
-		       in->meta.mode == LB_MODE_NAT ? snat : "", in->dir);
+		       in->meta.ct_size, nat ? ", snat " : "", nat ? both : "", in->dir);
 	}
 	/* With --json the record's "warning" says it: stdout stays parseable when merged. */
 	if (doomed && !g_opts.json)
 		pr_warn("warning: %s\n", why);
+}
+
+/* Was an address given (per family) that is not the one the balancer runs with? */
+static bool fam_differs(const struct lb_fam_addrs *given, const struct lb_fam_addrs *cur)
+{
+	return (given->v4.family && !lb_ip_eq(&given->v4, &cur->v4)) ||
+	       (given->v6.family && !lb_ip_eq(&given->v6, &cur->v6));
 }
 
 /* A running balancer: keep the maps (and every flow), swap the program in place. */
@@ -381,12 +524,14 @@ static int replace(struct lb_inst *in, int ifindex, struct lb_opts *o, struct lb
 	struct lb_bpf *skel = NULL;
 	enum xdp_mode eff = o->xdp_mode;
 	struct xdp_present cur;
+	struct lb_fam_addrs sn, ts;
 	int ret, link_fd = -1;
 	char p[320];
 	__u8 mac[6] = {};
 
 	if ((ret = inst_open(in, true, false)))
 		return ret;
+	lb_meta_sources(&in->meta, &sn, &ts);
 	if (o->mode && o->mode != in->meta.mode) {
 		pr_warn("the load balancer on %s runs in %s mode; 'bpflab lb stop %s' first to change it\n",
 			in->ifname, lb_mode_str(in->meta.mode), in->ifname);
@@ -394,8 +539,7 @@ static int replace(struct lb_inst *in, int ifindex, struct lb_opts *o, struct lb
 	}
 	if ((o->table_size && o->table_size != in->meta.table_size) ||
 	    (o->ct_size && o->ct_size != in->meta.ct_size) ||
-	    (o->snat && o->snat != in->meta.snat_addr) ||
-	    (o->tunnel_src4 && o->tunnel_src4 != in->meta.tunnel_src4)) {
+	    fam_differs(&o->snat, &sn) || fam_differs(&o->tunnel_src, &ts)) {
 		pr_warn("table size, conntrack size, source and tunnel addresses are fixed while running; "
 			"'bpflab lb stop %s' first to change them\n", in->ifname);
 		return EXIT_USAGE;
@@ -463,8 +607,8 @@ static int clear_dead(struct lb_inst *in)
 int lb_start(const char *ifname, struct lb_opts *o)
 {
 	struct lb_prog_cfg pc = { .mode = o->mode, .table_size = o->table_size,
-				  .ct_size = o->ct_size, .snat_addr = o->snat,
-				  .tunnel_src4 = o->tunnel_src4 };
+				  .ct_size = o->ct_size };
+	struct lb_fam_addrs snat = o->snat, tsrc = o->tunnel_src;
 	struct lb_cfg *st = NULL;
 	struct lb_bpf *skel = NULL;
 	struct lb_inst in;
@@ -505,14 +649,24 @@ int lb_start(const char *ifname, struct lb_opts *o)
 		ret = usage_error("lb", "start needs --mode nat or --mode dsr");
 		goto out;
 	}
-	if (o->mode == LB_MODE_NAT && !pc.snat_addr && iface_ipv4(ifname, &pc.snat_addr)) {
-		ret = usage_error("lb", "nat mode needs an IPv4 address on %s, or --snat ADDR", ifname);
+	/* Source addresses, per family: the interface's unless given. A family with none
+	 * is refused when a VIP needs it (check_sources); nat needs at least one. */
+	if (o->mode == LB_MODE_NAT && !snat.v4.family)
+		iface_addr(ifname, AF_INET, &snat.v4);
+	if (o->mode == LB_MODE_NAT && !snat.v6.family)
+		iface_addr(ifname, AF_INET6, &snat.v6);
+	if (o->mode == LB_MODE_NAT && !snat.v4.family && !snat.v6.family) {
+		ret = usage_error("lb", "nat mode needs an address on %s, or --snat ADDR", ifname);
 		goto out;
 	}
-	/* Encap VIPs: the interface's address unless given; none at all is refused when
-	 * an encap VIP is added (check_tunnel_src). */
-	if (!pc.tunnel_src4)
-		iface_ipv4(ifname, &pc.tunnel_src4);
+	if (!tsrc.v4.family)
+		iface_addr(ifname, AF_INET, &tsrc.v4);
+	if (!tsrc.v6.family)
+		iface_addr(ifname, AF_INET6, &tsrc.v6);
+	pc.snat_addr = snat.v4.a.v4;
+	pc.snat6 = snat.v6.a;
+	pc.tunnel_src4 = tsrc.v4.a.v4;
+	pc.tunnel_src6 = tsrc.v6.a;
 	pc.ifindex = ifindex;
 	if ((err = iface_mac(ifname, pc.mac))) {
 		pr_warn("cannot read the MAC of %s: %s\n", ifname, strerr(err));
@@ -534,7 +688,7 @@ int lb_start(const char *ifname, struct lb_opts *o)
 	if ((err = lb_meta_write(&in.fds, &in.meta)))
 		goto out_nofds;
 	if (st) {
-		err = check_tunnel_src(&in.meta, st);
+		err = check_sources(&in.meta, st);
 		if (!err)
 			err = resolve_macs(st);
 		if (!err)

@@ -6,6 +6,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 int parse_ipv4(const char *s, struct in_addr *out)
 {
@@ -44,5 +45,14 @@ int parse_port(const char *s, uint16_t *port)
 	if (*end || v < 1 || v > 65535)
 		return -EINVAL;
 	*port = (uint16_t)v;
+	return 0;
+}
+
+int parse_ipv6(const char *s, struct in6_addr *out)
+{
+	/* inet_pton refuses '%', brackets and a second '::' already; an embedded IPv4 tail
+	 * is read by the same strict rule as a bare one (no leading zeros). */
+	if (!s || !strchr(s, ':') || inet_pton(AF_INET6, s, out) != 1)
+		return -EINVAL;
 	return 0;
 }

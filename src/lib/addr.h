@@ -9,5 +9,8 @@
 
 int parse_ipv4(const char *s, struct in_addr *out);   /* strict dotted quad, no leading 0s */
 int parse_port(const char *s, uint16_t *port);        /* 1..65535, digits only */
+/* RFC 4291 text form as inet_pton reads it; no brackets, no zone id (%IFACE): an address
+ * that needs a zone names no one thing outside its link. */
+int parse_ipv6(const char *s, struct in6_addr *out);
 
 #endif

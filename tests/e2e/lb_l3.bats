@@ -5,7 +5,9 @@
 # them; tunnel packets made by hand in every outer/inner family combination, IPIP and
 # GUE, answered by the backend straight from the VIP; then real HTTP through lb's
 # encapsulating VIPs, answered directly (DSR), with the decap counters matching what the
-# LB sent. Traffic only inside the lab's namespaces, bounded in count and time.
+# LB sent, in every family mix (v4-in-v4, v6-in-v6, v4-in-v6, v6-in-v4) from one config;
+# UDP over IPv6 through ipip and gue VIPs with backends of either family, each answer
+# from the VIP. Traffic only inside the lab's namespaces, bounded in count and time.
 load helpers
 bats_require_minimum_version 1.5.0
 
@@ -15,7 +17,7 @@ VIP6=2001:db8:18::100
 
 setup() {
   require_bpf
-  LAB=$(unique_lab)
+  LAB=$(echo "l3mix$(printf '%x' $$)$(printf '%x' $((RANDOM % 256)))" | cut -c1-12)
   PIDS=()
 }
 
@@ -194,4 +196,136 @@ link_stat() { # netns ifname rx_packets|tx_packets
   kill -TERM "${PIDS[0]}"
   wait "${PIDS[0]}"
   json_assert "$(tail -1 "$BATS_TEST_TMPDIR/tc.jsonl")" '.final and .hook == "tc" and .counters.decap == 16 and ([.vips[].packets] == [8, 8])'
+}
+
+@test "lb encap, every family mix in one config: v6-in-v6, v4-in-v6, v6-in-v4, v4-in-v4" {
+  "$BPFLAB" lab up --name "$LAB" --lb gue --serve >/dev/null
+  for b in a b; do
+    lab_exec "$LAB" "backend-$b" timeout 60 python3 "$BATS_TEST_DIRNAME/lb_tool.py" serve "backend-$b" 8080 55 &
+    PIDS+=($!)
+  done
+  cat > "$BATS_TEST_TMPDIR/mix.conf" <<EOF
+vip [$VIP6]:80/tcp encap ipip
+backend [$VIP6]:80/tcp 2001:db8:18:b::b
+backend [$VIP6]:80/tcp 2001:db8:18:c::c
+vip $VIP4:80/tcp encap gue
+backend $VIP4:80/tcp 2001:db8:18:b::b
+backend $VIP4:80/tcp 2001:db8:18:c::c
+vip [$VIP6]:8080/tcp encap gue
+backend [$VIP6]:8080/tcp 198.18.11.11
+backend [$VIP6]:8080/tcp 198.18.12.12
+vip $VIP4:8080/tcp encap ipip
+backend $VIP4:8080/tcp 198.18.11.11
+backend $VIP4:8080/tcp 2001:db8:18:c::c
+EOF
+  run -0 lb start eth0 --mode dsr --config "$BATS_TEST_TMPDIR/mix.conf" --json
+  json_assert "$output" '.tunnel_src == "198.18.2.2" and .tunnel_src6 == "2001:db8:18:2::2"'
+  local a4 a6 b4 b6 n=12 u seen show
+  a4=$(vip_packets backend-a "$VIP4"); a6=$(vip_packets backend-a "$VIP6")
+  b4=$(vip_packets backend-b "$VIP4"); b6=$(vip_packets backend-b "$VIP6")
+  for u in "http://[$VIP6]/" "http://$VIP4/"; do
+    seen=""
+    for i in $(seq 1 $n); do
+      run -0 lab_exec "$LAB" client curl -s -m 5 "$u"
+      [[ $output == backend-[ab] ]]
+      seen+=" $output"
+    done
+    [[ $seen == *backend-a* && $seen == *backend-b* ]] || { echo "$u: only$seen" >&2; return 1; }
+  done
+  for u in "$VIP6" "$VIP4"; do
+    run -0 lab_exec "$LAB" client timeout 20 python3 "$BATS_TEST_DIRNAME/lb_tool.py" clients "$u" 8080 20
+    json_assert "$output" '.failed == 0 and (.answers | keys) == ["backend-a", "backend-b"]'
+  done
+  run -0 lb show --json
+  show=$output
+  json_assert "$show" '.counters.drop_no_route == 0 and .counters.drop_encap == 0 and .counters.drop_no_neigh == 0 and .counters.tx_backend == 0'
+  json_assert "$show" '[.vips[] | .encap] == ["ipip", "gue", "gue", "ipip"] and ([.vips[] | .new_flows > 0] | all)'
+  json_assert "$show" '.counters.tx_encap == ([.vips[] | .packets] | add)'
+  json_assert "$show" '.conntrack.flows6 == .vips[0].new_flows + .vips[2].new_flows and .conntrack.flows == ([.vips[] | .new_flows] | add)'
+  # Each backend's decap saw, per inner family, exactly what the LB sent to it in either
+  # outer family (its two addresses).
+  sent_to() { # inner-vip-prefix backend-v6 backend-v4
+    printf '%s' "$show" | jq --arg p "$1" --arg a "[$2]" --arg b "$3:" \
+      '[.vips[] | select(.vip | startswith($p)) | .backends[] | select((.address | startswith($a)) or (.address | startswith($b))) | .packets] | add // 0'
+  }
+  [ $(( $(vip_packets backend-a "$VIP6") - a6 )) -eq "$(sent_to '[' 2001:db8:18:b::b 198.18.11.11)" ]
+  [ $(( $(vip_packets backend-a "$VIP4") - a4 )) -eq "$(sent_to 198. 2001:db8:18:b::b 198.18.11.11)" ]
+  [ $(( $(vip_packets backend-b "$VIP6") - b6 )) -eq "$(sent_to '[' 2001:db8:18:c::c 198.18.12.12)" ]
+  [ $(( $(vip_packets backend-b "$VIP4") - b4 )) -eq "$(sent_to 198. 2001:db8:18:c::c 198.18.12.12)" ]
+  # lb conns: both families, each flow on the backend its VIP's table named
+  run -0 lb conns --json
+  json_assert "$output" ".tracked == $(printf '%s' "$show" | jq .conntrack.flows) and ([.flows[] | select(.family == 6)] | length) == $(printf '%s' "$show" | jq .conntrack.flows6)"
+  json_assert "$output" '[.flows[] | .nat_port == null and .age_s >= 0] | all'
+  run -0 lb conns --json --vip "[$VIP6]:8080/tcp" --backend 198.18.11.11
+  json_assert "$output" ".shown == $(printf '%s' "$show" | jq '.vips[2].backends[] | select(.address == "198.18.11.11:8080") | .new_flows')"
+  run -0 lb conns --json --vip "$VIP4:80/tcp" --backend 2001:db8:18:c::c
+  json_assert "$output" ".shown == $(printf '%s' "$show" | jq '.vips[1].backends[] | select(.address == "[2001:db8:18:c::c]:80") | .new_flows')"
+}
+
+@test "lb encap UDP over IPv6: v6-in-v6 and v6-in-v4, ipip and gue, answered from the VIP" {
+  "$BPFLAB" lab up --name "$LAB" --lb gue >/dev/null
+  # Bound to the VIP on lo, and the client's socket is connected: an answer counts only
+  # if it came back from the VIP, straight from the backend.
+  for b in a b; do
+    lab_exec "$LAB" "backend-$b" timeout 60 python3 "$BATS_TEST_DIRNAME/lb_tool.py" udpecho "backend-$b" \
+      5301,5302,5303,5304 55 "$VIP6" &
+    PIDS+=($!)
+  done
+  cat > "$BATS_TEST_TMPDIR/udp6.conf" <<EOF2
+vip [$VIP6]:5301/udp encap ipip
+backend [$VIP6]:5301/udp 2001:db8:18:b::b
+backend [$VIP6]:5301/udp 2001:db8:18:c::c
+vip [$VIP6]:5302/udp encap gue
+backend [$VIP6]:5302/udp 2001:db8:18:b::b
+backend [$VIP6]:5302/udp 2001:db8:18:c::c
+vip [$VIP6]:5303/udp encap ipip
+backend [$VIP6]:5303/udp 198.18.11.11
+backend [$VIP6]:5303/udp 198.18.12.12
+vip [$VIP6]:5304/udp encap gue
+backend [$VIP6]:5304/udp 198.18.11.11
+backend [$VIP6]:5304/udp 198.18.12.12
+EOF2
+  run -0 lb start eth0 --mode dsr --config "$BATS_TEST_TMPDIR/udp6.conf" --json
+  json_assert "$output" '.tunnel_src == "198.18.2.2" and .tunnel_src6 == "2001:db8:18:2::2"'
+  sleep 0.3
+  local a0 b0 n=20 port out show ansa=0 ansb=0 tx0 rx0 tx rx extra
+  a0=$(vip_packets backend-a "$VIP6")
+  b0=$(vip_packets backend-b "$VIP6")
+  tx0=$(link_stat "$LAB-router" r-lb tx_packets)
+  rx0=$(link_stat "$LAB-router" r-lb rx_packets)
+  for port in 5301 5302 5303 5304; do
+    out=$(lab_exec "$LAB" client timeout 40 python3 "$BATS_TEST_DIRNAME/lb_tool.py" udp "$VIP6" $port $n 41000)
+    json_assert "$out" ".failed == 0 and (.answers | keys) == [\"backend-a\", \"backend-b\"] and ([.answers[]] | add) == $n"
+    ansa=$((ansa + $(printf '%s' "$out" | jq '.answers["backend-a"]')))
+    ansb=$((ansb + $(printf '%s' "$out" | jq '.answers["backend-b"]')))
+  done
+  # The router gave lb the 4n datagrams and got back as many tunnel packets; answers
+  # through lb would add 2 per datagram (a few neighbour/MLD packets may cross).
+  tx=$(link_stat "$LAB-router" r-lb tx_packets)
+  rx=$(link_stat "$LAB-router" r-lb rx_packets)
+  extra=$(( (rx - rx0) - (tx - tx0) ))
+  [ ${extra#-} -le 3 ] && [ $((tx - tx0)) -ge $((4 * n)) ] || { echo "to lb $((tx - tx0)), from lb $((rx - rx0))" >&2; return 1; }
+  run -0 lb show --json
+  show=$output
+  json_assert "$show" '.counters.drop_no_route == 0 and .counters.drop_encap == 0 and .counters.drop_no_neigh == 0 and .counters.tx_backend == 0'
+  json_assert "$show" "[.vips[] | .encap] == [\"ipip\", \"gue\", \"ipip\", \"gue\"] and ([.vips[] | .new_flows == $n and .packets == $n] | all)"
+  json_assert "$show" ".counters.tx_encap == 4 * $n and .conntrack.flows6 == 4 * $n and .conntrack.flows == 4 * $n"
+  # What each backend's decap stripped for the VIP is what the LB sent to either of its
+  # addresses, and as many flows as it answered.
+  sent_to() { # backend-v6 backend-v4 packets|new_flows
+    printf '%s' "$show" | jq --arg a "[$1]" --arg b "$2:" --arg f "$3" \
+      '[.vips[] | .backends[] | select((.address | startswith($a)) or (.address | startswith($b))) | .[$f]] | add // 0'
+  }
+  [ $(( $(vip_packets backend-a "$VIP6") - a0 )) -eq "$(sent_to 2001:db8:18:b::b 198.18.11.11 packets)" ]
+  [ $(( $(vip_packets backend-b "$VIP6") - b0 )) -eq "$(sent_to 2001:db8:18:c::c 198.18.12.12 packets)" ]
+  [ "$ansa" -eq "$(sent_to 2001:db8:18:b::b 198.18.11.11 new_flows)" ]
+  [ "$ansb" -eq "$(sent_to 2001:db8:18:c::c 198.18.12.12 new_flows)" ]
+  run -0 lb conns --json
+  json_assert "$output" ".tracked == 4 * $n and ([.flows[] | select(.family == 6 and .proto == \"udp\" and .nat_port == null and (.client | startswith(\"[2001:db8:18:1::1]:\")))] | length) == 4 * $n"
+  for port in 5301 5302 5303 5304; do
+    run -0 lb conns --json --vip "[$VIP6]:$port/udp"
+    json_assert "$output" ".shown == $n"
+  done
+  run -0 lb conns --json --vip "[$VIP6]:5303/udp" --backend 198.18.12.12
+  json_assert "$output" ".shown == $(printf '%s' "$show" | jq '.vips[2].backends[] | select(.address == "198.18.12.12:5303") | .new_flows') and .shown > 0"
 }

@@ -1,14 +1,15 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* Reference model of the load balancer (docs/lb.md), written from the documented rules
- * and the RFCs, not from lb.bpf.c or src/bpf: its own parser of the frame bytes, its own
- * rewrite with every checksum recomputed from scratch, and its own conntrack and NAT
- * reverse tables.
+ * and the RFCs (791, 792, 8200, 4443, 768, 793, 2003, 2473, draft-ietf-intarea-gue), not
+ * from lb.bpf.c or src/bpf: its own parser of the frame bytes (model_net.c's decoder for
+ * IPv6 extension chains), its own rewrite with every checksum recomputed from scratch,
+ * and its own conntrack and NAT reverse tables, for IPv4 and IPv6 alike.
  *
- * State: the model keeps the flows and reverse entries itself (it never reads them back
- * to decide); after each packet fuzz_lb.c checks that the entries this packet created or
- * used are in the program's maps exactly as the model has them (pseudo-counter
- * "state_mismatch"). What the model reads from the maps is user-space data only: the
- * backends and each VIP's Maglev table, as `lb` wrote them.
+ * State: the model keeps the flows and reverse entries itself, in its own key format (it
+ * never reads them back to decide); after each packet fuzz_lb.c checks that the entries
+ * this packet created or used are in the program's maps exactly as the model has them
+ * (pseudo-counter "state_mismatch"). What the model reads from the maps is user-space
+ * data only: the backends and each VIP's Maglev table, as `lb` wrote them.
  *
  * Checksums: a rewritten header whose checksum was right gets the full recomputation
  * (RFC 1624 §3: the incremental update must equal it). One whose checksum was wrong
@@ -25,66 +26,115 @@
 
 #define LBM_CAP 16384        /* per table, a power of two */
 #define LBM_RESET_AT 4096    /* flows before both sides are cleared: far from LRU eviction */
-#define LBM_VIPS 4
-#define LBM_BACKENDS 5
+#define LBM_VIPS 5
+#define LBM_BACKENDS 8
 
-/* Counter layout of the lb targets: the program's counters, then per VIP and per backend
- * packets/bytes/new flows (vip_stats, backend_stats), then the state check. */
+/* Counter layout of the lb targets: the program's counters, then two pseudo-counters
+ * (per-VIP/backend stats that differ from the model, map entries that differ). The
+ * model's expected stats increments (packets/bytes/new flows per VIP and per backend)
+ * follow, past what the runner compares: fuzz_lb.c checks them against vip_stats and
+ * backend_stats itself, so the runner's summary line stays short. */
 enum {
-	LBM_C_VIP = LBC__MAX,
-	LBM_C_BE = LBM_C_VIP + 3 * LBM_VIPS,
-	LBM_C_STATE = LBM_C_BE + 3 * LBM_BACKENDS,
+	LBM_C_STATS = LBC__MAX,
+	LBM_C_STATE,
 	LBM_NCOUNTERS,
+	LBM_C_VIP = LBM_NCOUNTERS,
+	LBM_C_BE = LBM_C_VIP + 3 * LBM_VIPS,
+	LBM_C_END = LBM_C_BE + 3 * LBM_BACKENDS,
+};
+
+/* The model's own flow key: a 5-tuple as the bytes lie on the wire (ports in network
+ * order), addresses in 16 bytes (IPv4 in the first 4, the rest zero). */
+struct lbm_key {
+	uint8_t family, proto;
+	uint16_t sport, dport;
+	uint8_t saddr[16], daddr[16];
 };
 
 struct lbm_vip {
-	uint32_t addr;   /* as the bytes lie in the packet (network order in memory) */
-	uint16_t port;
+	int family;
+	uint8_t addr[16];
+	uint16_t port;   /* network order in memory */
 	uint8_t proto;
 	uint32_t id;
 	uint32_t *table; /* Maglev table: slot -> backend id */
 };
 
-struct lbm_ct_e {
+/* A backend as user space wrote it (the backends map), in the model's terms. */
+struct lbm_be {
 	bool used;
-	struct lb_flow k;
-	struct lb_ct v;
+	int family;
+	uint8_t addr[16];
+	uint16_t port;   /* network order */
+	uint8_t mac[6];
+	uint32_t vip_id;
+	uint32_t encap;  /* the VIP's enum lb_encap */
 };
 
+struct lbm_ct_e {
+	bool used;
+	struct lbm_key k;
+	uint32_t backend_id, vip_id;
+	uint16_t nat_port;
+	/* The program's clock when it wrote the entry: not modelled, only checked (fuzz_lb.c
+	 * records what the map says right after a write; later packets must leave it). */
+	uint32_t created;
+};
+
+/* Keyed by the reply as it arrives: backend:port -> LB:nat_port, with no protocol (a
+ * port taken by a flow of one protocol is taken for the other too, docs/lb.md). */
 struct lbm_rev_e {
 	bool used;
-	struct lb_flow k;
-	struct lb_rev v;
+	struct lbm_key k;    /* proto 0 */
+	uint8_t client_addr[16], vip_addr[16];
+	uint16_t client_port, vip_port;
+	uint8_t client_mac[6];
+	uint8_t proto;
 };
 
 /* What one packet must have left in the maps (checked after it ran). */
 struct lbm_check {
 	bool rev;            /* reverse map, else conntrack */
 	bool present;
-	struct lb_flow k;
-	struct lb_ct ct;
-	struct lb_rev rv;
+	bool written;        /* conntrack: this packet (re)wrote the entry */
+	struct lbm_ct_e *e;  /* conntrack: the model's entry, for `created` */
+	struct lbm_ct_e ct;
+	struct lbm_rev_e rv;
 };
 
 /* Encap targets: the routes fuzz_lb.c puts in its namespace, as the FIB must answer. */
 enum lbm_route { LBM_RT_NONE, LBM_RT_OK, LBM_RT_NO_NEIGH };
 struct lbm_rt {
-	uint32_t net, mask;  /* network order */
+	int family;
+	uint8_t net[16];
+	int plen;
 	enum lbm_route kind;
 	uint32_t mtu;
 };
 
+/* Paths the model took, per family and kind: printed per target, so a run shows it
+ * reached the deep paths (an IPv6 ICMP error rewritten for nat, a packet too big...). */
+#define LBM_PATHS(X)								\
+	X(tx4) X(tx6) X(tx6_ext) X(tx6_udp0) X(reply4) X(reply6) X(reply6_ext)	\
+	X(icmp4_be) X(icmp6_be) X(icmp_encap) X(enc_4in4) X(enc_4in6)		\
+	X(enc_6in4) X(enc_6in6) X(enc_gue4) X(enc_gue6) X(too_big4) X(too_big6)
+#define LBM_PATH_ENUM(n) LBM_P_##n,
+enum { LBM_PATHS(LBM_PATH_ENUM) LBM_P__N };
+#define LBM_PATH_NAME(n) #n,
+static const char *const lbm_path_names[LBM_P__N] = { LBM_PATHS(LBM_PATH_NAME) };
+
 struct lb_model {
+	uint64_t paths[LBM_P__N];
 	uint32_t mode, table_size;
-	uint32_t snat;
-	uint32_t tunnel_src;         /* network order */
+	uint8_t snat4[4], snat6[16];
+	uint8_t tunnel_src4[4], tunnel_src6[16];
 	uint8_t gw_mac[6];           /* the next hop's MAC of every LBM_RT_OK route */
 	int nrt;
-	struct lbm_rt rt[4];
+	struct lbm_rt rt[12];
 	uint8_t mac[6];
 	int nvips;
 	struct lbm_vip vips[LBM_VIPS];
-	struct lb_backend be[LB_MAX_BACKENDS];
+	struct lbm_be be[LB_MAX_BACKENDS];
 	uint32_t be_ids[LBM_BACKENDS];   /* counter slot -> backend id */
 	int nbe;
 	struct lbm_ct_e ct[LBM_CAP];
@@ -95,14 +145,25 @@ struct lb_model {
 	bool reset;          /* the tables were cleared before this packet: clear the maps */
 };
 
-static uint32_t lbm_hash_key(const struct lb_flow *k)
+static int lbm_alen(int family)
 {
-	return lb_flow_hash(k->saddr, k->daddr, k->sport, k->dport, k->proto) & (LBM_CAP - 1);
+	return family == 4 ? 4 : 16;
+}
+
+/* FNV-1a over the key: the model's own table placement, nothing to do with lb's hash. */
+static uint32_t lbm_hash_key(const struct lbm_key *k)
+{
+	const uint8_t *b = (const uint8_t *)k;
+	uint32_t h = 2166136261u;
+
+	for (size_t i = 0; i < sizeof(*k); i++)
+		h = (h ^ b[i]) * 16777619u;
+	return h & (LBM_CAP - 1);
 }
 
 /* Open addressing in a fixed table: the model's conntrack and reverse tables alike. */
 #define LBM_FIND_FN(name, etype, tab, count)						\
-static struct etype *name(struct lb_model *m, const struct lb_flow *k, bool add)	\
+static struct etype *name(struct lb_model *m, const struct lbm_key *k, bool add)	\
 {											\
 	for (uint32_t i = lbm_hash_key(k), n = 0; n < LBM_CAP;				\
 	     i = (i + 1) & (LBM_CAP - 1), n++) {					\
@@ -110,9 +171,9 @@ static struct etype *name(struct lb_model *m, const struct lb_flow *k, bool add)
 		if (!e->used) {								\
 			if (!add)							\
 				return NULL;						\
+			memset(e, 0, sizeof(*e));					\
 			e->used = true;							\
 			e->k = *k;							\
-			memset(&e->v, 0, sizeof(e->v));				\
 			m->count++;							\
 			return e;							\
 		}									\
@@ -137,14 +198,6 @@ static void lbm_begin(struct lb_model *m)
 	}
 }
 
-static uint32_t lbm_raw32(const uint8_t *p)
-{
-	uint32_t v;
-
-	memcpy(&v, p, 4);
-	return v;
-}
-
 static uint16_t lbm_raw16(const uint8_t *p)
 {
 	uint16_t v;
@@ -153,11 +206,30 @@ static uint16_t lbm_raw16(const uint8_t *p)
 	return v;
 }
 
-static const struct lb_backend *lbm_backend(const struct lb_model *m, uint32_t id)
+/* The flow hash lb.h defines (user space and the program must agree on it: Maglev slot,
+ * NAT ports, GUE source port, IPv6 flow label all come from it). */
+static uint32_t lbm_flow_hash(const struct lbm_key *k)
 {
-	if (!id || id >= LB_MAX_BACKENDS || !(m->be[id].flags & LB_BE_USED))
+	union lb_addr s, d;
+
+	memcpy(&s, k->saddr, 16);
+	memcpy(&d, k->daddr, 16);
+	return lb_flow_hash_addr(&s, &d, k->sport, k->dport, k->proto);
+}
+
+/* A backend a flow of this VIP and family may go to (docs/lb.md, step 7): in use, of this
+ * VIP, and of the packet's family unless the VIP encapsulates. */
+static const struct lbm_be *lbm_backend(const struct lb_model *m, uint32_t id, uint32_t vip_id,
+					int family)
+{
+	const struct lbm_be *be;
+
+	if (!id || id >= LB_MAX_BACKENDS)
 		return NULL;
-	return &m->be[id];
+	be = &m->be[id];
+	if (!be->used || be->vip_id != vip_id || (be->family != family && !be->encap))
+		return NULL;
+	return be;
 }
 
 static int lbm_vip_slot(const struct lb_model *m, uint32_t id)
@@ -174,6 +246,11 @@ static int lbm_be_slot(const struct lb_model *m, uint32_t id)
 		if (m->be_ids[i] == id)
 			return i;
 	return -1;
+}
+
+static const uint8_t *lbm_snat(const struct lb_model *m, int family)
+{
+	return family == 4 ? m->snat4 : m->snat6;
 }
 
 /* ---- checksums ---- */
@@ -194,39 +271,67 @@ static uint32_t lbm_sum_without(const uint8_t *p, uint32_t len, uint32_t co, uin
 	return fuzz_sum(p + co + 2, len - co - 2, sum);
 }
 
-/* TCP/UDP sum (pseudo-header + segment) without the checksum field. len: the bytes the
- * checksum covers (TCP: the IP payload; UDP: its own length). */
-static uint32_t lbm_l4_sum(const uint8_t *ip, const uint8_t *l4, uint32_t len, uint8_t proto)
+/* The pseudo-header of an upper layer over `ip` (RFC 793/768 for IPv4, RFC 8200 8.1 for
+ * IPv6: addresses, upper-layer length, next header). */
+static uint32_t lbm_pseudo(int family, const uint8_t *ip, uint32_t len, uint8_t proto)
 {
-	uint8_t ph[12];
+	uint8_t t[8] = { 0 };
+	uint32_t s;
 
-	memcpy(ph, ip + 12, 8);
-	ph[8] = 0;
-	ph[9] = proto;
-	fuzz_put16(ph + 10, (uint16_t)len);
-	return lbm_sum_without(l4, len, proto == IPPROTO_TCP ? 16 : 6, fuzz_sum(ph, 12, 0));
+	if (family == 4)
+		s = fuzz_sum(ip + 12, 8, 0);
+	else
+		s = fuzz_sum(ip + 8, 32, 0);
+	fuzz_put32(t, len);
+	t[7] = proto;
+	return fuzz_sum(t, 8, s);
 }
 
-/* Rewrites the addresses and ports of a TCP/UDP packet (IPv4, no options), every
- * checksum as lbm_fix says. */
-static void lbm_rewrite(uint8_t *ip, uint32_t l4_len, uint8_t proto, uint32_t saddr,
-			uint32_t daddr, uint16_t sport, uint16_t dport)
+/* TCP/UDP sum (pseudo-header + segment) without the checksum field. len: the bytes the
+ * checksum covers (TCP: the upper-layer length; UDP: its own length). */
+static uint32_t lbm_l4_sum(int family, const uint8_t *ip, const uint8_t *l4, uint32_t len,
+			   uint8_t proto)
 {
-	uint8_t *l4 = ip + 20;
+	return lbm_sum_without(l4, len, proto == IPPROTO_TCP ? 16 : 6,
+			       lbm_pseudo(family, ip, len, proto));
+}
+
+static void lbm_set_addrs(int family, uint8_t *ip, const uint8_t *s, const uint8_t *d)
+{
+	if (family == 4) {
+		memcpy(ip + 12, s, 4);
+		memcpy(ip + 16, d, 4);
+	} else {
+		memcpy(ip + 8, s, 16);
+		memcpy(ip + 24, d, 16);
+	}
+}
+
+/* Rewrites the addresses and ports of a TCP/UDP packet (IPv4 without options, or IPv6
+ * with the L4 header at l4_off), every checksum as lbm_fix says. */
+static void lbm_rewrite(int family, uint8_t *ip, uint32_t l4_off, uint32_t l4_len, uint8_t proto,
+			const uint8_t *saddr, const uint8_t *daddr, uint16_t sport, uint16_t dport)
+{
+	uint8_t *l4 = ip + l4_off;
 	uint32_t clen = proto == IPPROTO_TCP ? l4_len : fuzz_get16(l4 + 4);
 	int co = proto == IPPROTO_TCP ? 16 : 6;
-	uint16_t hc_ip = fuzz_get16(ip + 10), hc_l4 = fuzz_get16(l4 + co);
-	uint32_t ip_in = lbm_sum_without(ip, 20, 10, 0);
-	uint32_t l4_in = lbm_l4_sum(ip, l4, clen, proto);
+	uint16_t hc_l4 = fuzz_get16(l4 + co);
+	uint32_t l4_in = lbm_l4_sum(family, ip, l4, clen, proto);
 
-	memcpy(ip + 12, &saddr, 4);
-	memcpy(ip + 16, &daddr, 4);
+	if (family == 4) {
+		uint16_t hc_ip = fuzz_get16(ip + 10);
+		uint32_t ip_in = lbm_sum_without(ip, 20, 10, 0);
+
+		lbm_set_addrs(4, ip, saddr, daddr);
+		fuzz_put16(ip + 10, lbm_fix(hc_ip, ip_in, lbm_sum_without(ip, 20, 10, 0)));
+	} else {
+		lbm_set_addrs(6, ip, saddr, daddr);
+	}
 	memcpy(l4, &sport, 2);
 	memcpy(l4 + 2, &dport, 2);
-	fuzz_put16(ip + 10, lbm_fix(hc_ip, ip_in, lbm_sum_without(ip, 20, 10, 0)));
 	if (proto == IPPROTO_UDP && !hc_l4)
 		return; /* no checksum, and it stays so */
-	uint16_t v = lbm_fix(hc_l4, l4_in, lbm_l4_sum(ip, l4, clen, proto));
+	uint16_t v = lbm_fix(hc_l4, l4_in, lbm_l4_sum(family, ip, l4, clen, proto));
 	if (proto == IPPROTO_UDP && !v)
 		v = 0xffff;
 	fuzz_put16(l4 + co, v);
@@ -237,14 +342,18 @@ static void lbm_rewrite(uint8_t *ip, uint32_t l4_len, uint8_t proto, uint32_t sa
 struct lbm_pkt {
 	const uint8_t *b;
 	uint32_t len, l3, l4, l4_len;
+	int family;
 	bool ok;            /* every header there and its lengths hold */
-	bool frag, later, opts;
+	bool frag, later;
+	bool opts;          /* IPv4 options */
+	bool rh_left;       /* IPv6: a routing header with segments left (not ours to end) */
+	bool exthdrs;       /* IPv6: more extension headers than the parser walks */
 	uint8_t proto;
-	uint32_t saddr, daddr;
+	uint8_t saddr[16], daddr[16];
 };
 
-/* IPv4 after Ethernet and up to two VLAN tags. Returns 0: not IPv4, 1: an IPv4 header too
- * short to hold the addresses, 2: parsed (p->ok says whether it is whole). */
+/* Ethernet and up to two VLAN tags, then IPv4 or IPv6. Returns 0: not IP, 1: an IP header
+ * too short to hold the addresses, 2: parsed (p->ok says whether it is whole). */
 static int lbm_parse(const uint8_t *b, uint32_t len, struct lbm_pkt *p)
 {
 	uint32_t off = 12, hl, tot;
@@ -259,14 +368,41 @@ static int lbm_parse(const uint8_t *b, uint32_t len, struct lbm_pkt *p)
 		off += 4;
 		et = fuzz_get16(b + off);
 	}
-	if (et != 0x0800)
+	if (et != 0x0800 && et != 0x86dd)
 		return 0;
 	p->l3 = off + 2;
+	p->family = et == 0x0800 ? 4 : 6;
+	const uint8_t *ip = b + p->l3;
+	if (p->family == 6) {
+		struct ref_pkt r;
+
+		if (p->l3 + 40 > len)
+			return 1;
+		memcpy(p->saddr, ip + 8, 16);
+		memcpy(p->daddr, ip + 24, 16);
+		p->proto = ip[6];
+		ref_parse(b, len, &r);
+		if (r.res == REF_EXTHDRS) {
+			/* what the walk saw before the bound still counts: a fragment first */
+			p->exthdrs = true;
+			p->frag = r.frag != REF_FRAG_NONE;
+			return 2;
+		}
+		if (r.res != REF_OK || r.family != 6)
+			return 2;
+		p->proto = r.proto;
+		p->l4 = r.l4;
+		p->l4_len = r.l4_len;
+		p->frag = r.frag != REF_FRAG_NONE;
+		p->later = r.frag == REF_FRAG_LATER;
+		p->rh_left = r.rh_left;
+		p->ok = true;
+		return 2;
+	}
 	if (p->l3 + 20 > len)
 		return 1;
-	const uint8_t *ip = b + p->l3;
-	p->saddr = lbm_raw32(ip + 12);
-	p->daddr = lbm_raw32(ip + 16);
+	memcpy(p->saddr, ip + 12, 4);
+	memcpy(p->daddr, ip + 16, 4);
 	p->proto = ip[9];
 	hl = (ip[0] & 15) * 4u;
 	tot = fuzz_get16(ip + 2);
@@ -303,11 +439,6 @@ static int lbm_parse(const uint8_t *b, uint32_t len, struct lbm_pkt *p)
 	return 2;
 }
 
-static uint32_t lbm_encap_of(const struct lb_backend *be)
-{
-	return (be->flags >> LB_BE_ENCAP_SHIFT) & LB_VIP_ENCAP_MASK;
-}
-
 static void lbm_set_macs(uint8_t *out, const uint8_t *dst)
 {
 	memcpy(out + 6, out, 6);
@@ -331,27 +462,29 @@ static void lbm_stats(const struct lb_model *m, struct fuzz_expect *x, uint32_t 
 	}
 }
 
-static void lbm_expect_ct(struct lb_model *m, const struct lb_flow *k, const struct lb_ct *v)
+static void lbm_expect_ct(struct lb_model *m, const struct lbm_key *k, uint32_t vip_id,
+			  struct lbm_ct_e *v, bool written)
 {
 	struct lbm_check *c = &m->check[m->ncheck++];
 
 	memset(c, 0, sizeof(*c));
-	c->k = *k;
 	c->present = v != NULL;
+	c->written = written;
+	c->e = v;
 	if (v)
 		c->ct = *v;
+	c->ct.k = *k;
+	c->ct.vip_id = vip_id;
 }
 
-static void lbm_expect_rev(struct lb_model *m, const struct lb_flow *k, const struct lb_rev *v)
+static void lbm_expect_rev(struct lb_model *m, const struct lbm_rev_e *v)
 {
 	struct lbm_check *c = &m->check[m->ncheck++];
 
 	memset(c, 0, sizeof(*c));
 	c->rev = true;
-	c->k = *k;
-	c->present = v != NULL;
-	if (v)
-		c->rv = *v;
+	c->present = true;
+	c->rv = *v;
 }
 
 static enum fuzz_verdict lbm_verdict(struct fuzz_expect *x, enum fuzz_verdict v, int counter)
@@ -361,35 +494,30 @@ static enum fuzz_verdict lbm_verdict(struct fuzz_expect *x, enum fuzz_verdict v,
 	return v;
 }
 
-/* An encap VIP's packet (docs/lb.md "Encapsulation"): the route to the backend decides;
- * a packet that fits goes out as Ethernet (to the gateway) + outer IPv4 [+ UDP] + the
- * frame from its IP header on, byte for byte (VLAN tags are not carried); one too big
- * for the route's MTU gets ICMP fragmentation needed back when it has DF and is not
- * ICMP itself, else is dropped. `hash` is the client flow's. */
-static enum fuzz_verdict lbm_encap(const struct lb_model *m, const struct lbm_pkt *p,
-				   const struct lb_backend *be, uint32_t hash,
-				   struct fuzz_expect *x)
+static bool lbm_prefix(const uint8_t *a, const uint8_t *net, int plen)
 {
-	uint32_t encap = lbm_encap_of(be), hl = encap == LB_ENCAP_GUE ? 28 : 20;
+	for (int i = 0; i < plen; i++)
+		if (((a[i / 8] ^ net[i / 8]) >> (7 - i % 8)) & 1)
+			return false;
+	return true;
+}
+
+/* The reply to a too-big packet (RFC 1191 / RFC 8201): from the packet's destination (the
+ * VIP) to its source, out of the port it came in (MACs swapped, VLAN tags kept). IPv4:
+ * ICMP type 3 code 4 with the next-hop MTU, quoting the IP header and 8 bytes; IPv6:
+ * ICMPv6 packet too big (type 2) with the MTU, quoting the IPv6 header and 8 bytes (all
+ * the sender's TCP needs to find its connection; docs/lb.md "MTU"). */
+#define LBM_PTB6_QUOTE 48
+static void lbm_too_big_reply(const struct lbm_pkt *p, uint32_t mtu, struct fuzz_expect *x)
+{
 	const uint8_t *in = p->b + p->l3;
-	uint32_t inner = fuzz_get16(in + 2), tail = p->len - p->l3;
-	const struct lbm_rt *rt = NULL;
-	uint8_t *o;
+	uint8_t *ip = x->out + p->l3, *ic;
+	uint32_t q = LBM_PTB6_QUOTE;
 
-	for (int i = 0; i < m->nrt && !rt; i++)
-		if ((be->addr & m->rt[i].mask) == m->rt[i].net)
-			rt = &m->rt[i];
-	/* the kernel checks the MTU before it looks for the next hop's MAC */
-	if (rt && rt->kind != LBM_RT_NONE && inner + hl > rt->mtu) {
-		uint8_t *ip, *ic;
-
-		if (!(fuzz_get16(in + 6) & 0x4000) || in[9] == IPPROTO_ICMP)
-			return lbm_verdict(x, FUZZ_DROP, LBC_DROP_TOO_BIG);
-		/* Ethernet and tags as they came, MACs swapped; IPv4 + ICMP + 28 quoted bytes */
-		memcpy(x->out, p->b + 6, 6);
-		memcpy(x->out + 6, p->b, 6);
-		memcpy(x->out + 12, p->b + 12, p->l3 - 12);
-		ip = x->out + p->l3;
+	memcpy(x->out, p->b + 6, 6);
+	memcpy(x->out + 6, p->b, 6);
+	memcpy(x->out + 12, p->b + 12, p->l3 - 12);
+	if (p->family == 4) {
 		ic = ip + 20;
 		memset(ip, 0, 28);
 		ip[0] = 0x45;
@@ -401,10 +529,57 @@ static enum fuzz_verdict lbm_encap(const struct lb_model *m, const struct lbm_pk
 		fuzz_put16(ip + 10, fuzz_csum(ip, 20, 0));
 		ic[0] = 3;
 		ic[1] = 4;
-		fuzz_put16(ic + 6, (uint16_t)(rt->mtu - hl));
+		fuzz_put16(ic + 6, (uint16_t)mtu);
 		memcpy(ic + 8, in, 28);
 		fuzz_put16(ic + 2, fuzz_csum(ic, 36, 0));
 		x->out_len = p->l3 + 56;
+		return;
+	}
+	ic = ip + 40;
+	memset(ip, 0, 48);
+	ip[0] = 0x60;
+	fuzz_put16(ip + 4, (uint16_t)(8 + q));
+	ip[6] = IPPROTO_ICMPV6;
+	ip[7] = LB_ENCAP_TTL;
+	memcpy(ip + 8, in + 24, 16);
+	memcpy(ip + 24, in + 8, 16);
+	ic[0] = 2;
+	fuzz_put32(ic + 4, mtu);
+	memcpy(ic + 8, in, q);
+	fuzz_put16(ic + 2, fuzz_csum(ic, 8 + q, lbm_pseudo(6, ip, 8 + q, IPPROTO_ICMPV6)));
+	x->out_len = p->l3 + 48 + q;
+}
+
+/* An encap VIP's packet (docs/lb.md "Encapsulation"): the route to the backend decides;
+ * a packet that fits goes out as Ethernet (to the gateway) + outer IPv4 or IPv6 (the
+ * backend's family) [+ UDP] + the frame from its IP header on, byte for byte (VLAN tags
+ * are not carried); one too big for the route's MTU gets "too big" back when the client
+ * may be told (IPv4: DF set; never about ICMP itself, RFC 1122 3.2.2 / RFC 4443 2.4(e)),
+ * else is dropped. `hash` is the client flow's. */
+static enum fuzz_verdict lbm_encap(struct lb_model *m, const struct lbm_pkt *p,
+				   const struct lbm_be *be, uint32_t hash,
+				   struct fuzz_expect *x)
+{
+	bool gue = be->encap == LB_ENCAP_GUE, o6 = be->family == 6;
+	uint32_t hl = (o6 ? 40 : 20) + (gue ? 8 : 0);
+	const uint8_t *in = p->b + p->l3;
+	uint32_t inner = p->family == 4 ? fuzz_get16(in + 2) : 40u + fuzz_get16(in + 4);
+	uint8_t tc = p->family == 4 ? in[1] : (uint8_t)((in[0] & 15) << 4 | in[1] >> 4);
+	uint8_t ipproto = gue ? IPPROTO_UDP : p->family == 4 ? 4 : 41;
+	const struct lbm_rt *rt = NULL;
+	uint8_t *o, *u;
+
+	for (int i = 0; i < m->nrt && !rt; i++)
+		if (m->rt[i].family == be->family && lbm_prefix(be->addr, m->rt[i].net, m->rt[i].plen))
+			rt = &m->rt[i];
+	/* the kernel checks the MTU before it looks for the next hop's MAC */
+	if (rt && rt->kind != LBM_RT_NONE && inner + hl > rt->mtu) {
+		bool icmp = p->proto == (p->family == 4 ? IPPROTO_ICMP : IPPROTO_ICMPV6);
+
+		if ((p->family == 4 && !(fuzz_get16(in + 6) & 0x4000)) || icmp)
+			return lbm_verdict(x, FUZZ_DROP, LBC_DROP_TOO_BIG);
+		lbm_too_big_reply(p, rt->mtu - hl, x);
+		m->paths[p->family == 4 ? LBM_P_too_big4 : LBM_P_too_big6]++;
 		return lbm_verdict(x, FUZZ_TX, LBC_ICMP_TOO_BIG);
 	}
 	if (!rt || rt->kind == LBM_RT_NONE)
@@ -413,79 +588,107 @@ static enum fuzz_verdict lbm_encap(const struct lb_model *m, const struct lbm_pk
 		return lbm_verdict(x, FUZZ_DROP, LBC_DROP_NO_NEIGH);
 	memcpy(x->out, m->gw_mac, 6);
 	memcpy(x->out + 6, m->mac, 6);
-	fuzz_put16(x->out + 12, 0x0800);
+	fuzz_put16(x->out + 12, o6 ? 0x86dd : 0x0800);
 	o = x->out + 14;
 	memset(o, 0, hl);
-	o[0] = 0x45;
-	o[1] = in[1];
-	fuzz_put16(o + 2, (uint16_t)(inner + hl));
-	fuzz_put16(o + 6, 0x4000);
-	o[8] = LB_ENCAP_TTL;
-	o[9] = encap == LB_ENCAP_GUE ? IPPROTO_UDP : 4;
-	memcpy(o + 12, &m->tunnel_src, 4);
-	memcpy(o + 16, &be->addr, 4);
-	fuzz_put16(o + 10, fuzz_csum(o, 20, 0));
-	if (encap == LB_ENCAP_GUE) {
-		fuzz_put16(o + 20, (uint16_t)(LB_GUE_SPORT_MIN | (hash & 0x3fff)));
-		fuzz_put16(o + 22, LB_GUE_PORT);
-		fuzz_put16(o + 24, (uint16_t)(inner + 8));
+	if (o6) {
+		uint32_t fl = hash & 0xfffff;
+
+		o[0] = (uint8_t)(0x60 | tc >> 4);
+		o[1] = (uint8_t)((tc & 15) << 4 | fl >> 16);
+		fuzz_put16(o + 2, (uint16_t)fl);
+		fuzz_put16(o + 4, (uint16_t)(inner + hl - 40));
+		o[6] = ipproto;
+		o[7] = LB_ENCAP_TTL;
+		memcpy(o + 8, m->tunnel_src6, 16);
+		memcpy(o + 24, be->addr, 16);
+		u = o + 40;
+	} else {
+		o[0] = 0x45;
+		o[1] = tc;
+		fuzz_put16(o + 2, (uint16_t)(inner + hl));
+		fuzz_put16(o + 6, 0x4000);
+		o[8] = LB_ENCAP_TTL;
+		o[9] = ipproto;
+		memcpy(o + 12, m->tunnel_src4, 4);
+		memcpy(o + 16, be->addr, 4);
+		fuzz_put16(o + 10, fuzz_csum(o, 20, 0));
+		u = o + 20;
 	}
-	memcpy(o + hl, in, tail);
-	x->out_len = 14 + hl + tail;
+	if (gue) {
+		fuzz_put16(u, (uint16_t)(LB_GUE_SPORT_MIN | (hash & 0x3fff)));
+		fuzz_put16(u + 2, LB_GUE_PORT);
+		fuzz_put16(u + 4, (uint16_t)(inner + 8));
+	}
+	memcpy(o + hl, in, inner);   /* the frame's padding after it stays behind */
+	x->out_len = 14 + hl + inner;
+	m->paths[p->family == 4 ? (o6 ? LBM_P_enc_4in6 : LBM_P_enc_4in4)
+				: (o6 ? LBM_P_enc_6in6 : LBM_P_enc_6in4)]++;
+	if (gue)
+		m->paths[o6 ? LBM_P_enc_gue6 : LBM_P_enc_gue4]++;
+	if (p->proto == (p->family == 4 ? IPPROTO_ICMP : IPPROTO_ICMPV6))
+		m->paths[LBM_P_icmp_encap]++;
 	return lbm_verdict(x, FUZZ_TX, LBC_TX_ENCAP);
+}
+
+static void lbm_key_of(const struct lbm_pkt *p, struct lbm_key *k)
+{
+	const uint8_t *l4 = p->b + p->l4;
+
+	memset(k, 0, sizeof(*k));
+	k->family = (uint8_t)p->family;
+	k->proto = p->proto;
+	memcpy(k->saddr, p->saddr, 16);
+	memcpy(k->daddr, p->daddr, 16);
+	k->sport = lbm_raw16(l4);
+	k->dport = lbm_raw16(l4 + 2);
 }
 
 /* A new flow to a VIP (docs/lb.md "nat"/"dsr"): Maglev, then in nat a reverse entry. */
 static enum fuzz_verdict lbm_balance(struct lb_model *m, const struct lbm_pkt *p,
 				     const struct lbm_vip *vip, struct fuzz_expect *x)
 {
-	const uint8_t *l4 = p->b + p->l4;
-	struct lb_flow f = { .saddr = p->saddr, .daddr = p->daddr, .sport = lbm_raw16(l4),
-			     .dport = lbm_raw16(l4 + 2), .proto = p->proto };
-	const struct lb_backend *be = NULL;
+	const struct lbm_be *be = NULL;
 	struct lbm_ct_e *ct;
-	uint32_t bid = 0;
+	struct lbm_key f;
+	uint32_t bid = 0, h;
 	uint16_t nat_port = 0;
-	int new_flow = 0;
+	int new_flow = 0, alen = lbm_alen(p->family);
 
+	lbm_key_of(p, &f);
+	h = lbm_flow_hash(&f);
 	if (!f.sport) {
-		lbm_expect_ct(m, &f, NULL);
+		lbm_expect_ct(m, &f, vip->id, NULL, false);
 		return lbm_verdict(x, FUZZ_DROP, LBC_DROP_PORT_ZERO);
 	}
 	ct = lbm_ct_find(m, &f, false);
 	if (ct) {
-		bid = ct->v.backend_id;
-		nat_port = ct->v.nat_port;
-		be = lbm_backend(m, bid);
-		if (!be || be->vip_id != vip->id) {
+		bid = ct->backend_id;
+		nat_port = ct->nat_port;
+		be = lbm_backend(m, bid, vip->id, p->family);
+		if (!be)
 			x->counters[LBC_CT_STALE]++;
-			be = NULL;
-		}
 	} else {
 		x->counters[LBC_CT_MISS]++;
 	}
 	if (!be) {
-		uint32_t h = lb_flow_hash(f.saddr, f.daddr, f.sport, f.dport, f.proto);
-		struct lb_ct nct = { .vip_id = vip->id };
+		struct lbm_ct_e nct = { .vip_id = vip->id };
 
 		bid = vip->table ? vip->table[h % m->table_size] : 0;
-		be = lbm_backend(m, bid);
+		be = lbm_backend(m, bid, vip->id, p->family);
 		if (!be) {
-			lbm_expect_ct(m, &f, ct ? &ct->v : NULL);
+			lbm_expect_ct(m, &f, vip->id, ct, false);
 			return lbm_verdict(x, FUZZ_DROP, LBC_DROP_NO_BACKEND);
 		}
 		nct.backend_id = bid;
-		if (m->mode == LB_MODE_NAT && !lbm_encap_of(be)) {
+		if (m->mode == LB_MODE_NAT && !be->encap) {
 			/* The client's port if its reverse entry is free or already this flow's,
 			 * else LB_NAT_TRIES - 1 ports from the flow hash. */
-			struct lb_rev rv = { .client_addr = f.saddr, .vip_addr = f.daddr,
-					     .client_port = f.sport, .vip_port = f.dport,
-					     .backend_id = bid, .vip_id = vip->id };
-			struct lb_flow rk = { .saddr = be->addr, .daddr = m->snat, .sport = be->port,
-					      .proto = f.proto };
+			struct lbm_key rk = { .family = f.family, .sport = be->port };
 			struct lbm_rev_e *e = NULL;
 
-			memcpy(rv.client_mac, p->b + 6, 6);
+			memcpy(rk.saddr, be->addr, alen);
+			memcpy(rk.daddr, lbm_snat(m, p->family), alen);
 			for (int i = 0; i < LB_NAT_TRIES && !nct.nat_port; i++) {
 				uint16_t port = i ? htons(LB_NAT_PORT_MIN + lb_mix32(h + i) %
 							  (65536 - LB_NAT_PORT_MIN)) : f.sport;
@@ -495,128 +698,194 @@ static enum fuzz_verdict lbm_balance(struct lb_model *m, const struct lbm_pkt *p
 					e = lbm_rev_find(m, &rk, true);
 					if (i)
 						x->counters[LBC_NAT_PORT_REMAP]++;
-				} else if (!(e->v.client_addr == f.saddr && e->v.client_port == f.sport &&
-					     e->v.vip_addr == f.daddr && e->v.vip_port == f.dport)) {
+				} else if (!(!memcmp(e->client_addr, f.saddr, 16) &&
+					     e->client_port == f.sport && e->proto == f.proto &&
+					     !memcmp(e->vip_addr, f.daddr, 16) && e->vip_port == f.dport)) {
 					continue;
 				}
-				e->v = rv;
+				memcpy(e->client_addr, f.saddr, 16);
+				memcpy(e->vip_addr, f.daddr, 16);
+				e->client_port = f.sport;
+				e->vip_port = f.dport;
+				e->proto = f.proto;
+				memcpy(e->client_mac, p->b + 6, 6);
 				nct.nat_port = port;
 			}
 			if (!nct.nat_port) {
-				lbm_expect_ct(m, &f, ct ? &ct->v : NULL);
+				lbm_expect_ct(m, &f, vip->id, ct, false);
 				return lbm_verdict(x, FUZZ_DROP, LBC_DROP_NAT_PORT);
 			}
-			lbm_expect_rev(m, &e->k, &e->v);
+			lbm_expect_rev(m, e);
 		}
 		if (!ct)
 			ct = lbm_ct_find(m, &f, true);
-		ct->v = nct;
+		ct->backend_id = nct.backend_id;
+		ct->vip_id = nct.vip_id;
+		ct->nat_port = nct.nat_port;
 		nat_port = nct.nat_port;
 		new_flow = 1;
 	}
-	lbm_expect_ct(m, &f, &ct->v);
+	lbm_expect_ct(m, &f, vip->id, ct, new_flow);
 	lbm_stats(m, x, vip->id, bid, p->len, new_flow);
-	if (lbm_encap_of(be))
-		return lbm_encap(m, p, be, lb_flow_hash(f.saddr, f.daddr, f.sport, f.dport,
-							f.proto), x);
+	if (be->encap)
+		return lbm_encap(m, p, be, h, x);
 	memcpy(x->out, p->b, p->len);
 	x->out_len = p->len;
 	if (m->mode == LB_MODE_NAT)
-		lbm_rewrite(x->out + p->l3, p->l4_len, p->proto, m->snat, be->addr, nat_port,
-			    be->port);
+		lbm_rewrite(p->family, x->out + p->l3, p->l4 - p->l3, p->l4_len, p->proto,
+			    lbm_snat(m, p->family), be->addr, nat_port, be->port);
 	lbm_set_macs(x->out, be->mac);
+	m->paths[p->family == 4 ? LBM_P_tx4 : LBM_P_tx6]++;
+	if (p->family == 6 && p->l4 != p->l3 + 40)
+		m->paths[LBM_P_tx6_ext]++;
+	if (p->family == 6 && p->proto == IPPROTO_UDP && !fuzz_get16(p->b + p->l4 + 6))
+		m->paths[LBM_P_tx6_udp0]++;
 	return lbm_verdict(x, FUZZ_TX, LBC_TX_BACKEND);
 }
 
 /* nat: a backend's reply to LB:port, found in the reverse table. */
 static bool lbm_reply(struct lb_model *m, const struct lbm_pkt *p, struct fuzz_expect *x)
 {
-	const uint8_t *l4 = p->b + p->l4;
-	struct lb_flow rk = { .saddr = p->saddr, .daddr = p->daddr, .sport = lbm_raw16(l4),
-			      .dport = lbm_raw16(l4 + 2), .proto = p->proto };
-	struct lbm_rev_e *e = lbm_rev_find(m, &rk, false);
+	struct lbm_key rk;
+	struct lbm_rev_e *e;
 
-	if (!e)
+	lbm_key_of(p, &rk);
+	rk.proto = 0;
+	e = lbm_rev_find(m, &rk, false);
+	if (!e || e->proto != p->proto)
 		return false;
 	memcpy(x->out, p->b, p->len);
 	x->out_len = p->len;
-	lbm_rewrite(x->out + p->l3, p->l4_len, p->proto, e->v.vip_addr, e->v.client_addr,
-		    e->v.vip_port, e->v.client_port);
-	lbm_set_macs(x->out, e->v.client_mac);
+	lbm_rewrite(p->family, x->out + p->l3, p->l4 - p->l3, p->l4_len, p->proto, e->vip_addr,
+		    e->client_addr, e->vip_port, e->client_port);
+	lbm_set_macs(x->out, e->client_mac);
+	m->paths[p->family == 4 ? LBM_P_reply4 : LBM_P_reply6]++;
+	if (p->family == 6 && p->l4 != p->l3 + 40)
+		m->paths[LBM_P_reply6_ext]++;
 	lbm_verdict(x, FUZZ_TX, LBC_REPLY);
 	return true;
 }
 
-/* An ICMP error to a VIP address (docs/lb.md): RFC 792 quotes the IP header and 8 bytes,
- * all of which must lie inside the ICMP message as the outer tot_len has it. */
+/* The flow an ICMP error is about, from its quote, and the quote's layout; <0: the
+ * verdict counter to use (the quote does not hold, or is about nothing we track). */
+struct lbm_quote {
+	uint32_t off;       /* quoted IP header, from the ICMP header */
+	uint32_t l4;        /* quoted L4 header, from the ICMP header */
+	struct lbm_key f;   /* the client -> VIP flow the quoted reply belongs to */
+};
+
+/* IPv4 (RFC 792): the IP header and 8 bytes, all inside the ICMP message as tot_len has
+ * it. IPv6 (RFC 4443 2.4, 3.x): the invoking packet from its IPv6 header on, at least the
+ * fixed header and 8 bytes of what follows. */
+static int lbm_quote(const struct lbm_pkt *p, struct lbm_quote *q)
+{
+	const uint8_t *ic = p->b + p->l4, *in = ic + 8;
+
+	memset(q, 0, sizeof(*q));
+	q->off = 8;
+	if (p->family == 4) {
+		if (ic[0] != 3 && ic[0] != 11)
+			return LBC_PASS_OTHER_L4;
+		if (p->l4_len < 8 + 20 + 8 || in[0] >> 4 != 4 || (in[0] & 15) < 5 ||
+		    fuzz_get16(in + 2) < 28)
+			return LBC_DROP_MALFORMED;
+		if ((in[0] & 15) != 5 || (in[9] != IPPROTO_TCP && in[9] != IPPROTO_UDP) ||
+		    (fuzz_get16(in + 6) & 0x1fff))
+			return LBC_PASS_OTHER_L4;
+		q->l4 = 28;
+		q->f.family = 4;
+		q->f.proto = in[9];
+		memcpy(q->f.saddr, in + 16, 4);
+		memcpy(q->f.daddr, in + 12, 4);
+	} else {
+		if (ic[0] != 1 && ic[0] != 2 && ic[0] != 3)
+			return LBC_PASS_OTHER_L4;
+		if (p->l4_len < 8 + 40 + 8 || in[0] >> 4 != 6 || fuzz_get16(in + 4) < 8)
+			return LBC_DROP_MALFORMED;
+		if (in[6] != IPPROTO_TCP && in[6] != IPPROTO_UDP)
+			return LBC_PASS_OTHER_L4;
+		q->l4 = 48;
+		q->f.family = 6;
+		q->f.proto = in[6];
+		memcpy(q->f.saddr, in + 24, 16);
+		memcpy(q->f.daddr, in + 8, 16);
+	}
+	/* quoted VIP:port -> client:port is the reply of the flow client -> VIP */
+	q->f.sport = lbm_raw16(ic + q->l4 + 2);
+	q->f.dport = lbm_raw16(ic + q->l4);
+	return -1;
+}
+
+/* An ICMP or ICMPv6 error to a VIP address (docs/lb.md) about one of its flows. */
 static enum fuzz_verdict lbm_icmp(struct lb_model *m, const struct lbm_pkt *p,
 				  struct fuzz_expect *x)
 {
-	const uint8_t *ic = p->b + p->l4, *in = ic + 8, *inp = in + 20;
-	const struct lb_backend *be;
+	const struct lbm_be *be;
+	struct lbm_quote q;
 	struct lbm_ct_e *ct;
-	struct lb_flow f;
+	int r = lbm_quote(p, &q), alen = lbm_alen(p->family);
 
-	if (ic[0] != 3 && ic[0] != 11)
-		return lbm_verdict(x, FUZZ_PASS, LBC_PASS_OTHER_L4);
-	if (p->l4_len < 8 + 20 + 8 || in[0] >> 4 != 4 || (in[0] & 15) < 5 ||
-	    fuzz_get16(in + 2) < 28)
-		return lbm_verdict(x, FUZZ_DROP, LBC_DROP_MALFORMED);
-	if ((in[0] & 15) != 5 || (in[9] != IPPROTO_TCP && in[9] != IPPROTO_UDP) ||
-	    (fuzz_get16(in + 6) & 0x1fff))
-		return lbm_verdict(x, FUZZ_PASS, LBC_PASS_OTHER_L4);
-	/* quoted VIP:port -> client:port is the reply of the flow client -> VIP */
-	memset(&f, 0, sizeof(f));
-	f.saddr = lbm_raw32(in + 16);
-	f.daddr = lbm_raw32(in + 12);
-	f.sport = lbm_raw16(inp + 2);
-	f.dport = lbm_raw16(inp);
-	f.proto = in[9];
-	ct = lbm_ct_find(m, &f, false);
-	be = ct ? lbm_backend(m, ct->v.backend_id) : NULL;
+	if (r >= 0)
+		return lbm_verdict(x, r == LBC_DROP_MALFORMED ? FUZZ_DROP : FUZZ_PASS, r);
+	ct = lbm_ct_find(m, &q.f, false);
+	be = ct ? lbm_backend(m, ct->backend_id, ct->vip_id, p->family) : NULL;
 	if (!be)
 		return lbm_verdict(x, FUZZ_PASS, LBC_PASS_OTHER_L4);
-	if (lbm_encap_of(be))
-		return lbm_encap(m, p, be, lb_flow_hash(f.saddr, f.daddr, f.sport, f.dport,
-							f.proto), x);
+	if (be->encap)
+		return lbm_encap(m, p, be, lbm_flow_hash(&q.f), x);
 	memcpy(x->out, p->b, p->len);
 	x->out_len = p->len;
 	if (m->mode == LB_MODE_NAT) {
-		uint8_t *ip = x->out + p->l3, *oic = ip + 20, *oin = oic + 8, *oinp = oin + 20;
-		uint16_t hc_ic = fuzz_get16(oic + 2), hc_in = fuzz_get16(oin + 10);
-		uint16_t hc_ip = fuzz_get16(ip + 10);
-		uint32_t ic_in = lbm_sum_without(oic, p->l4_len, 2, 0);
-		uint32_t in_in = lbm_sum_without(oin, 20, 10, 0);
-		uint32_t ip_in = lbm_sum_without(ip, 20, 10, 0);
+		uint8_t *ip = x->out + p->l3, *oic = x->out + p->l4, *oin = oic + q.off;
+		uint8_t *oinp = oic + q.l4;
+		const uint8_t *snat = lbm_snat(m, p->family);
+		uint16_t hc_ic = fuzz_get16(oic + 2);
+		uint32_t ph_in = p->family == 6 ? lbm_pseudo(6, ip, p->l4_len, IPPROTO_ICMPV6) : 0;
+		uint32_t ic_in = lbm_sum_without(oic, p->l4_len, 2, ph_in);
 
 		/* now about what the backend sent: backend:port -> LB:nat_port */
-		memcpy(oin + 12, &be->addr, 4);
-		memcpy(oin + 16, &m->snat, 4);
+		if (p->family == 4) {
+			uint16_t hc_in = fuzz_get16(oin + 10), hc_ip = fuzz_get16(ip + 10);
+			uint32_t in_in = lbm_sum_without(oin, 20, 10, 0);
+			uint32_t ip_in = lbm_sum_without(ip, 20, 10, 0);
+
+			lbm_set_addrs(4, oin, be->addr, snat);
+			fuzz_put16(oin + 10, lbm_fix(hc_in, in_in, lbm_sum_without(oin, 20, 10, 0)));
+			lbm_set_addrs(4, ip, snat, be->addr);
+			fuzz_put16(ip + 10, lbm_fix(hc_ip, ip_in, lbm_sum_without(ip, 20, 10, 0)));
+		} else {
+			lbm_set_addrs(6, oin, be->addr, snat);
+			lbm_set_addrs(6, ip, snat, be->addr);
+		}
 		memcpy(oinp, &be->port, 2);
-		memcpy(oinp + 2, &ct->v.nat_port, 2);
-		fuzz_put16(oin + 10, lbm_fix(hc_in, in_in, lbm_sum_without(oin, 20, 10, 0)));
-		fuzz_put16(oic + 2, lbm_fix(hc_ic, ic_in, lbm_sum_without(oic, p->l4_len, 2, 0)));
-		memcpy(ip + 12, &m->snat, 4);
-		memcpy(ip + 16, &be->addr, 4);
-		fuzz_put16(ip + 10, lbm_fix(hc_ip, ip_in, lbm_sum_without(ip, 20, 10, 0)));
+		memcpy(oinp + 2, &ct->nat_port, 2);
+		(void)alen;
+		uint32_t ph_out = p->family == 6 ? lbm_pseudo(6, ip, p->l4_len, IPPROTO_ICMPV6) : 0;
+		fuzz_put16(oic + 2, lbm_fix(hc_ic, ic_in, lbm_sum_without(oic, p->l4_len, 2, ph_out)));
 	}
 	lbm_set_macs(x->out, be->mac);
+	m->paths[p->family == 4 ? LBM_P_icmp4_be : LBM_P_icmp6_be]++;
 	return lbm_verdict(x, FUZZ_TX, LBC_ICMP_TO_BACKEND);
 }
 
-static bool lbm_is_vip_addr(const struct lb_model *m, uint32_t a)
+static bool lbm_is_vip_addr(const struct lb_model *m, int family, const uint8_t *a)
 {
 	for (int i = 0; i < m->nvips; i++)
-		if (m->vips[i].addr == a)
+		if (m->vips[i].family == family && !memcmp(m->vips[i].addr, a, lbm_alen(family)))
 			return true;
 	return false;
+}
+
+static bool lbm_whole(const struct lbm_pkt *p)
+{
+	return p->ok && !p->frag && !p->opts && !p->rh_left && !p->exthdrs;
 }
 
 static void lb_model(struct lb_model *m, const struct fuzz_pkt *in, struct fuzz_expect *x)
 {
 	const struct lbm_vip *vip = NULL;
 	struct lbm_pkt p;
-	int r;
+	int r, alen;
 
 	lbm_begin(m);
 	if (memcmp(in->data, m->mac, 6)) {
@@ -625,38 +894,40 @@ static void lb_model(struct lb_model *m, const struct fuzz_pkt *in, struct fuzz_
 	}
 	r = lbm_parse(in->data, in->len, &p);
 	if (r == 0) {
-		lbm_verdict(x, FUZZ_PASS, LBC_PASS_NOT_IPV4);
+		lbm_verdict(x, FUZZ_PASS, LBC_PASS_NOT_IP);
 		return;
 	}
 	if (r == 1) {
 		lbm_verdict(x, FUZZ_PASS, LBC_PASS_NOT_VIP);
 		return;
 	}
-	if (p.ok && !p.frag && !p.opts && (p.proto == IPPROTO_TCP || p.proto == IPPROTO_UDP)) {
+	alen = lbm_alen(p.family);
+	if (lbm_whole(&p) && (p.proto == IPPROTO_TCP || p.proto == IPPROTO_UDP)) {
 		uint16_t dport = lbm_raw16(in->data + p.l4 + 2);
 		for (int i = 0; i < m->nvips && !vip; i++)
-			if (m->vips[i].addr == p.daddr && m->vips[i].port == dport &&
-			    m->vips[i].proto == p.proto)
+			if (m->vips[i].family == p.family && !memcmp(m->vips[i].addr, p.daddr, alen) &&
+			    m->vips[i].port == dport && m->vips[i].proto == p.proto)
 				vip = &m->vips[i];
 	}
 	if (vip) {
 		lbm_balance(m, &p, vip, x);
 		return;
 	}
-	if (!lbm_is_vip_addr(m, p.daddr)) {
-		if (m->mode == LB_MODE_NAT && p.ok && !p.frag && !p.opts && p.daddr == m->snat &&
+	if (!lbm_is_vip_addr(m, p.family, p.daddr)) {
+		if (m->mode == LB_MODE_NAT && lbm_whole(&p) &&
+		    !memcmp(p.daddr, lbm_snat(m, p.family), alen) &&
 		    (p.proto == IPPROTO_TCP || p.proto == IPPROTO_UDP) && lbm_reply(m, &p, x))
 			return;
 		lbm_verdict(x, FUZZ_PASS, LBC_PASS_NOT_VIP);
 		return;
 	}
-	if (!p.ok)
+	if (!p.ok && !p.exthdrs)
 		lbm_verdict(x, FUZZ_DROP, LBC_DROP_MALFORMED);
 	else if (p.frag)
 		lbm_verdict(x, FUZZ_DROP, LBC_DROP_FRAGMENT);
-	else if (p.opts)
+	else if (p.opts || p.rh_left || p.exthdrs)
 		lbm_verdict(x, FUZZ_DROP, LBC_DROP_IP_OPTIONS);
-	else if (p.proto == IPPROTO_ICMP)
+	else if (p.proto == (p.family == 4 ? IPPROTO_ICMP : IPPROTO_ICMPV6))
 		lbm_icmp(m, &p, x);
 	else
 		lbm_verdict(x, FUZZ_PASS, LBC_PASS_OTHER_L4);

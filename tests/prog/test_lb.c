@@ -3,7 +3,9 @@
  * `bpflab lb`: exact output bytes (the expected frame is built from scratch, so its
  * checksums are full recomputations) in dsr and nat mode, the NAT reply path and port
  * collisions, drained backends, the verdict and counter of every kind of bad packet, and
- * encap VIPs (IPIP, GUE) routed by the kernel's FIB in a network namespace of our own. */
+ * encap VIPs (IPIP, GUE) routed by the kernel's FIB in a network namespace of our own;
+ * the same for IPv6 VIPs and backends beside IPv4 ones (extension headers, ICMPv6
+ * errors, every outer/inner family combination, packet too big). */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* unshare */
 #endif
@@ -12,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <sched.h>
 #include <net/if.h>
@@ -365,7 +368,7 @@ static void test_nat(void)
 		memcpy(e.src_mac, mac_lb, 6);
 		memcpy(e.dst_mac, be->mac, 6);
 		inet_pton(AF_INET, "198.18.0.2", &e.src4);
-		e.dst4.s_addr = be->addr;
+		e.dst4.s_addr = be->addr.a.v4;
 		e.dport = ntohs(be->port ? be->port : htons(s.dport));
 		pkt_build(&e, want);
 		is_int(rv, XDP_TX, "nat %s request: XDP_TX", what);
@@ -559,7 +562,7 @@ static void test_verdicts(void)
 	spec_client(&s, "198.18.0.1", 40000, IPPROTO_TCP, 80);
 	s.family = AF_INET6;
 	n = pkt_build(&s, in);
-	expect(&fx, &(struct verdict_case){ "IPv6", XDP_PASS, LBC_PASS_NOT_IPV4 }, in, n);
+	expect(&fx, &(struct verdict_case){ "IPv6 not to a VIP", XDP_PASS, LBC_PASS_NOT_VIP }, in, n);
 
 	{	/* ARP who-has 198.18.0.100, unicast to the LB (a broadcast one is not for us:
 		 * test_not_for_us) */
@@ -567,7 +570,7 @@ static void test_verdicts(void)
 			0x02, 0x00, 0xc6, 0x12, 0x00, 0x02, 0x02, 0x00, 0xc6, 0x12, 0x00, 0x01, 0x08, 0x06,
 			0x00, 0x01, 0x08, 0x00, 6, 4, 0x00, 0x01, 0x02, 0x00, 0xc6, 0x12, 0x00, 0x01,
 			198, 18, 0, 1, 0, 0, 0, 0, 0, 0, 198, 18, 0, 100 };
-		expect(&fx, &(struct verdict_case){ "ARP for the VIP", XDP_PASS, LBC_PASS_NOT_IPV4 }, arp, sizeof(arp));
+		expect(&fx, &(struct verdict_case){ "ARP for the VIP", XDP_PASS, LBC_PASS_NOT_IP }, arp, sizeof(arp));
 	}
 
 	spec_client(&s, "198.18.0.1", 40000, IPPROTO_TCP, 80);
@@ -612,7 +615,7 @@ static void test_verdicts(void)
 static void test_parse(void)
 {
 	struct lb_vip_key k;
-	__be32 a;
+	struct lb_ip a;
 	__be16 p;
 	__u8 mac[6];
 
@@ -679,11 +682,11 @@ static void exact(struct fixture *fx, const char *what, int verdict, int counter
 
 static int map_entries(int fd)
 {
-	struct lb_flow k, next;
+	uint8_t k[64], next[64]; /* larger than any key of the lb's maps */
 	int n = 0;
 
-	for (void *prev = NULL; !bpf_map_get_next_key(fd, prev, &next); prev = &k, n++)
-		k = next;
+	for (void *prev = NULL; !bpf_map_get_next_key(fd, prev, next); prev = k, n++)
+		memcpy(k, next, sizeof(k));
 	return n;
 }
 
@@ -927,7 +930,7 @@ static void test_counters_add_up(void)
 	s.family = AF_INET6;
 	memcpy(s.dst_mac, mac_lb, 6);
 	n = pkt_build(&s, in);
-	exact(&fx, "sum: IPv6", XDP_PASS, LBC_PASS_NOT_IPV4, in, n, NULL);
+	exact(&fx, "sum: IPv6 not to a VIP", XDP_PASS, LBC_PASS_NOT_VIP, in, n, NULL);
 	spec_client(&s, "198.18.0.1", 40000, IPPROTO_TCP, 80);
 	inet_pton(AF_INET, "198.18.0.11", &s.dst4);
 	n = pkt_build(&s, in);
@@ -994,6 +997,488 @@ static void test_counters_add_up(void)
 	fixture_down(&fx);
 }
 
+/* ---- IPv6: VIPs and backends of either family in one configuration ---- */
+#define VIP6 "2001:db8:18::100"
+#define SNAT6 "2001:db8:18::2"
+
+static union lb_addr a6(const char *s)
+{
+	union lb_addr a = { 0 };
+
+	inet_pton(AF_INET6, s, a.b);
+	return a;
+}
+
+static int fixture_up6(struct fixture *fx, __u32 mode)
+{
+	struct lb_prog_cfg pc = { .mode = mode, .table_size = RING, .snat_addr = ip4("198.18.0.2"),
+				  .snat6 = a6(SNAT6) };
+	int err;
+
+	memset(fx, 0, sizeof(*fx));
+	memcpy(pc.mac, mac_lb, 6);
+	err = lb_fixture_up(&fx->lf, &pc);
+	fx->skel = fx->lf.skel;
+	fx->fds = fx->lf.fds;
+	fx->st = fx->lf.cfg;
+	fx->prog = fx->lf.prog_fd;
+	if (err)
+		return err;
+	/* Mixed: two IPv6 VIPs and an IPv4 one on the same balancer. */
+	memset(fx->st, 0, sizeof(*fx->st));
+	{
+		static const char *const vips[] = { "[" VIP6 "]:80/tcp", "[" VIP6 "]:53/udp",
+						    "198.18.0.100:80/tcp" };
+		struct lb_vip_key k;
+
+		for (size_t i = 0; i < ARRAY_SIZE(vips); i++) {
+			if (lb_parse_vip(vips[i], &k) || lb_cfg_vip_add(fx->st, &k)) {
+				tap_diag("cannot add VIP %s", vips[i]);
+				return -EINVAL;
+			}
+		}
+	}
+	add_backend(fx->st, "[" VIP6 "]:80/tcp", "2001:db8:18::11", mac_a, 1);
+	add_backend(fx->st, "[" VIP6 "]:80/tcp", "[2001:db8:18::12]:8080", mac_b, 1);
+	add_backend(fx->st, "[" VIP6 "]:53/udp", "2001:db8:18::11", mac_a, 1);
+	add_backend(fx->st, "198.18.0.100:80/tcp", "198.18.0.11", mac_a, 1);
+	if (fx->st->nbackends != 4) {
+		tap_diag("IPv6 backends refused (%d of 4 added)", fx->st->nbackends);
+		return -EINVAL;
+	}
+	err = lb_cfg_apply(&fx->fds, &fx->lf.meta, fx->st);
+	fx->cfg = fx->lf.meta;
+	return err;
+}
+
+static void spec_client6(struct pkt_spec *s, const char *src, __u16 sport, int proto,
+			 __u16 dport)
+{
+	pkt_spec_default(s);
+	memcpy(s->src_mac, mac_client, 6);
+	memcpy(s->dst_mac, mac_lb, 6);
+	s->family = AF_INET6;
+	inet_pton(AF_INET6, src, &s->src6);
+	inet_pton(AF_INET6, VIP6, &s->dst6);
+	s->proto = proto;
+	s->sport = sport;
+	s->dport = dport;
+}
+
+static const struct lb_cfg_backend *predict6(struct fixture *fx, const struct pkt_spec *s,
+					     int vip_index)
+{
+	static __u32 table[RING];
+	union lb_addr sa = { 0 }, da = { 0 };
+	__u32 h;
+
+	memcpy(sa.b, &s->src6, 16);
+	memcpy(da.b, &s->dst6, 16);
+	h = lb_flow_hash_addr(&sa, &da, htons(s->sport), htons(s->dport), s->proto);
+	if (lb_ring_read(&fx->fds, fx->st->vips[vip_index].id, table, RING))
+		return NULL;
+	return backend_by_id(fx, table[h % RING]);
+}
+
+/* One packet, its verdict and the one verdict counter it moved; out/olen get the frame. */
+static int run_counted(struct fixture *fx, const uint8_t *in, size_t n, uint8_t *out,
+		       __u32 *olen, int counter, const char *what)
+{
+	struct lb_counters a, b;
+	int rv, others = 0;
+
+	counters(fx, &a);
+	rv = run(fx, in, n, out, olen);
+	counters(fx, &b);
+	for (int i = 0; i < LBC__VERDICTS; i++)
+		if (i != counter)
+			others += b.c[i] != a.c[i];
+	ok(b.c[counter] - a.c[counter] == 1 && !others, "%s: counted once, as %s", what,
+	   lb_counter_name(counter));
+	return rv;
+}
+
+static void v6_dsr_nat(__u32 mode)
+{
+	static const uint8_t payload[] = "GET / HTTP/1.0\r\n\r\n!";
+	const char *ms = lb_mode_str(mode);
+	uint8_t in[PKT_MAX], out[PKT_MAX], want[PKT_MAX], out2[PKT_MAX];
+	struct fixture fx;
+	struct pkt_spec s, e;
+	__u32 olen, olen2;
+	size_t n;
+	int rv;
+
+	if (fixture_up6(&fx, mode)) {
+		ok(0, "v6 %s: load and configure a mixed IPv4/IPv6 balancer", ms);
+		fixture_down(&fx);
+		return;
+	}
+	for (int proto = 0; proto < 2; proto++) {
+		int tcp = proto == 0;
+		const char *ps = tcp ? "TCP" : "UDP";
+		const struct lb_cfg_backend *be;
+		__u16 sport = tcp ? 40000 : 40001;
+
+		spec_client6(&s, "2001:db8:18::1", sport, tcp ? IPPROTO_TCP : IPPROTO_UDP,
+			     tcp ? 80 : 53);
+		s.payload = payload;
+		s.payload_len = sizeof(payload) - 1; /* odd length */
+		/* Both TCP backends must be seen over the loop's clients: try a few ports. */
+		n = pkt_build(&s, in);
+		be = predict6(&fx, &s, tcp ? 0 : 1);
+		if (!ok(be != NULL && be->addr.family == LB_FAM6, "v6 %s %s: Maglev names an IPv6 backend", ms, ps))
+			break;
+		rv = run_counted(&fx, in, n, out, &olen, LBC_TX_BACKEND, "v6 request");
+		is_int(rv, XDP_TX, "v6 %s %s request: XDP_TX", ms, ps);
+		e = s;
+		memcpy(e.src_mac, mac_lb, 6);
+		memcpy(e.dst_mac, be->mac, 6);
+		if (mode == LB_MODE_NAT) {
+			inet_pton(AF_INET6, SNAT6, &e.src6);
+			memcpy(&e.dst6, be->addr.a.b, 16);
+			e.dport = ntohs(lb_be_port(be));
+		}
+		pkt_build(&e, want);
+		is_mem(out, olen, want, n, "v6 %s %s request: exact bytes%s", ms, ps,
+		       mode == LB_MODE_NAT ? " (LB -> backend, checksum = full recomputation)" : " (MACs only)");
+		ok(pkt_checksums_ok(out, olen), "v6 %s %s request: checksums valid", ms, ps);
+		rv = run(&fx, in, n, out2, &olen2);
+		ok(rv == XDP_TX && olen2 == olen && !memcmp(out, out2, olen),
+		   "v6 %s %s: the second packet goes the same way (conntrack6)", ms, ps);
+		if (mode == LB_MODE_NAT) {
+			struct pkt_spec r = e, w = s;
+
+			/* The backend answers LB:port; it must reach the client from the VIP. */
+			memcpy(r.src_mac, be->mac, 6);
+			memcpy(r.dst_mac, mac_lb, 6);
+			r.src6 = e.dst6;
+			r.dst6 = e.src6;
+			r.sport = e.dport;
+			r.dport = e.sport;
+			r.tcp_flags = 0x12;
+			n = pkt_build(&r, in);
+			w.src6 = s.dst6;
+			w.dst6 = s.src6;
+			w.sport = s.dport;
+			w.dport = s.sport;
+			w.tcp_flags = 0x12;
+			memcpy(w.src_mac, mac_lb, 6);
+			memcpy(w.dst_mac, mac_client, 6);
+			pkt_build(&w, want);
+			rv = run_counted(&fx, in, n, out, &olen, LBC_REPLY, "v6 nat reply");
+			is_int(rv, XDP_TX, "v6 nat %s reply: XDP_TX", ps);
+			is_mem(out, olen, want, n, "v6 nat %s reply: VIP -> client, exact bytes", ps);
+			if (!tcp) {
+				/* The same reply over the other protocol is no reply. */
+				r.proto = IPPROTO_TCP;
+				n = pkt_build(&r, in);
+				rv = run_counted(&fx, in, n, out, &olen, LBC_PASS_NOT_VIP,
+						 "v6 nat reply of the other protocol");
+				is_int(rv, XDP_PASS, "v6 nat: a TCP packet to a UDP flow's NAT port passes");
+			}
+		}
+	}
+	if (mode == LB_MODE_NAT) {
+		/* UDP checksum 0 (invalid over IPv6) stays 0: the backend drops it, as it would. */
+		spec_client6(&s, "2001:db8:18::7", 40007, IPPROTO_UDP, 53);
+		n = pkt_build(&s, in);
+		in[14 + 40 + 6] = in[14 + 40 + 7] = 0;
+		rv = run(&fx, in, n, out, &olen);
+		ok(rv == XDP_TX && out[14 + 40 + 6] == 0 && out[14 + 40 + 7] == 0,
+		   "v6 nat: a UDP checksum of 0 stays 0");
+		is_int(map_entries(fx.fds.reverse6), 3, "v6 nat: 3 reverse6 entries (TCP, UDP x2)");
+		is_int(map_entries(fx.fds.reverse), 0, "v6 nat: no IPv4 reverse entry");
+	}
+	is_int(map_entries(fx.fds.conntrack6), mode == LB_MODE_NAT ? 3 : 2, "v6 %s: flows in conntrack6", ms);
+	is_int(map_entries(fx.fds.conntrack), 0, "v6 %s: none in the IPv4 conntrack", ms);
+	/* The IPv4 VIP of the same configuration still works. */
+	spec_client(&s, "198.18.0.1", 40000, IPPROTO_TCP, 80);
+	n = pkt_build(&s, in);
+	rv = run_counted(&fx, in, n, out, &olen, LBC_TX_BACKEND, "v6 fixture, IPv4 VIP");
+	ok(rv == XDP_TX && !memcmp(out, mac_a, 6), "v6 %s: IPv4 VIP beside the IPv6 ones: to its backend", ms);
+	is_int(map_entries(fx.fds.conntrack), 1, "v6 %s: IPv4 flow in the IPv4 conntrack", ms);
+	{
+		/* conntrack6 entries: client address, port, VIP id; created is now-ish. */
+		struct lb_ct6_key k;
+		struct lb_ct ct;
+		struct timespec ts;
+		int found = 0;
+
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		memset(&k, 0, sizeof(k));
+		k.saddr = a6("2001:db8:18::1");
+		k.sport = htons(40000);
+		k.vip_id = fx.st->vips[0].id;
+		found = !bpf_map_lookup_elem(fx.fds.conntrack6, &k, &ct);
+		ok(found && ct.backend_id != 0 && (long)ct.created <= ts.tv_sec &&
+		   (long)ct.created >= ts.tv_sec - 5,
+		   "v6 %s: conntrack6 entry by (client, port, VIP id), created %u s (now %ld)", ms,
+		   found ? ct.created : 0, (long)ts.tv_sec);
+		ok(found && (mode == LB_MODE_NAT ? ct.nat_port == htons(40000) : ct.nat_port == 0),
+		   "v6 %s: NAT port %u", ms, found ? ntohs(ct.nat_port) : 0);
+	}
+	fixture_down(&fx);
+}
+
+static void test_v6(void)
+{
+	v6_dsr_nat(LB_MODE_DSR);
+	v6_dsr_nat(LB_MODE_NAT);
+}
+
+/* Raw extension headers: n of type t (each 8 bytes, PadN), the last pointing at last. */
+static size_t ext_chain(uint8_t *b, int n, uint8_t t, uint8_t last)
+{
+	for (int i = 0; i < n; i++) {
+		uint8_t *h = b + 8 * i;
+
+		memset(h, 0, 8);
+		h[0] = i == n - 1 ? last : t;
+		h[2] = 1; /* PadN, 4 bytes */
+		h[3] = 4;
+	}
+	return 8 * n;
+}
+
+static void test_v6_verdicts(void)
+{
+	uint8_t in[PKT_MAX], ext[256];
+	struct fixture fx;
+	struct pkt_spec s;
+	size_t n;
+
+	if (fixture_up6(&fx, LB_MODE_NAT)) {
+		ok(0, "v6 verdicts: load and configure");
+		fixture_down(&fx);
+		return;
+	}
+#define V6(what, verdict, counter) \
+	expect(&fx, &(struct verdict_case){ "v6 " what, verdict, counter }, in, n)
+	spec_client6(&s, "2001:db8:18::1", 40000, IPPROTO_TCP, 80);
+	inet_pton(AF_INET6, "2001:db8:18::11", &s.dst6);
+	n = pkt_build(&s, in);
+	V6("TCP to a non-VIP address", XDP_PASS, LBC_PASS_NOT_VIP);
+	in[14] = 0x40; /* version 4 inside 0x86DD */
+	V6("malformed, not to a VIP", XDP_PASS, LBC_PASS_NOT_VIP);
+	spec_client6(&s, "2001:db8:18::1", 40000, IPPROTO_TCP, 80);
+	n = pkt_build(&s, in);
+	in[14] = 0x40;
+	V6("version 4 in an IPv6 frame, to the VIP", XDP_DROP, LBC_DROP_MALFORMED);
+	n = pkt_build(&s, in);
+	in[18] = 0x10; /* payload_len 4096 + : past the frame */
+	V6("payload_len past the frame", XDP_DROP, LBC_DROP_MALFORMED);
+	n = pkt_build(&s, in);
+	in[14 + 40 + 12] = 0x40; /* doff 4 */
+	V6("TCP doff 4", XDP_DROP, LBC_DROP_MALFORMED);
+	n = 14 + 30;
+	V6("IPv6 header cut short", XDP_PASS, LBC_PASS_NOT_VIP);
+	spec_client6(&s, "2001:db8:18::1", 40000, IPPROTO_TCP, 443);
+	n = pkt_build(&s, in);
+	V6("VIP address, port without a VIP", XDP_PASS, LBC_PASS_OTHER_L4);
+	spec_client6(&s, "2001:db8:18::1", 1, IPPROTO_ICMPV6, 1);
+	n = pkt_build(&s, in);
+	V6("ICMPv6 echo to the VIP", XDP_PASS, LBC_PASS_OTHER_L4);
+	s.icmp_type = 135; /* neighbour solicitation, unicast to the LB's MAC */
+	n = pkt_build(&s, in);
+	V6("neighbour solicitation for the VIP", XDP_PASS, LBC_PASS_OTHER_L4);
+	spec_client6(&s, "2001:db8:18::1", 0, IPPROTO_TCP, 80);
+	n = pkt_build(&s, in);
+	V6("TCP source port 0", XDP_DROP, LBC_DROP_PORT_ZERO);
+
+	/* Extension headers (parse.h walks them). */
+	spec_client6(&s, "2001:db8:18::1", 40010, IPPROTO_UDP, 53);
+	s.ext_hdrs = ext;
+	memset(ext, 0, 8);
+	ext[0] = IPPROTO_UDP;
+	ext[3] = 1; /* offset 0, M */
+	s.ext_len = 8;
+	s.ext_first = IPPROTO_FRAGMENT;
+	n = pkt_build(&s, in);
+	V6("first fragment (fragment header, M)", XDP_DROP, LBC_DROP_FRAGMENT);
+	ext[3] = 0; /* offset 0, no M: an atomic fragment is a fragment header too */
+	n = pkt_build(&s, in);
+	V6("atomic fragment", XDP_DROP, LBC_DROP_FRAGMENT);
+	ext[2] = 0x01; /* offset 32 */
+	n = pkt_build(&s, in);
+	V6("later fragment", XDP_DROP, LBC_DROP_FRAGMENT);
+	memset(ext, 0, 24);
+	ext[0] = IPPROTO_UDP;
+	ext[1] = 2; /* 24 bytes: one address */
+	ext[3] = 1; /* segments left */
+	s.ext_len = 24;
+	s.ext_first = IPPROTO_ROUTING;
+	n = pkt_build(&s, in);
+	V6("routing header, 1 segment left", XDP_DROP, LBC_DROP_IP_OPTIONS);
+	ext[3] = 0;
+	n = pkt_build(&s, in);
+	V6("routing header, 0 segments left: balanced", XDP_TX, LBC_TX_BACKEND);
+	s.ext_len = ext_chain(ext, 1, IPPROTO_DSTOPTS, IPPROTO_UDP);
+	s.ext_first = IPPROTO_HOPOPTS;
+	n = pkt_build(&s, in);
+	V6("hop-by-hop options: balanced", XDP_TX, LBC_TX_BACKEND);
+	s.ext_len = ext_chain(ext, 8, IPPROTO_DSTOPTS, IPPROTO_UDP);
+	s.ext_first = IPPROTO_DSTOPTS;
+	n = pkt_build(&s, in);
+	V6("8 destination options headers: balanced", XDP_TX, LBC_TX_BACKEND);
+	s.ext_len = ext_chain(ext, 9, IPPROTO_DSTOPTS, IPPROTO_UDP);
+	n = pkt_build(&s, in);
+	V6("9 extension headers: more than parse.h walks", XDP_DROP, LBC_DROP_IP_OPTIONS);
+	s.ext_len = ext_chain(ext, 2, IPPROTO_HOPOPTS, IPPROTO_UDP);
+	s.ext_first = IPPROTO_DSTOPTS;
+	n = pkt_build(&s, in);
+	V6("hop-by-hop not first", XDP_DROP, LBC_DROP_MALFORMED);
+#undef V6
+	{
+		/* The balanced packet with a hop-by-hop header, in nat: rewritten around it. */
+		uint8_t out[PKT_MAX];
+		__u32 olen;
+
+		s.ext_len = ext_chain(ext, 1, IPPROTO_DSTOPTS, IPPROTO_TCP);
+		s.ext_first = IPPROTO_HOPOPTS;
+		s.proto = IPPROTO_TCP;
+		s.dport = 80;
+		n = pkt_build(&s, in);
+		ok(run(&fx, in, n, out, &olen) == XDP_TX && pkt_checksums_ok(out, olen) &&
+		   !memcmp(out + 14 + 40, ext, 8),
+		   "v6 nat with hop-by-hop: XDP_TX, header kept, TCP checksum valid");
+	}
+	fixture_down(&fx);
+}
+
+/* An ICMPv6 error from a router about VIP:port -> client:cport (a reply that could not
+ * go on), quote_len bytes of it quoted. */
+static size_t icmp6_error(uint8_t *in, uint8_t type, const char *client, __u16 cport,
+			  size_t quote_len)
+{
+	struct pkt_spec q, s;
+	uint8_t qb[PKT_MAX];
+	static uint8_t quote[PKT_MAX];
+
+	spec_client6(&q, VIP6, 80, IPPROTO_TCP, cport);
+	inet_pton(AF_INET6, client, &q.dst6);
+	q.tcp_flags = 0x12;
+	pkt_build(&q, qb);
+	memcpy(quote, qb + 14, quote_len);
+	spec_client6(&s, "2001:db8:18::fe", 0, IPPROTO_ICMPV6, type == 2 ? 1280 : 0);
+	s.icmp_type = type;
+	s.payload = quote;
+	s.payload_len = quote_len;
+	return pkt_build(&s, in);
+}
+
+static void v6_icmp_in(__u32 mode)
+{
+	const char *ms = lb_mode_str(mode);
+	uint8_t in[PKT_MAX], out[PKT_MAX], want[PKT_MAX];
+	const struct lb_cfg_backend *be;
+	struct fixture fx;
+	struct pkt_spec s;
+	__u32 olen;
+	size_t n;
+	int rv;
+
+	if (fixture_up6(&fx, mode)) {
+		ok(0, "v6 %s ICMPv6: load and configure", ms);
+		fixture_down(&fx);
+		return;
+	}
+	spec_client6(&s, "2001:db8:18::5", 50000, IPPROTO_TCP, 80);
+	n = pkt_build(&s, in);
+	be = predict6(&fx, &s, 0);
+	rv = run(&fx, in, n, out, &olen);
+	if (!ok(rv == XDP_TX && be, "v6 %s: a flow for the ICMPv6 errors", ms)) {
+		fixture_down(&fx);
+		return;
+	}
+	for (int t = 1; t <= 3; t++) {
+		n = icmp6_error(in, t, "2001:db8:18::5", 50000, 48 + 20);
+		rv = run_counted(&fx, in, n, out, &olen, LBC_ICMP_TO_BACKEND, "v6 ICMPv6 error");
+		is_int(rv, XDP_TX, "v6 %s ICMPv6 type %d about a VIP flow: XDP_TX", ms, t);
+		memcpy(want, in, n);
+		memcpy(want, be->mac, 6);
+		memcpy(want + 6, mac_lb, 6);
+		if (mode == LB_MODE_NAT) {
+			/* An error about what the backend sent: backend:port -> LB:NAT port. */
+			uint8_t *ip = want + 14, *q = ip + 48;
+
+			inet_pton(AF_INET6, SNAT6, ip + 8);
+			memcpy(ip + 24, be->addr.a.b, 16);
+			memcpy(q + 8, be->addr.a.b, 16);
+			inet_pton(AF_INET6, SNAT6, q + 24);
+			q[40] = ntohs(lb_be_port(be)) >> 8;
+			q[41] = ntohs(lb_be_port(be)) & 0xff;
+			q[42] = 50000 >> 8;
+			q[43] = 50000 & 0xff;
+			pkt_fix_checksums(want, n); /* the ICMPv6 checksum from scratch */
+		}
+		is_mem(out, olen, want, n, "v6 %s ICMPv6 type %d: exact bytes to the backend%s", ms, t,
+		       mode == LB_MODE_NAT ? " (rewritten, checksum = full recomputation)" : " (unchanged)");
+	}
+	n = icmp6_error(in, 2, "2001:db8:18::6", 50000, 48);
+	rv = run_counted(&fx, in, n, out, &olen, LBC_PASS_OTHER_L4, "v6 ICMPv6 error, no flow");
+	ok(rv == XDP_PASS && olen == n && !memcmp(in, out, n), "v6 %s: ICMPv6 error about no flow passes untouched", ms);
+	n = icmp6_error(in, 2, "2001:db8:18::5", 50000, 47);
+	rv = run_counted(&fx, in, n, out, &olen, LBC_DROP_MALFORMED, "v6 ICMPv6 error, short quote");
+	is_int(rv, XDP_DROP, "v6 %s: ICMPv6 error quoting 47 bytes dropped", ms);
+	n = icmp6_error(in, 2, "2001:db8:18::5", 50000, 48);
+	in[14 + 48 + 4] = 0; /* quoted payload_len 7 */
+	in[14 + 48 + 5] = 7;
+	pkt_fix_checksums(in, n);
+	rv = run_counted(&fx, in, n, out, &olen, LBC_DROP_MALFORMED, "v6 ICMPv6 error, quoted payload_len 7");
+	is_int(rv, XDP_DROP, "v6 %s: quoted payload_len 7 dropped", ms);
+	n = icmp6_error(in, 4, "2001:db8:18::5", 50000, 48);
+	rv = run_counted(&fx, in, n, out, &olen, LBC_PASS_OTHER_L4, "v6 ICMPv6 parameter problem");
+	is_int(rv, XDP_PASS, "v6 %s: ICMPv6 type 4 is not forwarded", ms);
+	fixture_down(&fx);
+}
+
+static void test_v6_icmp(void)
+{
+	v6_icmp_in(LB_MODE_DSR);
+	v6_icmp_in(LB_MODE_NAT);
+}
+
+/* Memory per tracked flow: the kernel's memlock of each preallocated LRU map over its
+ * capacity. Layout 4 had 96 B (dsr) and 208 B (nat) per IPv4 flow: never more again. */
+static unsigned long long fd_memlock(int fd)
+{
+	char p[64], line[128];
+	unsigned long long v = 0;
+	FILE *f;
+
+	snprintf(p, sizeof(p), "/proc/self/fdinfo/%d", fd);
+	f = fopen(p, "r");
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "memlock: %llu", &v) == 1)
+			break;
+	if (f)
+		fclose(f);
+	return v;
+}
+
+static void test_memory(void)
+{
+	struct fixture fx;
+	double ct4, ct6, rev4, rev6;
+
+	if (fixture_up6(&fx, LB_MODE_NAT)) {
+		ok(0, "memory: load");
+		fixture_down(&fx);
+		return;
+	}
+	ct4 = (double)fd_memlock(fx.fds.conntrack) / LB_CT_DEFAULT;
+	ct6 = (double)fd_memlock(fx.fds.conntrack6) / LB_CT_DEFAULT;
+	rev4 = (double)fd_memlock(fx.fds.reverse) / LB_CT_DEFAULT;
+	rev6 = (double)fd_memlock(fx.fds.reverse6) / LB_CT_DEFAULT;
+	tap_diag("memory per tracked flow (memlock / %d entries): IPv4 dsr %.1f B, nat %.1f B; "
+		 "IPv6 dsr %.1f B, nat %.1f B", LB_CT_DEFAULT, ct4, ct4 + rev4, ct6, ct6 + rev6);
+	ok(ct4 > 0 && ct4 < 96, "IPv4 dsr: %.1f B per flow, less than layout 4's 96", ct4);
+	ok(rev4 > 0 && ct4 + rev4 < 208, "IPv4 nat: %.1f B per flow, less than layout 4's 208",
+	   ct4 + rev4);
+	fixture_down(&fx);
+}
+
 /* ---- encap: a namespace of our own, so the FIB the program asks is one we built ---- */
 static const uint8_t mac_gw[6] = { 0x02, 0x00, 0xc6, 0x12, 0x00, 0xfe };
 
@@ -1017,6 +1502,12 @@ static int encap_netns(int *ifindex)
 		"ip route add 198.51.100.0/24 via 198.18.0.253",
 		"ip route add unreachable 100.64.0.0/24",
 		"ip route add 100.65.0.0/24 via 10.9.0.254",
+		/* IPv6: 2001:db8:77::/64 via the gateway, 2001:db8:78::/64 with a path MTU of 1280 */
+		"sysctl -qw net.ipv6.conf.all.forwarding=1",
+		"ip -6 addr add 2001:db8:18::2/64 dev lbe0 nodad",
+		"ip -6 neigh add 2001:db8:18::fe lladdr 02:00:c6:12:00:fe dev lbe0 nud permanent",
+		"ip -6 route add 2001:db8:77::/64 via 2001:db8:18::fe",
+		"ip -6 route add 2001:db8:78::/64 via 2001:db8:18::fe mtu lock 1280",
 	};
 	char cmd[256];
 
@@ -1082,7 +1573,8 @@ static int encap_fixture(struct fixture *fx, __u32 mode, int ifindex, const char
 			 __u32 encap, const char *backend)
 {
 	struct lb_prog_cfg pc = { .mode = mode, .table_size = RING, .snat_addr = ip4("198.18.0.2"),
-				  .tunnel_src4 = ip4("198.18.0.2"), .ifindex = ifindex };
+				  .tunnel_src4 = ip4("198.18.0.2"), .ifindex = ifindex,
+				  .snat6 = a6(SNAT6), .tunnel_src6 = a6(SNAT6) };
 	struct lb_edit e = { .op = LB_VIP_ADD, .vip_encap = encap };
 	struct lb_cfg_backend b = { .weight = 1 };
 	int err;
@@ -1173,6 +1665,181 @@ static void encap_case(int ifindex, __u32 mode, __u32 encap, const char *backend
 	fixture_down(&fx);
 }
 
+/* Encap with IPv6 on either side: every combination of client (VIP) family and backend
+ * (outer) family. The expected frame is built from the wire format in docs/lb.md. */
+static size_t encap_want6(uint8_t *w, const uint8_t *in, size_t n, int gue,
+			  const struct lb_ip *dst, __u32 hash)
+{
+	int in6 = in[12] == 0x86, out6 = dst->family == LB_FAM6;
+	size_t inner = n - 14, hl = (out6 ? 40 : 20) + (gue ? 8 : 0);
+	uint8_t tos = in6 ? (uint8_t)((in[14] << 4) | (in[15] >> 4)) : in[15];
+	uint8_t proto = gue ? IPPROTO_UDP : in6 ? 41 : 4;
+	uint8_t *ip = w + 14, *u;
+
+	memcpy(w, mac_gw, 6);
+	memcpy(w + 6, mac_lb, 6);
+	w[12] = out6 ? 0x86 : 0x08;
+	w[13] = out6 ? 0xdd : 0x00;
+	memset(ip, 0, hl);
+	if (out6) {
+		__u32 vtf = 6u << 28 | (__u32)tos << 20 | (hash & 0xfffff);
+
+		ip[0] = vtf >> 24;
+		ip[1] = vtf >> 16;
+		ip[2] = vtf >> 8;
+		ip[3] = vtf;
+		ip[4] = (inner + hl - 40) >> 8;
+		ip[5] = (inner + hl - 40) & 0xff;
+		ip[6] = proto;
+		ip[7] = 64;
+		inet_pton(AF_INET6, SNAT6, ip + 8);
+		memcpy(ip + 24, dst->a.b, 16);
+		u = ip + 40;
+	} else {
+		uint16_t c;
+
+		ip[0] = 0x45;
+		ip[1] = tos;
+		ip[2] = (inner + hl) >> 8;
+		ip[3] = (inner + hl) & 0xff;
+		ip[6] = 0x40;
+		ip[8] = 64;
+		ip[9] = proto;
+		memcpy(ip + 12, &(__be32){ ip4("198.18.0.2") }, 4);
+		memcpy(ip + 16, &dst->a.v4, 4);
+		c = ip_sum(ip, 20);
+		ip[10] = c >> 8;
+		ip[11] = c & 0xff;
+		u = ip + 20;
+	}
+	if (gue) {
+		__u16 sport = LB_GUE_SPORT_MIN | (hash & 0x3fff);
+
+		u[0] = sport >> 8;
+		u[1] = sport & 0xff;
+		u[2] = LB_GUE_PORT >> 8;
+		u[3] = LB_GUE_PORT & 0xff;
+		u[4] = (inner + 8) >> 8;
+		u[5] = (inner + 8) & 0xff;
+	}
+	memcpy(w + 14 + hl, in + 14, inner);
+	return 14 + hl + inner;
+}
+
+static void encap6_case(int ifindex, __u32 mode, __u32 encap, int client6, const char *backend,
+			size_t payload, int verdict, int counter, const char *what)
+{
+	static uint8_t pl[1400];
+	uint8_t in[PKT_MAX], out[PKT_MAX], want[PKT_MAX];
+	const char *ms = lb_mode_str(mode);
+	const char *es = encap == LB_ENCAP_GUE ? "gue" : "ipip";
+	struct lb_ip be = { 0 };
+	struct fixture fx;
+	struct lb_counters c;
+	struct pkt_spec s;
+	__be16 bport;
+	__u32 olen, h, pmtu;
+	int rv;
+	size_t n, wn;
+
+	lb_parse_addr_port(backend, &be, &bport);
+	if (encap_fixture(&fx, mode, ifindex, client6 ? "[" VIP6 "]:53/udp" : "198.18.0.100:53/udp",
+			  encap, backend)) {
+		ok(0, "%s %s %s: load and configure", ms, es, what);
+		fixture_down(&fx);
+		return;
+	}
+	if (client6)
+		spec_client6(&s, "2001:db8:18::1", 40001, IPPROTO_UDP, 53);
+	else
+		spec_client(&s, "198.18.0.1", 40001, IPPROTO_UDP, 53);
+	s.payload = pl;
+	s.payload_len = payload;
+	s.frag_off = 0x4000;
+	n = pkt_build(&s, in);
+	if (client6) {
+		union lb_addr sa = { 0 }, da = { 0 };
+
+		memcpy(sa.b, &s.src6, 16);
+		memcpy(da.b, &s.dst6, 16);
+		h = lb_flow_hash_addr(&sa, &da, htons(s.sport), htons(s.dport), s.proto);
+	} else {
+		h = lb_flow_hash(s.src4.s_addr, s.dst4.s_addr, htons(s.sport), htons(s.dport), s.proto);
+	}
+	rv = run(&fx, in, n, out, &olen);
+	counters(&fx, &c);
+	is_int(rv, verdict, "%s %s %s: %s", ms, es, what, xdp_action_str(verdict));
+	is_int(c.c[counter], 1, "%s %s %s: counted as %s", ms, es, what, lb_counter_name(counter));
+	ok(verdict_sum(&c) == 1, "%s %s %s: one verdict for one packet", ms, es, what);
+	if (counter == LBC_TX_ENCAP) {
+		wn = encap_want6(want, in, n, encap == LB_ENCAP_GUE, &be, h);
+		is_mem(out, olen, want, wn, "%s %s %s: exact outer headers, inner packet unchanged",
+		       ms, es, what);
+		is_int(map_entries(fx.fds.reverse) + map_entries(fx.fds.reverse6), 0,
+		       "%s %s %s: no NAT state", ms, es, what);
+		is_int(map_entries(client6 ? fx.fds.conntrack6 : fx.fds.conntrack), 1,
+		       "%s %s %s: the flow is tracked", ms, es, what);
+	}
+	pmtu = be.family == LB_FAM4 ? 600 : 1280; /* the routes' locked MTUs (encap_netns) */
+	if (counter == LBC_ICMP_TOO_BIG && client6) {
+		/* ICMPv6 packet too big from the VIP, MTU 1280 - outer headers, quoting 48 bytes. */
+		size_t hl = (be.family == LB_FAM6 ? 40 : 20) + (encap == LB_ENCAP_GUE ? 8 : 0);
+		uint8_t *ip = out + 14, *ic = ip + 40;
+		__u32 mtu;
+
+		ok(olen == 14 + 96 && !memcmp(out, mac_client, 6) && !memcmp(out + 6, mac_lb, 6),
+		   "%s %s %s: 110-byte reply to the client's MAC (%u)", ms, es, what, olen);
+		if (olen == 110) {
+			mtu = (__u32)ic[4] << 24 | ic[5] << 16 | ic[6] << 8 | ic[7];
+			ok(ip[0] == 0x60 && ip[1] == 0 && ip[4] == 0 && ip[5] == 56 && ip[6] == 58 &&
+			   ip[7] == 64 && !memcmp(ip + 8, in + 14 + 24, 16) &&
+			   !memcmp(ip + 24, in + 14 + 8, 16),
+			   "%s %s %s: IPv6 from the VIP to the client, next header 58", ms, es, what);
+			ok(ic[0] == 2 && ic[1] == 0 && mtu == pmtu - hl,
+			   "%s %s %s: packet too big, MTU %zu (%u)", ms, es, what, pmtu - hl, mtu);
+			ok(!memcmp(ic + 8, in + 14, 48), "%s %s %s: quotes the IPv6 header + 8 bytes",
+			   ms, es, what);
+			ok(pkt_checksums_ok(out, olen), "%s %s %s: ICMPv6 checksum valid", ms, es, what);
+		}
+	}
+	if (counter == LBC_ICMP_TOO_BIG && !client6) {
+		size_t hl = (be.family == LB_FAM6 ? 40 : 20) + (encap == LB_ENCAP_GUE ? 8 : 0);
+		uint8_t *ic = out + 14 + 20;
+
+		ok(olen == 70 && ic[0] == 3 && ic[1] == 4 && (size_t)(ic[6] << 8 | ic[7]) == pmtu - hl &&
+		   pkt_checksums_ok(out, olen),
+		   "%s %s %s: ICMP fragmentation needed, MTU %zu, checksums valid", ms, es, what,
+		   pmtu - hl);
+	}
+	fixture_down(&fx);
+}
+
+static void test_encap6(int ifindex)
+{
+	for (__u32 mode = LB_MODE_NAT; mode <= LB_MODE_DSR; mode++) {
+		for (__u32 e = LB_ENCAP_IPIP; e <= LB_ENCAP_GUE; e++) {
+			size_t o6 = e == LB_ENCAP_GUE ? 48 : 40, o4 = e == LB_ENCAP_GUE ? 28 : 20;
+
+			encap6_case(ifindex, mode, e, 1, "2001:db8:77::7", 100, XDP_TX, LBC_TX_ENCAP,
+				    "v6-in-v6 via the gateway");
+			encap6_case(ifindex, mode, e, 1, "203.0.113.7", 100, XDP_TX, LBC_TX_ENCAP,
+				    "v6-in-v4 via the gateway");
+			encap6_case(ifindex, mode, e, 0, "2001:db8:77::7", 100, XDP_TX, LBC_TX_ENCAP,
+				    "v4-in-v6 via the gateway");
+			encap6_case(ifindex, mode, e, 1, "2001:db8:78::9", 1280 - o6 - 48, XDP_TX,
+				    LBC_TX_ENCAP, "v6-in-v6 exactly the path MTU");
+			encap6_case(ifindex, mode, e, 1, "2001:db8:78::9", 1280 - o6 - 48 + 1, XDP_TX,
+				    LBC_ICMP_TOO_BIG, "v6-in-v6 1 byte over the path MTU");
+			encap6_case(ifindex, mode, e, 0, "2001:db8:78::9", 1280 - o6 - 28 + 1, XDP_TX,
+				    LBC_ICMP_TOO_BIG, "v4-in-v6 1 byte over, DF");
+			encap6_case(ifindex, mode, e, 1, "192.0.2.9", 600 - o4 - 48 + 1, XDP_TX,
+				    LBC_ICMP_TOO_BIG, "v6-in-v4 1 byte over a 600-byte path");
+			encap6_case(ifindex, mode, e, 1, "2001:db8:79::5", 0, XDP_DROP,
+				    LBC_DROP_NO_ROUTE, "v6 backend without a route");
+		}
+	}
+}
+
 static void test_encap(void)
 {
 	int ifindex;
@@ -1181,6 +1848,7 @@ static void test_encap(void)
 		ok(0, "encap: a network namespace with veth ports and routes");
 		return;
 	}
+	test_encap6(ifindex);
 	for (__u32 mode = LB_MODE_NAT; mode <= LB_MODE_DSR; mode++) {
 		for (__u32 e = LB_ENCAP_IPIP; e <= LB_ENCAP_GUE; e++) {
 			encap_case(ifindex, mode, e, "203.0.113.7", IPPROTO_TCP, 0, 0, XDP_TX,
@@ -1222,6 +1890,10 @@ int main(void)
 	test_port_zero();
 	test_icmp_bounds();
 	test_counters_add_up();
+	test_v6();
+	test_v6_verdicts();
+	test_v6_icmp();
+	test_memory();
 	test_encap(); /* last: it moves this process into a namespace of its own */
 	return tap_done();
 }
