@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-/* `bpflab lab up --lb nat|dsr --lb-config FILE`: the lab starts the load balancer on lb's
+/* `bpflab lab up --lb nat|dsr|ipip|gue --lb-config FILE`: the lab starts the load balancer on lb's
  * eth0 with FILE and, when FILE has `check` lines, its health checker `lb health` in the
  * background (log and pid file in the lab's runtime folder); `lab down` stops both. The
  * checker is found by its argv[0] marker (HEALTH_MARK:<lab>), so a `lab up` killed between
@@ -22,7 +22,7 @@
 
 #define HEALTH_MARK "bpflab-lab-health"
 
-static bool has_check(const char *config)
+bool lab_config_has_check(const char *config)
 {
 	char line[512];
 	bool hit = false;
@@ -85,6 +85,11 @@ int lab_lb_start(const struct lab *lab, const char *mode, const char *config)
 	pid_t pid;
 	FILE *f;
 
+	/* The L3 lab (--lb ipip|gue): lb runs in dsr mode; FILE's `encap` lines say which
+	 * VIPs are tunnelled, and their checks go through the tunnel (lb_steer.h). */
+	if (!strcmp(mode, "ipip") || !strcmp(mode, "gue"))
+		start[5] = "dsr";
+
 	/* The child runs in another directory's view of nothing: give it an absolute path. */
 	if (!realpath(config, cfg)) {
 		pr_warn("lab '%s': cannot read --lb-config '%s': %s\n", lab->name, config,
@@ -99,11 +104,11 @@ int lab_lb_start(const struct lab *lab, const char *mode, const char *config)
 	snprintf(log, sizeof(log), "%s/lb-start.log", dir);
 	if (spawn(ns, start, log, true)) {
 		pr_warn("lab '%s': 'bpflab lb start eth0 --mode %s --config %s' in lb failed:\n",
-			lab->name, mode, cfg);
+			lab->name, start[5], cfg);
 		lab_log_warn(log, NULL);
 		return EXIT_FAIL;
 	}
-	if (!has_check(cfg) || lab_health_pid(lab->name))
+	if (!lab_config_has_check(cfg) || lab_health_pid(lab->name))
 		return EXIT_OK;
 	snprintf(a0, sizeof(a0), HEALTH_MARK ":%s", lab->name);
 	snprintf(log, sizeof(log), "%s/lb-health.log", dir);

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <ifaddrs.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <bpf/bpf.h>
@@ -409,7 +410,10 @@ struct hb {                     /* one checked backend */
 	__u32 id, vi;           /* backend id; index into hi->v */
 	bool seen;              /* still in the configuration at the last sync */
 	char who[48];
-	struct sockaddr_in sa;  /* where the probe connects */
+	struct sockaddr_storage sa; /* where the probe connects (IPv4 or IPv6) */
+	socklen_t salen;
+	struct sockaddr_storage src; /* bound first when srclen: see probe_source */
+	socklen_t srclen;
 	__u32 mark;             /* SO_MARK steering it to this backend (0: none) */
 	struct lb_hsm m;
 	struct lb_health h;
@@ -632,7 +636,7 @@ static void probe_start(struct hinst *hi, struct hb *b, double now)
 	b->deadline = now + c->timeout_ms / 1000.0;
 	b->next = now + c->interval_ms / 1000.0;
 	b->sent = b->got = 0;
-	b->fd = socket(AF_INET, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	b->fd = socket(b->sa.ss_family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (b->fd < 0) {
 		probe_done(hi, b, false, "no socket");
 		return;
@@ -641,7 +645,11 @@ static void probe_start(struct hinst *hi, struct hb *b, double now)
 		probe_done(hi, b, false, "SO_MARK refused");
 		return;
 	}
-	if (connect(b->fd, (struct sockaddr *)&b->sa, sizeof(b->sa)) && errno != EINPROGRESS) {
+	if (b->srclen && bind(b->fd, (struct sockaddr *)&b->src, b->srclen)) {
+		probe_done(hi, b, false, "cannot bind the probe's source");
+		return;
+	}
+	if (connect(b->fd, (struct sockaddr *)&b->sa, b->salen) && errno != EINPROGRESS) {
 		probe_done(hi, b, false, strerror(errno));
 		return;
 	}
@@ -733,6 +741,72 @@ static void probe_step(struct hinst *hi, struct hb *b, short revents)
 		probe_done(hi, b, false, b->got ? "not an HTTP response" : "closed without a response");
 }
 
+static bool is_vip_addr(const struct lb_cfg *s, const struct sockaddr_storage *a)
+{
+	for (int i = 0; i < s->nvips; i++) {
+		const struct lb_vip_key *k = &s->vips[i].key;
+
+		if (a->ss_family == AF_INET && k->family == LB_FAM4 &&
+		    ((const struct sockaddr_in *)a)->sin_addr.s_addr == k->addr.v4)
+			return true;
+		if (a->ss_family == AF_INET6 && k->family == LB_FAM6 &&
+		    !memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr, k->addr.b, 16))
+			return true;
+	}
+	return false;
+}
+
+/* The source of b's probes. The kernel's own choice, unless that is a VIP: an IPv6 VIP on
+ * the LB's interface (the L2 lab puts it there) can win source selection, and the
+ * backend would then answer a VIP it holds itself. Then the interface's first global
+ * address of the family that is no VIP. srclen 0: the kernel's choice. */
+static void probe_source(const struct lb_cfg *s, const char *ifname, struct hb *b)
+{
+	struct sockaddr_storage got;
+	socklen_t gl = sizeof(got);
+	struct ifaddrs *ifs, *ia;
+	int fd = socket(b->sa.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	b->srclen = 0;
+	if (fd < 0)
+		return;
+	/* a UDP connect sends nothing: it only asks the routing table */
+	if (connect(fd, (struct sockaddr *)&b->sa, b->salen) ||
+	    getsockname(fd, (struct sockaddr *)&got, &gl) || !is_vip_addr(s, &got)) {
+		close(fd);
+		return;
+	}
+	close(fd);
+	if (getifaddrs(&ifs))
+		return;
+	for (ia = ifs; ia; ia = ia->ifa_next) {
+		struct sockaddr_storage c = {};
+
+		if (!ia->ifa_addr || ia->ifa_addr->sa_family != b->sa.ss_family ||
+		    strcmp(ia->ifa_name, ifname))
+			continue;
+		if (b->sa.ss_family == AF_INET6) {
+			const struct sockaddr_in6 *a6 = (const struct sockaddr_in6 *)ia->ifa_addr;
+			if (IN6_IS_ADDR_LINKLOCAL(&a6->sin6_addr))
+				continue;
+			memcpy(&c, a6, sizeof(*a6));
+			((struct sockaddr_in6 *)&c)->sin6_port = 0;
+			b->srclen = sizeof(*a6);
+		} else {
+			memcpy(&c, ia->ifa_addr, sizeof(struct sockaddr_in));
+			((struct sockaddr_in *)&c)->sin_port = 0;
+			b->srclen = sizeof(struct sockaddr_in);
+		}
+		if (is_vip_addr(s, &c)) {
+			b->srclen = 0;
+			continue;
+		}
+		b->src = c;
+		break;
+	}
+	freeifaddrs(ifs);
+}
+
 /* The configuration again: new backends get checked, gone ones forgotten. */
 static int sync_cfg(struct hinst *hi)
 {
@@ -780,7 +854,7 @@ static int sync_cfg(struct hinst *hi)
 			;
 		if (vi == hi->nv)
 			continue;
-		lb_fmt_addr_port(cb->addr, lb_be_port(cb), who, sizeof(who));
+		lb_fmt_addr_port(&cb->addr, lb_be_port(cb), who, sizeof(who));
 		for (k = 0; k < hi->nb && !(hi->b[k].id == cb->id && !strcmp(hi->b[k].who, who)); k++)
 			;
 		b = &hi->b[k];
@@ -806,13 +880,30 @@ static int sync_cfg(struct hinst *hi)
 		}
 		b->seen = true;
 		b->vi = vi;
-		b->sa = (struct sockaddr_in){ .sin_family = AF_INET, .sin_addr.s_addr = cb->addr,
-					      .sin_port = lb_be_port(cb) };
-		/* dsr: on the wire the probe goes to VIP:port at this backend (lb_steer.h). An
-		 * encap VIP's backend sits behind a router, which would send a VIP packet back
-		 * here: probed at its own address until steering can encapsulate. */
-		b->mark = hi->mode == LB_MODE_DSR && hi->steer &&
-			  lb_cfg_vip_encap(s, &cb->vip) == LB_ENCAP_NONE ? lb_steer_mark(cb->id) : 0;
+		memset(&b->sa, 0, sizeof(b->sa));
+		if (cb->addr.family == LB_FAM6) {
+			struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&b->sa;
+
+			a6->sin6_family = AF_INET6;
+			memcpy(&a6->sin6_addr, cb->addr.a.b, 16);
+			a6->sin6_port = lb_be_port(cb);
+			b->salen = sizeof(*a6);
+		} else {
+			struct sockaddr_in *a4 = (struct sockaddr_in *)&b->sa;
+
+			a4->sin_family = AF_INET;
+			a4->sin_addr.s_addr = cb->addr.a.v4;
+			a4->sin_port = lb_be_port(cb);
+			b->salen = sizeof(*a4);
+		}
+		probe_source(s, hi->ifname, b);
+		/* dsr and encap: on the wire the probe goes to VIP:port at this backend, on L2
+		 * or in the VIP's tunnel (lb_steer.h); nat: to the backend, as lb's own
+		 * packets do. A mixed-family encap VIP's backend cannot be steered: it is
+		 * probed at its own address. */
+		b->mark = hi->steer && lb_steer_covers(cb) &&
+			  (hi->mode == LB_MODE_DSR || lb_cfg_vip_encap(s, &cb->vip) != LB_ENCAP_NONE)
+			  ? lb_steer_mark(cb->id) : 0;
 		/* Health wins over a weight set behind its back (an apply of an older file). */
 		if (b->m.state == LB_H_DOWN && cb->weight) {
 			b->h.drained = 0;
@@ -850,7 +941,7 @@ static int sync_cfg(struct hinst *hi)
 		i--;
 	}
 	if (hi->steer)
-		lb_steer_sync(hi->steer, s);
+		lb_steer_sync(hi->steer, s, &in.meta);
 out:
 	inst_close(&in);
 	free(s);
@@ -880,14 +971,20 @@ static int hinst_init(struct hinst *hi, const char *iface)
 		ret = EXIT_FAIL;
 		goto out;
 	}
-	if (hi->mode == LB_MODE_DSR) {
+	/* dsr needs the steering for every check; nat only for encap VIPs, which without
+	 * it are checked at the backend's own address (and say so). */
+	{
 		int err = lb_steer_attach(&hi->steer, &in);
-		if (err) {
+		if (err && hi->mode == LB_MODE_DSR) {
 			pr_warn("cannot steer checks of %s to one backend each (%s): dsr checks need "
 				"the tc egress program\n", in.ifname, strerr(err));
 			ret = EXIT_FAIL;
 			goto out;
 		}
+		if (err)
+			pr_warn("cannot steer checks of %s through the VIP (%s): the backends of its "
+				"encap VIPs are checked at their own addresses\n", in.ifname,
+				strerr(err));
 	}
 out:
 	inst_close(&in);
@@ -1020,9 +1117,10 @@ const struct cmd_spec lb_health_spec = {
 	"with a `check` line is probed at the check's interval, each probe bounded by its\n"
 	"timeout. After `fall` failed checks in a row a backend is drained (weight 0: no new\n"
 	"flows, existing ones kept), after `rise` good ones it gets its weight back; a VIP with\n"
-	"fewer than `need` healthy backends is marked down. In dsr mode the probe goes to\n"
-	"VIP:port at that one backend (a tc program on the interface steers it), so it proves the\n"
-	"backend serves the VIP. State is kept beside the balancer's pins (`lb show` shows it);\n"
+	"fewer than `need` healthy backends is marked down. In dsr mode, and for encap VIPs in\n"
+	"either mode, the probe goes to VIP:port at that one backend (a tc program on the\n"
+	"interface steers it, in the VIP's tunnel for encap), so it proves the backend serves\n"
+	"the VIP. IPv4 and IPv6. State is kept beside the balancer's pins (`lb show` shows it);\n"
 	"a checker started after a killed one takes over its drained backends.\n",
 	.opts = health_opts,
 	.notes = "config (per VIP, after its vip line):\n"

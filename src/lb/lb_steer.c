@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-/* Loads and attaches steer.bpf.c for `lb health` in dsr mode (see lb_steer.h). Its links
+/* Loads and attaches steer.bpf.c for `lb health` (see lb_steer.h). Its links
  * are not pinned: they go with the checker, also on kill -9. */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -103,7 +104,7 @@ fail:
 	return err;
 }
 
-void lb_steer_sync(struct lb_steer *st, const struct lb_cfg *s)
+void lb_steer_sync(struct lb_steer *st, const struct lb_cfg *s, const struct lb_meta *m)
 {
 	static struct lb_steer_be want[LB_MAX_BACKENDS];
 	int fd;
@@ -115,14 +116,25 @@ void lb_steer_sync(struct lb_steer *st, const struct lb_cfg *s)
 	for (int i = 0; i < s->nbackends; i++) {
 		const struct lb_cfg_backend *b = &s->backends[i];
 		int v = lb_cfg_find_vip(s, &b->vip);
+		int encap = lb_cfg_vip_encap(s, &b->vip);
+		struct lb_steer_be *w;
 
 		if (v < 0 || s->vips[v].check.type == LB_CHECK_NONE || b->id >= LB_MAX_BACKENDS ||
-		    lb_cfg_vip_encap(s, &b->vip) != LB_ENCAP_NONE)
+		    (m->mode != LB_MODE_DSR && encap == LB_ENCAP_NONE) || !lb_steer_covers(b))
 			continue;
-		want[b->id] = (struct lb_steer_be){
-			.vip_addr = b->vip.addr, .be_addr = b->addr, .vip_port = b->vip.port,
-			.be_port = lb_be_port(b), .proto = b->vip.proto, .used = 1,
-		};
+		w = &want[b->id];
+		w->vip = b->vip.addr;
+		w->be = b->addr.a;
+		w->vip_port = b->vip.port;
+		w->be_port = lb_be_port(b);
+		w->proto = b->vip.proto;
+		w->used = 1;
+		w->encap = (__u8)encap;
+		w->family = b->vip.family;
+		if (encap && w->family == LB_FAM4)
+			w->tunnel_src.v4 = m->tunnel_src4;
+		else if (encap)
+			w->tunnel_src = m->tunnel_src6;
 	}
 	for (__u32 id = 0; id < LB_MAX_BACKENDS; id++) {
 		if (!memcmp(&want[id], &st->cur[id], sizeof(want[id])))
@@ -130,6 +142,12 @@ void lb_steer_sync(struct lb_steer *st, const struct lb_cfg *s)
 		if (!bpf_map_update_elem(fd, &id, &want[id], BPF_ANY))
 			st->cur[id] = want[id];
 	}
+}
+
+bool lb_steer_covers(const struct lb_cfg_backend *b)
+{
+	return b->vip.family == b->addr.family &&
+	       (b->vip.family == LB_FAM4 || b->vip.family == LB_FAM6);
 }
 
 void lb_steer_detach(struct lb_steer *st)

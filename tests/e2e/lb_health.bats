@@ -6,6 +6,8 @@
 # through the VIP (a backend without the VIP fails although its own address answers); a
 # backend that answers garbage or never answers is a failed check, not a hang; bad check
 # lines change nothing; a checker killed with -9 leaves a state the next one takes over.
+# In the L3 lab (lab up --lb ipip|gue) the check of an encap VIP goes through the VIP in
+# the VIP's tunnel, decapsulated by the backend's `lb decap` like clients' packets.
 load helpers
 bats_require_minimum_version 1.5.0
 
@@ -70,6 +72,29 @@ wait_up() {
   done
   lb show >&2; cat "$EV" >&2
   return 1
+}
+
+# conf3 ENCAP CHECK-WORDS...: the L3 lab's VIP, encapsulated, its three backends, a check
+conf3() {
+  local encap=$1; shift
+  {
+    echo "vip $VIP encap $encap"
+    for h in 11 12 13; do echo "backend $VIP 198.18.$h.$h"; done
+    echo "check $VIP $*"
+  } > "$CONF"
+}
+
+# decapsulated packets of the VIP on NODE's lb decap (SIGUSR1 appends its counters)
+decap_vip_packets() {
+  local log="/run/bpflab/lab/$LAB/decap-$1.log" pid n
+  pid=$(cat "/run/bpflab/lab/$LAB/decap-$1.pid")
+  n=$(grep -c '"type":"decap"' "$log" || true)
+  kill -USR1 "$pid"
+  for _ in $(seq 100); do
+    [ "$(grep -c '"type":"decap"' "$log" || true)" -gt "$n" ] && break
+    sleep 0.05
+  done
+  grep '"type":"decap"' "$log" | tail -1 | jq '.vips[] | select(.vip == "198.18.0.100") | .packets'
 }
 
 server_pid() { "$BPFLAB" lab status --name "$LAB" --json | jq ".nodes[] | select(.node == \"$1\") | .server.pid"; }
@@ -304,7 +329,7 @@ EOF
 @test "lab up --lb-config starts lb and, with checks, lb health on lb; lab down stops both" {
   conf tcp interval 0.3
   run "$BPFLAB" lab up --name "$LAB" --backends 3 --lb-config "$CONF"
-  [ "$status" -eq 2 ]; [[ $output == *"--lb-config needs --lb nat or --lb dsr"* ]]
+  [ "$status" -eq 2 ]; [[ $output == *"--lb-config needs --lb nat|dsr|ipip|gue"* ]]
   ! ip netns list | grep -qw "$LAB-lb"
   "$BPFLAB" lab up --name "$LAB" --backends 3 --lb dsr --serve --lb-config "$CONF" >/dev/null
   pid=$(cat "/run/bpflab/lab/$LAB/lb-health.pid")
@@ -318,4 +343,161 @@ EOF
   "$BPFLAB" lab down --name "$LAB" >/dev/null
   ! kill -0 "$pid" 2>/dev/null
   [ ! -e "/sys/fs/bpf/bpflab/lb/eth0@$LAB-lb" ]
+}
+
+@test "L3 lab, gue: the check goes through the VIP's tunnel; a stopped server is drained, no other flow breaks, back after rise" {
+  "$BPFLAB" lab up --name "$LAB" --backends 3 --lb gue --serve >/dev/null
+  conf3 gue http / status 200 interval 0.3 timeout 0.2 fall 3 rise 2
+  lb start eth0 --mode dsr --config "$CONF" >/dev/null
+  a0=$(decap_vip_packets backend-a)
+  health_bg
+  # the probes reached backend-a in the tunnel: its decap counted them for the VIP
+  sleep 1
+  a1=$(decap_vip_packets backend-a)
+  echo "# backend-a decapsulated $((a1 - a0)) probe packets for the VIP" >&3
+  [ $((a1 - a0)) -ge 4 ]
+  http_streams 24 9 > "$BATS_TEST_TMPDIR/streams.json" &
+  SPID=$!
+  PIDS+=($SPID)
+  sleep 2.5
+  killed=$(now_ms)
+  kill "$(server_pid backend-b)"
+  for _ in $(seq 60); do
+    grep -q '"event":"drain".*"backend":"198.18.12.12:80"' "$EV" && break
+    sleep 0.1
+  done
+  drain=$(grep '"event":"drain"' "$EV" | jq -s '.[0]')
+  json_assert "$drain" '.backend == "198.18.12.12:80" and .detail == "weight 1 -> 0 (existing flows kept)"'
+  took=$(( $(printf '%s' "$drain" | jq .time_ms) - killed ))
+  echo "# drained ${took} ms after the server stopped (interval x fall = 900 ms)" >&3
+  [ "$took" -ge 500 ] && [ "$took" -le 3400 ]
+  json_assert "$(lb show --json)" '.vips[0].backends[1] | .weight == 0 and .health.state == "down" and .health.drained'
+  wait "$SPID"
+  out=$(cat "$BATS_TEST_TMPDIR/streams.json")
+  json_assert "$out" 'length == 24 and ([.[] | select(.backend != "backend-b" and .error != null)] | length) == 0'
+  json_assert "$out" '([.[] | select(.backend == "backend-a")] | length) > 0 and ([.[] | select(.backend == "backend-c")] | length) > 0'
+  json_assert "$out" '[.[] | select(.backend != "backend-b") | .requests] | min > 50'
+  back=$(now_ms)
+  "$BPFLAB" lab up --name "$LAB" --backends 3 --lb gue --serve >/dev/null
+  wait_up 3
+  restore=$(grep '"event":"restore"' "$EV" | jq -s '.[0]')
+  json_assert "$restore" '.backend == "198.18.12.12:80" and .detail == "weight 0 -> 1"'
+  [ "$(printf '%s' "$restore" | jq .time_ms)" -gt "$back" ]
+  json_assert "$(lb show --json)" '[.vips[0].backends[].weight] == [1,1,1]'
+  kill -0 "$HPID"
+}
+
+@test "L3 lab, ipip: a backend without the VIP fails although its own address answers; nat mode steers encap VIPs too" {
+  "$BPFLAB" lab up --name "$LAB" --backends 3 --lb ipip --serve >/dev/null
+  conf3 ipip http / interval 0.25 timeout 0.2 fall 2 rise 2
+  lb start eth0 --mode nat --config "$CONF" >/dev/null
+  health_bg
+  lab_exec "$LAB" backend-c ip addr del 198.18.0.100/32 dev lo
+  # its server still answers at its own address, from lb, through the router
+  lab_exec "$LAB" lb timeout 5 curl -sf -m 2 -o /dev/null http://198.18.13.13/
+  for _ in $(seq 50); do
+    grep -q '"event":"drain".*"backend":"198.18.13.13:80"' "$EV" && break
+    sleep 0.1
+  done
+  json_assert "$(lb show --json)" '.vips[0].backends[2] | .weight == 0 and .health.state == "down"'
+  json_assert "$(lb show --json)" '[.vips[0].backends[0,1].weight] == [1,1]'
+  lab_exec "$LAB" backend-c ip addr add 198.18.0.100/32 dev lo
+  wait_up 3
+  # the probes' answers were restored for the checker only: clients reach all three
+  out=$(lab_exec "$LAB" client timeout 20 python3 -c '
+import http.client, json
+names = {}
+for _ in range(90):
+    c = http.client.HTTPConnection("198.18.0.100", 80, timeout=2); c.request("GET", "/")
+    n = c.getresponse().read().decode().strip(); names[n] = names.get(n, 0) + 1; c.close()
+print(json.dumps(names))')
+  json_assert "$out" '.["backend-a"] > 0 and .["backend-b"] > 0 and .["backend-c"] > 0 and ([.[]] | add) == 90'
+  kill "$HPID"; wait "$HPID" || true
+  json_assert "$("$BPFLAB" lab status --name "$LAB" --json)" '[.nodes[] | select(.node == "lb") | .programs[] | tostring | select(test("lb_steer"))] | length == 0'
+}
+
+@test "IPv6 in nat mode: v6 VIPs and backends checked over http and udp, drained and restored" {
+  "$BPFLAB" lab up --name "$LAB" --backends 2 --lb nat --serve >/dev/null
+  V6="[2001:db8:18::100]:80/tcp" U6="[2001:db8:18::100]:7/udp"
+  {
+    echo "vip $V6"; echo "backend $V6 2001:db8:18::b"; echo "backend $V6 2001:db8:18::c"
+    echo "check $V6 http / status 200 interval 0.3 timeout 0.2 fall 2 rise 2"
+    echo "vip $U6"; echo "backend $U6 2001:db8:18::b"; echo "backend $U6 2001:db8:18::c"
+    echo "check $U6 udp ping\\x21 expect ping! interval 0.3 timeout 0.2 fall 2 rise 2"
+  } > "$CONF"
+  # a UDP echo on each backend, bounded
+  for n in backend-a backend-b; do
+    lab_exec "$LAB" "$n" timeout 60 python3 -c '
+import socket
+s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM); s.bind(("::", 7))
+while True:
+    d, a = s.recvfrom(512); s.sendto(d, a)' &
+    PIDS+=($!)
+  done
+  lb start eth0 --mode nat --config "$CONF" >/dev/null
+  health_bg 2
+  for _ in $(seq 50); do
+    [ "$(lb show --json | jq '[.vips[1].backends[] | select(.health.state == "up")] | length')" -eq 2 ] && break
+    sleep 0.1
+  done
+  show=$(lb show --json)
+  json_assert "$show" '[.vips[].backends[].address] == ["[2001:db8:18::b]:80", "[2001:db8:18::c]:80", "[2001:db8:18::b]:7", "[2001:db8:18::c]:7"]'
+  json_assert "$show" '[.vips[].backends[].health.state] == ["up", "up", "up", "up"]'
+  kill_server backend-b
+  for _ in $(seq 50); do
+    grep -q '"event":"drain".*"backend":"\[2001:db8:18::c\]:80"' "$EV" && break
+    sleep 0.1
+  done
+  show=$(lb show --json)
+  json_assert "$show" '.vips[0].backends[1] | .weight == 0 and .health.state == "down" and .health.last == "Connection refused"'
+  json_assert "$show" '.vips[0].backends[0].weight == 1 and ([.vips[1].backends[].weight] == [1, 1])'
+  "$BPFLAB" lab up --name "$LAB" --backends 2 --serve >/dev/null
+  wait_up 2
+  json_assert "$(grep '"event":"restore"' "$EV" | head -1)" '.backend == "[2001:db8:18::c]:80" and .detail == "weight 0 -> 1"'
+  kill -0 "$HPID"
+}
+
+@test "IPv6 through the VIP: dsr on L2 and gue in the L3 lab; a backend without the VIP fails although its address answers" {
+  V6="[2001:db8:18::100]:80/tcp"
+  # L3: a v6 GUE VIP, v6 backends two hops away, probes in IPv6-in-IPv6 GUE
+  "$BPFLAB" lab up --name "$LAB" --backends 3 --lb gue --serve >/dev/null
+  {
+    echo "vip $V6 encap gue"
+    for h in b c d; do echo "backend $V6 2001:db8:18:$h::$h"; done
+    echo "check $V6 http / interval 0.25 timeout 0.2 fall 2 rise 2"
+  } > "$CONF"
+  lb start eth0 --mode dsr --config "$CONF" >/dev/null
+  health_bg
+  lab_exec "$LAB" backend-c ip addr del 2001:db8:18::100/128 dev lo
+  lab_exec "$LAB" lb timeout 5 curl -sf -m 2 -o /dev/null -g "http://[2001:db8:18:d::d]/"
+  for _ in $(seq 50); do
+    grep -q '"event":"drain".*"backend":"\[2001:db8:18:d::d\]:80"' "$EV" && break
+    sleep 0.1
+  done
+  json_assert "$(lb show --json)" '.vips[0].backends[2] | .weight == 0 and .health.state == "down" and (.health.last | startswith("timeout"))'
+  json_assert "$(lb show --json)" '[.vips[0].backends[0,1].weight] == [1,1]'
+  lab_exec "$LAB" backend-c ip addr add 2001:db8:18::100/128 dev lo
+  wait_up 3
+  kill "$HPID"; wait "$HPID" || true
+  lb stop eth0 >/dev/null
+  "$BPFLAB" lab down --name "$LAB" >/dev/null
+  # L2 dsr: the lab puts the v6 VIP on the backends' lo; probes rewritten to it on the way out
+  "$BPFLAB" lab up --name "$LAB" --backends 3 --lb dsr --serve >/dev/null
+  {
+    echo "vip $V6"
+    for h in b c d; do echo "backend $V6 2001:db8:18::$h"; done
+    echo "check $V6 tcp interval 0.25 timeout 0.2 fall 2 rise 2"
+  } > "$CONF"
+  lb start eth0 --mode dsr --config "$CONF" >/dev/null
+  EV="$BATS_TEST_TMPDIR/events2.jsonl"
+  health_bg
+  lab_exec "$LAB" backend-b ip addr del 2001:db8:18::100/128 dev lo
+  for _ in $(seq 50); do
+    grep -q '"event":"drain".*"backend":"\[2001:db8:18::c\]:80"' "$EV" && break
+    sleep 0.1
+  done
+  json_assert "$(lb show --json)" '.vips[0].backends[1] | .weight == 0 and .health.state == "down"'
+  json_assert "$(lb show --json)" '[.vips[0].backends[0,2].weight] == [1,1]'
+  lab_exec "$LAB" backend-b ip addr add 2001:db8:18::100/128 dev lo
+  wait_up 3
 }
