@@ -169,6 +169,10 @@ static int lab_lb_setup(struct lab *lab, const char *mode)
 	int err = 0;
 
 	err |= netns_addr_add(lab->nodes[1].netns, "lo", LAB_VIP4 "/32");
+	/* Neighbour discovery answers only for addresses of the interface asked on (unlike
+	 * ARP's arp_ignore=0): the IPv6 VIP goes on lb's eth0, and on a dsr backend's lo it
+	 * is never answered for, which is what dsr needs. */
+	err |= netns_addr_add(lab->nodes[1].netns, "eth0", LAB_VIP6 "/128");
 	err |= lab_peer_xdp_pass(lab->sw_netns, lab->nodes[1].sw_port);
 	for (int i = 0; i < lab->nnodes; i++) {
 		const char *ns = lab->nodes[i].netns;
@@ -178,6 +182,7 @@ static int lab_lb_setup(struct lab *lab, const char *mode)
 		if (i < 2 || strcmp(mode, "dsr") || lab->nodes[i].host == LAB_ATTACKER_HOST)
 			continue;
 		err |= netns_addr_add(ns, "lo", LAB_VIP4 "/32");
+		err |= netns_addr_add(ns, "lo", LAB_VIP6 "/128");
 		err |= netns_run(ns, sysctl, quiet);
 	}
 	return err ? -EIO : 0;
@@ -205,7 +210,9 @@ static int lab_up(struct lab *lab)
 static bool lab_ns_suffix(const char *rest)
 {
 	return !strcmp(rest, "sw") || !strcmp(rest, "client") || !strcmp(rest, "lb") ||
-	       !strncmp(rest, "backend-", 8) || !strcmp(rest, "attacker") || !strcmp(rest, "router");
+	       !strncmp(rest, "backend-", 8) || !strcmp(rest, "attacker") || !strcmp(rest, "router") ||
+	       /* the cluster lab's lb1..lbN */
+	       (!strncmp(rest, "lb", 2) && isdigit((unsigned char)rest[2]) && !rest[3]);
 }
 
 /* What bpflab commands pinned for the lab's namespaces (BPFLAB_PIN_ROOT/<cmd>/<iface>@<ns>)
@@ -254,6 +261,7 @@ static int lab_down(struct lab *lab, bool quiet)
 	/* Remove every namespace of this lab, including ones a larger --backends made or a
 	 * half-failed up left, so `down` converges whatever state it finds. */
 	/* Servers first: a process inside a namespace keeps it alive after its name is gone. */
+	lab_cluster_stop(lab->name); /* --lbs: announcers, checkers, BIRDs */
 	lab_l3_stop(lab->name); /* --lb ipip|gue: the decap processes, likewise */
 	lab_lb_stop(lab);       /* --lb-config: the checker and the balancer */
 	stopped = lab_serve_stop(lab->name);
@@ -487,6 +495,8 @@ struct lab_args {
 	bool serve;
 	bool attacker;
 	const char *lb_config; /* --lb-config: lab_health.c */
+	uint64_t lbs;          /* --lbs: the cluster lab (lab_cluster.c) */
+	int router;
 };
 
 enum { LB_NONE, LB_NAT, LB_DSR, LB_IPIP, LB_GUE };
@@ -495,6 +505,8 @@ static const struct opt_enum lb_modes[] = {
 	{ .name = "nat", .value = LB_NAT }, { .name = "dsr", .value = LB_DSR },
 	{ .name = "ipip", .value = LB_IPIP }, { .name = "gue", .value = LB_GUE }, { .name = NULL }
 };
+enum { ROUTER_NONE, ROUTER_BIRD };
+static const struct opt_enum routers[] = { { .name = "bird", .value = ROUTER_BIRD }, { .name = NULL } };
 
 #define O(lname, sopt, otype, field, arg, help) OPTDEF(lname, sopt, otype, struct lab_args, field, arg, help)
 static const struct opt_def lab_opts[] = {
@@ -509,7 +521,7 @@ static const struct opt_def lab_opts[] = {
 	    "XDP-forwarded frame loses it). ipip, gue: the L3 lab instead (lab_l3.c): every node on "
 	    "its own subnet behind router namespace NAME-router, the VIPs routed to lb, backends "
 	    "with the VIPs on lo running `lb decap eth0`"), .values = lb_modes, .only = "up" },
-	{ O("lb-config", 0, OPT_FILE, lb_config, "FILE", "with --lb nat|dsr: also start `bpflab lb "
+	{ O("lb-config", 0, OPT_FILE, lb_config, "FILE", "with --lb: also start `bpflab lb "
 	    "start eth0` on lb with this configuration and, when it has `check` lines, `bpflab lb "
 	    "health` in the background (log in " LAB_RUN_DIR "/NAME/); `lab down` stops both"),
 	  .only = "up" },
@@ -522,6 +534,14 @@ static const struct opt_def lab_opts[] = {
 	    "backend's switch port, so XDP_TX from a backend (filter --synproxy's SYN-ACKs) "
 	    "leaves its veth, and no TX checksum offload on the client, lb and attacker (the "
 	    "SYN cookies answer only SYNs whose checksums are filled in)"), .only = "up" },
+	{ O("lbs", 0, OPT_UINT, lbs, "N", "the cluster lab instead: N LB nodes lb1..lbN (" LAB_NET4
+	    "2..) on one LAN with router NAME-router (" LAB_NET4 "254; client on 198.18.1.0/24), "
+	    "BGP from BIRD on the router and every node, ECMP over the nodes that announce a VIP, "
+	    "`lb announce` on every node; with --lb dsr|nat (default dsr) backends on the LAN, "
+	    "ipip|gue behind the router with `lb decap`"), .min = 2, .max = LAB_CLUSTER_MAX_LBS,
+	  .only = "up" },
+	{ O("router", 0, OPT_ENUM, router, "DAEMON", "with --lbs: the routing daemon of the "
+	    "router and the nodes (BIRD 2)"), .def = "bird", .values = routers, .only = "up" },
 	OPTS_END
 };
 #undef O
@@ -537,8 +557,23 @@ static int sub_up(int argc, char **argv)
 	int err;
 
 	(void)argc, (void)argv;
-	if (args.lb_config && (args.lb_mode != LB_NAT && args.lb_mode != LB_DSR))
-		return usage_error("lab", "--lb-config needs --lb nat or --lb dsr");
+	if (args.router && !args.lbs && !lab_cluster_exists(name))
+		return usage_error("lab", "--router is for the cluster lab: give --lbs N too");
+	if (args.lbs || lab_cluster_exists(name)) {
+		struct lab_cluster_opts co = {
+			.name = name, .mode = lb_mode_names[args.lb_mode], .lb_config = args.lb_config,
+			.lbs = (int)args.lbs, .backends = (int)args.backends, .serve = args.serve,
+			.router = args.router ? "bird" : NULL,
+		};
+		if (args.attacker)
+			return usage_error("lab", "--attacker is not for the cluster lab (--lbs)");
+		err = lab_cluster_up(&co);
+		if (err == EXIT_FAIL)
+			lab_down(&cur_lab, true); /* a failed up leaves nothing */
+		return err;
+	}
+	if (args.lb_config && !args.lb_mode)
+		return usage_error("lab", "--lb-config needs --lb nat|dsr|ipip|gue");
 	/* An L3 lab stays one (`up --serve` on it again); the other kind is refused. */
 	bool l3 = args.lb_mode >= LB_IPIP || (!args.lb_mode && lab_l3_exists(name));
 
@@ -560,6 +595,11 @@ static int sub_up(int argc, char **argv)
 			lab_serve_stop(name);
 			return EXIT_FAIL;
 		}
+		/* lab_lb_start runs lb in dsr mode here: the config's `encap` lines say which VIPs
+		 * are tunnelled. */
+		if (args.lb_config && (err = lab_lb_start(&cur_lab, lb_mode_names[args.lb_mode],
+							  args.lb_config)))
+			return err;
 		return g_opts.json ? lab_status(&cur_lab, true) : (printf("lab '%s' is up (L3, "
 			"router %s): client %s, lb %s, %d backends from %s with `lb decap` on eth0%s\n",
 			name, cur_lab.sw_netns, cur_lab.nodes[0].ip4, cur_lab.nodes[1].ip4,
@@ -617,6 +657,8 @@ static int sub_down(int argc, char **argv)
 static int sub_status(int argc, char **argv)
 {
 	(void)argc, (void)argv;
+	if (lab_cluster_exists(args.name))
+		return lab_cluster_status(args.name);
 	return lab_status(&cur_lab, lab_exists);
 }
 
@@ -629,11 +671,53 @@ static int sub_exec(int argc, char **argv)
 			strcmp(name, "bpflab") ? " --name " : "", strcmp(name, "bpflab") ? name : "");
 		return EXIT_FAIL;
 	}
+	if (lab_cluster_exists(name))
+		return lab_cluster_exec(name, argc, argv);
 	return lab_exec(&cur_lab, argc, argv);
 }
 
+/* The cluster lab's own subcommands (lab_cluster.c): one positional argument each. */
+static int cluster_only(const char *sub, int argc, char **argv)
+{
+	if (!lab_cluster_exists(args.name)) {
+		pr_warn("lab '%s' is not a cluster lab (lab up --lbs N); '%s' is for one\n", args.name,
+			sub);
+		return EXIT_FAIL;
+	}
+	if (argc != 1)
+		return usage_error("lab", "%s needs exactly one %s", sub,
+				   strcmp(sub, "lb-apply") ? "LB node (lb1, lb2, ...)" : "FILE");
+	(void)argv;
+	return 0;
+}
+
+static int sub_lb_apply(int argc, char **argv)
+{
+	int err = cluster_only("lb-apply", argc, argv);
+	return err ? err : lab_cluster_apply(args.name, argv[0]);
+}
+
+static int sub_kill(int argc, char **argv)
+{
+	int err = cluster_only("kill", argc, argv);
+	return err ? err : lab_cluster_kill(args.name, argv[0]);
+}
+
+static int sub_revive(int argc, char **argv)
+{
+	int err = cluster_only("revive", argc, argv);
+	return err ? err : lab_cluster_revive(args.name, argv[0]);
+}
+
+/* Its own option table (stream.c); the lab's name may come before the subcommand. */
+static int sub_stream(int argc, char **argv)
+{
+	return lab_stream_main(args.name, argc, argv);
+}
+
 static const struct subcmd lab_subs[] = {
-	{ .name = "up", .args = "[--name NAME] [--backends N] [--lb nat|dsr] [--serve] [--attacker]",
+	{ .name = "up", .args = "[--name NAME] [--backends N] [--lb nat|dsr|ipip|gue] [--serve] "
+		"[--attacker] [--lbs N [--router bird]]",
 	  .summary = "create the lab (idempotent: an existing lab is checked and completed)",
 	  .fn = sub_up },
 	{ .name = "down", .args = "[--name NAME]",
@@ -643,6 +727,20 @@ static const struct subcmd lab_subs[] = {
 	{ .name = "exec", .args = "[--name NAME] NODE -- CMD [ARGS...]",
 	  .summary = "run CMD inside NODE's network namespace; unlike `ip netns exec` the mount "
 		     "namespace is kept, so /sys/fs/bpf pins stay visible", .fn = sub_exec },
+	{ .name = "clients", .args = "--connect ADDR:PORT [--conns N] [--interval S] [--duration S]",
+	  .summary = "long-lived TCP connections from a node (client), each answered by a backend's "
+		     "stream server: how many broke, moved, stalled", .fn = sub_stream,
+	  .spec = &lab_stream_spec },
+	{ .name = "lb-apply", .args = "[--name NAME] FILE",
+	  .summary = "cluster lab: one lb configuration on every LB node (lb start or lb apply, "
+		     "and lb health when FILE has checks): the same Maglev tables everywhere",
+	  .fn = sub_lb_apply },
+	{ .name = "kill", .args = "[--name NAME] NODE",
+	  .summary = "cluster lab: take eth0 of LB node NODE down, then SIGKILL its daemons (BIRD, "
+		     "lb announce, lb health), as a power cut; its XDP link stays pinned",
+	  .fn = sub_kill },
+	{ .name = "revive", .args = "[--name NAME] NODE",
+	  .summary = "cluster lab: eth0 of NODE up again and its daemons restarted", .fn = sub_revive },
 	{ .name = NULL }
 };
 
@@ -685,9 +783,21 @@ int cmd_lab(int argc, char **argv)
 		return usage_error("lab", "%s subcommand '%s': up, down, status or exec",
 				   amb ? "ambiguous" : "unknown", argv[0]);
 	argv[0] = (char *)s->name;
-	if ((err = opts_parse(&cmd_lab_spec, argc, argv, &args)) != OPTS_GO_ON)
+	if (s->spec)
+		return s->fn(argc, argv);
+	if (s->fn == sub_lb_apply || s->fn == sub_kill || s->fn == sub_revive) {
+		/* One positional and nothing after it to protect (unlike exec's command): options
+		 * may follow it, `lab kill lb2 --name X`. */
+		struct cmd_spec any_order = cmd_lab_spec;
+		any_order.stop_at_arg = false;
+		err = opts_parse(&any_order, argc, argv, &args);
+	} else {
+		err = opts_parse(&cmd_lab_spec, argc, argv, &args);
+	}
+	if (err != OPTS_GO_ON)
 		return err;
-	if (s->fn != sub_exec && optind < argc)
+	if (s->fn != sub_exec && s->fn != sub_lb_apply && s->fn != sub_kill && s->fn != sub_revive &&
+	    optind < argc)
 		return usage_error("lab", "unexpected argument '%s'", argv[optind]);
 	if (lab_check_name(args.name))
 		return usage_error("lab", "invalid lab name '%s': 1-%d characters of a-z, 0-9 and '-'",

@@ -154,6 +154,8 @@ int lab_serve_stop(const char *lab)
 	char dir[128];
 	int n = serve_each(lab, NULL, term_pid, NULL);
 
+	lab_stream_serve_stop(lab); /* before its log goes with the runtime folder */
+
 	/* Python exits on SIGTERM at once; SIGKILL after 2 s whatever a thread was doing. */
 	for (int i = 0; i < 200 && serve_each(lab, NULL, NULL, NULL); i++) {
 		if (i == 199)
@@ -232,31 +234,43 @@ static pid_t serve_spawn(const char *lab, const struct lab_node *n, const char *
 	_exit(127);
 }
 
+int lab_node_connect(const struct lab_node *n, int port)
+{
+	struct timeval tv = { 1, 0 };
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port) };
+	int self = netns_save(), fd = -1;
+
+	if (self < 0)
+		return -1;
+	if (!netns_enter(n->netns))
+		fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	netns_restore(self);
+	if (fd < 0)
+		return -1;
+	inet_pton(AF_INET, n->ip4, &a.sin_addr);
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	if (connect(fd, (struct sockaddr *)&a, sizeof(a))) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
 /* An HTTP answer with the node's name, from inside its namespace: it is our server that
  * listens (a stranger on port 80 would accept the connection too). */
 static bool serve_ready(const struct lab_node *n)
 {
 	static const char req[] = "GET / HTTP/1.0\r\n\r\n";
-	struct timeval tv = { 1, 0 };
 	char resp[512], want[32];
 	size_t got = 0;
 	ssize_t r;
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(LAB_SERVE_PORT) };
-	int self = netns_save(), fd = -1;
+	int fd = lab_node_connect(n, LAB_SERVE_PORT);
 	bool ok = false;
 
-	if (self < 0)
-		return false;
-	if (!netns_enter(n->netns))
-		fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	netns_restore(self);
 	if (fd < 0)
 		return false;
-	inet_pton(AF_INET, n->ip4, &a.sin_addr);
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	if (!connect(fd, (struct sockaddr *)&a, sizeof(a)) &&
-	    write(fd, req, sizeof(req) - 1) == (ssize_t)sizeof(req) - 1)
+	if (write(fd, req, sizeof(req) - 1) == (ssize_t)sizeof(req) - 1)
 		while (got < sizeof(resp) - 1 && (r = read(fd, resp + got, sizeof(resp) - 1 - got)) > 0)
 			got += r;
 	close(fd);
@@ -320,5 +334,6 @@ int lab_serve_start(const struct lab *lab)
 			return EXIT_FAIL;
 		}
 	}
-	return EXIT_OK;
+	/* and the long-lived-connection servers of `lab clients` beside them (stream.c) */
+	return lab_stream_serve_start(lab);
 }

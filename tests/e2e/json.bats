@@ -66,6 +66,60 @@ validate() {
   json_assert "$(tail -1 "$J/decap.jsonl")" '.type == "decap" and .final and (.vips | length) == 2'
 }
 
+@test "json: lab up --lbs 2 (the cluster lab), kill, revive; lb announce, drain-node" {
+  require_bpf
+  command -v bird >/dev/null || { [ -z "${CI:-}" ] || return 1; skip "bird not installed (make deps)"; }
+  printf 'vip 198.18.0.100:80/tcp\nbackend 198.18.0.100:80/tcp 198.18.0.11\n' > "$J/lb.conf"
+  "$BPFLAB" lab up --name "$LAB" --lbs 2 --lb-config "$J/lb.conf" --json > "$J/clu.jsonl"
+  "$BPFLAB" lab kill --name "$LAB" --json lb2 >> "$J/clu.jsonl"
+  "$BPFLAB" lab revive --name "$LAB" --json lb2 >> "$J/clu.jsonl"
+  "$BPFLAB" lab status --name "$LAB" --json >> "$J/clu.jsonl"
+  validate lab "$J/clu.jsonl"
+  json_assert "$(head -1 "$J/clu.jsonl")" '.type == "lab_cluster" and (.routes[0].next_hops | length) == 2'
+  "$BPFLAB" --netns "$LAB-lb1" lb drain-node --json > "$J/ann.jsonl"
+  "$BPFLAB" --netns "$LAB-lb1" lb undrain-node --json >> "$J/ann.jsonl"
+  "$BPFLAB" --netns "$LAB-lb1" lb show --json >> "$J/ann.jsonl"
+  cat "/run/bpflab/lab/$LAB/announce-lb1.log" >> "$J/ann.jsonl"
+  validate lb "$J/ann.jsonl"
+  grep -q '"type":"announce","action":"withdraw"' "$J/ann.jsonl"
+}
+
+@test "json: lab clients (tick, break, move, stream)" {
+  require_bpf
+  "$BPFLAB" lab up --name "$LAB" > /dev/null
+  # An echo server whose answers change their backend name after two (a move) and which
+  # closes connection 0 after three (a break): every record lab clients can print.
+  cat > "$J/echo.py" <<'EOF'
+import socket, threading, sys
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", 7007)); s.listen(16); s.settimeout(10)
+def serve(c):
+    n, f = 0, c.makefile("rb")
+    for line in f:
+        cid, seq = line.split()
+        n += 1
+        c.sendall(b"%s %s %s\n" % (b"one" if n <= 2 else b"two", cid, seq))
+        if cid == b"0" and n == 3:
+            c.close(); return
+try:
+    while True:
+        c, _ = s.accept(); threading.Thread(target=serve, args=(c,), daemon=True).start()
+except socket.timeout:
+    pass
+EOF
+  ip netns exec "$LAB-client" timeout 15 python3 "$J/echo.py" & srv=$!
+  for _ in $(seq 50); do ip netns exec "$LAB-client" ss -Hltn 'sport = 7007' | grep -q . && break; sleep 0.1; done
+  run "$BPFLAB" lab clients --name "$LAB" --connect 127.0.0.1:7007 --conns 3 --interval 0.1 \
+    --duration 1.5 --json
+  kill "$srv" 2>/dev/null || true
+  printf '%s\n' "$output" | grep '^{' > "$J/clients.jsonl"
+  [ "$status" -eq 1 ]  # a connection broke: exit 1, and an error record last
+  validate lab "$J/clients.jsonl"
+  json_assert "$(grep '"type":"stream",' "$J/clients.jsonl")" '.opened == 3 and .broken == 1 and .broken_by_reason.eof == 1 and .moved == 3'
+  grep -q '"type":"stream_break"' "$J/clients.jsonl"
+  json_assert "$(grep -m1 '"type":"stream_move"' "$J/clients.jsonl")" '.from == "one" and .to == "two"'
+}
+
 @test "json: count and ping (watch, drop, reply)" {
   require_bpf
   "$BPFLAB" lab up --name "$LAB" >/dev/null
