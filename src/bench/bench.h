@@ -15,7 +15,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#define BENCH_MAX_ROWS 32
+#define BENCH_MAX_ROWS 64
 #define BENCH_MAX_REPS 32
 /* The talk's "Some numbers": the packet rate whose cost in cores it compares. */
 #define BENCH_TALK_PPS 28e6

@@ -44,6 +44,34 @@ static bool run_broken(const struct row_def *d, const struct row_state *s,
 	unsigned long long all, want, err;
 	__u32 verdict;
 
+	if (d->kind == R_SYN_KERNEL || d->kind == R_SYN_NFT) {
+		long long in = c1->ip_in - c0->ip_in, out = c1->handled - c0->handled;
+
+		/* Every SYN the stack took in must have been answered, and (the kernel's
+		 * cookies) the kernel must count as many cookies as the sender got SYN-ACKs. */
+		if (in != out) {
+			snprintf(why, wlen, "%lld of %lld SYNs the stack took in got no SYN-ACK back "
+				 "to the sender", in - out, in);
+			return true;
+		}
+		if (d->kind == R_SYN_KERNEL && c1->cookies - c0->cookies != out) {
+			snprintf(why, wlen, "the kernel counted %lld SYN cookies sent, the sender "
+				 "got %lld SYN-ACKs", c1->cookies - c0->cookies, out);
+			return true;
+		}
+		return false;
+	}
+	if (d->kind == R_NFT_SET) {
+		long long got = c1->handled - c0->handled;
+		long long dropped = row_nft_set_dropped(s->g.e); /* the rule is new each time */
+
+		if (dropped != got) {
+			snprintf(why, wlen, "the set's rule dropped %lld of the %lld frames %s "
+				 "received", dropped, got, s->g.e->if_r);
+			return true;
+		}
+		return false;
+	}
 	if (d->kind != R_XDP_TX && d->kind != R_CASE)
 		return false;
 	verdict = row_verdict(d, s);
@@ -85,7 +113,7 @@ static int row_settled(struct bench_env *e, const struct row_def *d, struct row_
 		usleep(10000);
 		err = row_count_read(e, d, s, c);
 		if (!err && c->handled == prev.handled && c->v.packets == prev.v.packets &&
-		    c->lost == prev.lost)
+		    c->lost == prev.lost && c->ip_in == prev.ip_in)
 			return 0;
 		prev = *c;
 	}

@@ -14,6 +14,9 @@
 enum row_kind {
 	R_XDP_NATIVE, R_XDP_READ, R_XDP_GENERIC, R_TC, R_NFT_INGRESS, R_NFT_RAW, R_IPT_RAW,
 	R_UDP_CLOSED, R_UDP_SOCKET, R_XDP_TX, R_CASE, R_FWD_LINUX, R_FWD_NAT, R_FWD_XDP,
+	R_NFT_SET,      /* nftables netdev ingress, filter's 100,000 prefixes as an interval set */
+	R_SYN_KERNEL,   /* a SYN flood answered by the kernel's own SYN cookies */
+	R_SYN_NFT,      /* the same flood answered by the nftables SYNPROXY (synproxy.c) */
 };
 
 struct row_def {
@@ -40,6 +43,9 @@ struct row_state {
 	bool has_case;
 	int link_r, link_d, link_g; /* XDP links on rX, dX (the forwarders' sink), gX (TX sink) */
 	bool tc, nft, ipt;
+	bool nft_set, nft_set_on; /* R_NFT_SET: the set's table is loaded (once); its hook is on */
+	int listen_fd;          /* R_SYN_KERNEL: the listener the SYNs are for, or 0 */
+	bool synproxy;          /* R_SYN_NFT: synproxy_start() ran */
 	struct benv_helper helper; /* the UDP reader, or the drain of the case's events */
 	bool helping;
 	struct benv_gen g;
@@ -50,6 +56,9 @@ struct row_state {
 struct row_count {
 	long long handled, lost;
 	struct benv_veth v;
+	/* SYN rows: IP packets the receiver's stack took in, and SYN cookies the kernel
+	 * says it sent (TcpExtSyncookiesSent; -1 for the SYNPROXY, which does not count) */
+	long long ip_in, cookies;
 };
 
 /* The verdict every frame of an XDP row must get. */
@@ -58,6 +67,8 @@ __u32 row_verdict(const struct row_def *d, const struct row_state *s);
 unsigned long long veth_verdict(const struct benv_veth *v, __u32 verdict);
 int row_count_read(struct bench_env *e, const struct row_def *d, struct row_state *s,
 		   struct row_count *c);
+/* R_NFT_SET: packets its rule dropped in this repetition (slow: nft lists the set). */
+long long row_nft_set_dropped(const struct bench_env *e);
 /* Loads the row's programs the first time, then attaches what one repetition needs;
  * 0, or -1 with why. */
 int row_setup(struct bench_env *e, const struct row_def *d, struct row_state *s,

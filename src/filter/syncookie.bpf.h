@@ -97,6 +97,21 @@ static __always_inline __u16 syn_fold(__u64 s)
 	return (__u16)~c;
 }
 
+/* The 32-bit words of a header, summed for its ones' complement checksum (RFC 1071: the
+ * order of the words does not matter). Summed here, not with bpf_csum_diff: a helper call
+ * costs more than these few adds (docs/filter.md, "SYN floods"). All `max` words (a
+ * constant) are read, so buf must hold that many; only the first `words` count. */
+static __always_inline __u64 syn_sum(const void *buf, __u32 words, const int max)
+{
+	const __u32 *w = buf;
+	__u64 s = 0;
+
+#pragma unroll
+	for (int i = 0; i < max; i++)
+		s += i < words ? w[i] : 0;
+	return s;
+}
+
 struct syn_reply4 {
 	struct iphdr ip;
 	struct tcphdr th;
@@ -185,6 +200,48 @@ static int syn_opt_step(__u32 i, void *arg)
 	return 0;
 }
 
+/* A word of the header in host order; whether it starts MSS, or NOP + window scale. */
+#define SYN_W(b, off) bpf_ntohl(*(const __u32 *)((b) + (off)))
+#define SYN_MSS_KIND(h) (((h) >> 16) == 0x0204)
+#define SYN_WS_KIND(h) (((h) >> 8) == 0x010303)
+
+/* The option lists real clients send, recognised whole in a few compares instead of one
+ * bpf_loop step per option (the walk costs ~20 ns a step here): Linux with timestamps (MSS,
+ * SACK-permitted or two NOPs, TS, NOP, WS) and without (MSS, NOP, NOP, SACK-permitted,
+ * NOP, WS), BSD and macOS (MSS, NOP, WS, NOP, NOP, TS, SACK-permitted, EOL, EOL), Windows
+ * (MSS, NOP, WS, NOP, NOP, SACK-permitted). What it finds is what the walk finds in the
+ * same bytes; 0 for every other list, which the walk then reads. */
+static __always_inline int syn_opts_known(const __u8 *th, __u32 thlen, struct syn_optctx *c)
+{
+	__u32 w6, ws;
+
+	if (!SYN_MSS_KIND(SYN_W(th, 20)))
+		return 0;
+	w6 = SYN_W(th, 24);
+	if (thlen == 40 && (w6 == 0x0402080a || w6 == 0x0101080a) && SYN_WS_KIND(SYN_W(th, 36))) {
+		c->ts = 1;
+		c->sack = w6 == 0x0402080a;
+		c->tsval = *(const __u32 *)(th + 28); /* as it came: it is echoed */
+		ws = SYN_W(th, 36) & 0xff;
+	} else if (thlen == 44 && SYN_WS_KIND(w6) && SYN_W(th, 28) == 0x0101080a &&
+		   SYN_W(th, 40) == 0x04020000) {
+		c->ts = 1;
+		c->sack = 1;
+		c->tsval = *(const __u32 *)(th + 32);
+		ws = w6 & 0xff;
+	} else if (thlen == 32 && w6 == 0x01010402 && SYN_WS_KIND(SYN_W(th, 28))) {
+		c->sack = 1;
+		ws = SYN_W(th, 28) & 0xff;
+	} else if (thlen == 32 && SYN_WS_KIND(w6) && SYN_W(th, 28) == 0x01010402) {
+		c->sack = 1;
+		ws = w6 & 0xff;
+	} else {
+		return 0;
+	}
+	c->wscale = ws < 14 ? ws : 14; /* RFC 7323 2.3 */
+	return 1;
+}
+
 /* Writes our options after the TCP header: MSS always; with timestamps also SACK-permitted
  * (or two NOPs), the timestamps and window scale (NOP first). Returns the option words. */
 static __always_inline __u32 syn_mkopts(__be32 *o, const struct syn_optctx *c, __u16 mss,
@@ -207,7 +264,9 @@ static __always_inline __u32 syn_mkopts(__be32 *o, const struct syn_optctx *c, _
 /* Our TSval: milliseconds with the low 6 bits holding the options the cookie cannot. */
 static __always_inline __u32 syn_tsval(const struct syn_optctx *c, int ecn)
 {
-	__u32 ms = bpf_ktime_get_ns() / 1000000;
+	/* The coarse clock: a tick behind at worst, and 6 bits of the value are options
+	 * anyway; the precise one costs a clock read through the hypervisor here. */
+	__u32 ms = bpf_ktime_get_coarse_ns() / 1000000;
 
 	return (ms & ~0x3fU) | (c->wscale & 0xf) | (c->sack ? 0x10 : 0) | (ecn ? 0x20 : 0);
 }
@@ -219,7 +278,7 @@ static __always_inline __u32 syn_mkth(struct tcphdr *th, __be32 *opt, const stru
 	const struct tcphdr *sth = (const void *)sthb;
 	__u8 sflags = sthb[13];
 	int ecn = (sflags & (SYN_F_ECE | SYN_F_CWR)) == (SYN_F_ECE | SYN_F_CWR);
-	__u32 words = syn_mkopts(opt, c, mss, syn_tsval(c, ecn));
+	__u32 words = syn_mkopts(opt, c, mss, c->ts ? syn_tsval(c, ecn) : 0);
 
 	th->source = sth->dest;
 	th->dest = sth->source;
@@ -241,7 +300,8 @@ static __always_inline int syn_emit(struct xdp_md *ctx, __u32 l3_off, void *repl
 	__u8 mac[6];
 	__u8 *eth;
 
-	if (bpf_xdp_adjust_tail(ctx, delta))
+	/* Linux's SYN and our answer to it have the same size: no resize then. */
+	if (delta && bpf_xdp_adjust_tail(ctx, delta))
 		return -1;
 	if (bpf_xdp_store_bytes(ctx, l3_off, reply, len))
 		return -1;
@@ -276,36 +336,32 @@ static __always_inline int syn_bad_ip6(const struct in6_addr *src, const struct 
 }
 
 static __always_inline int syn_handle_syn4(struct xdp_md *ctx, struct pkt *p,
-					   struct syn_optctx *c, __u32 thlen)
+					   struct syn_scratch *s, struct syn_optctx *c, __u32 thlen)
 {
-	struct syn_scratch *s = syn_scratch_get();
-	struct syn_reply4 *r;
-	__u8 *ipb;
+	struct syn_reply4 *r = &s->r.r4;
 	__u32 hlen = (p->ip4->ihl * 4) & 0x3c, tlen, l3_off = p->l3_off & 0x1f;
-	const struct iphdr *sip;
+	const struct iphdr *sip = (const void *)s->ip;
+	__u32 *ipw = (__u32 *)s->ip;
 	__u64 sum;
 	__s64 v;
 	__u16 mss = syn_mss4 ? syn_mss4 : SYN_DEFAULT_MSS4;
 
 	thlen &= 0x3c; /* bpf_loop's callback had c: the verifier forgot the bounds */
-	if (thlen < 20 || !s)
+	if (thlen < 20 || hlen < 20)
 		return SYN_ERROR;
-	ipb = s->ip;
-	r = &s->r.r4;
-	if (hlen < 20 || bpf_xdp_load_bytes(ctx, l3_off, ipb, hlen))
+	if (bpf_xdp_load_bytes(ctx, l3_off, ipw, hlen))
 		return SYN_ERROR;
-	sip = (const void *)ipb;
 	if (syn_bad_ip4(sip->saddr, sip->daddr))
 		return SYN_BAD_ADDR;
-	if (syn_fold(bpf_csum_diff(0, 0, (void *)ipb, hlen, 0)))
+	if (syn_fold(syn_sum(ipw, hlen / 4, 15)))
 		return SYN_BAD_CSUM;
-	sum = bpf_csum_diff(0, 0, (void *)s->th, thlen, 0);
+	sum = syn_sum(s->th, thlen / 4, 15);
 	sum += sip->saddr;
 	sum += sip->daddr;
 	sum += bpf_htons(thlen) + bpf_htons(IPPROTO_TCP);
 	if (syn_fold(sum))
 		return SYN_BAD_CSUM;
-	v = bpf_tcp_raw_gen_syncookie_ipv4((struct iphdr *)ipb, (struct tcphdr *)s->th, thlen);
+	v = bpf_tcp_raw_gen_syncookie_ipv4((struct iphdr *)ipw, (struct tcphdr *)s->th, thlen);
 	if (v < 0)
 		return SYN_ERROR;
 
@@ -320,8 +376,8 @@ static __always_inline int syn_handle_syn4(struct xdp_md *ctx, struct pkt *p,
 	r->ip.protocol = IPPROTO_TCP;
 	r->ip.saddr = sip->daddr;
 	r->ip.daddr = sip->saddr;
-	r->ip.check = syn_fold(bpf_csum_diff(0, 0, (void *)&r->ip, 20, 0));
-	sum = bpf_csum_diff(0, 0, (void *)&r->th, tlen, 0);
+	r->ip.check = syn_fold(syn_sum(&r->ip, 5, 5));
+	sum = syn_sum(&r->th, tlen / 4, 10);
 	sum += r->ip.saddr;
 	sum += r->ip.daddr;
 	sum += bpf_htons(tlen) + bpf_htons(IPPROTO_TCP);
@@ -332,27 +388,24 @@ static __always_inline int syn_handle_syn4(struct xdp_md *ctx, struct pkt *p,
 }
 
 static __always_inline int syn_handle_syn6(struct xdp_md *ctx, struct pkt *p,
-					   struct syn_optctx *c, __u32 thlen)
+					   struct syn_scratch *s, struct syn_optctx *c, __u32 thlen)
 {
-	struct syn_scratch *s = syn_scratch_get();
-	struct syn_reply6 *r;
-	struct ipv6hdr *sip;
+	struct syn_reply6 *r = &s->r.r6;
+	struct ipv6hdr *sip = (struct ipv6hdr *)s->ip;
 	__u32 tlen, l3_off = p->l3_off & 0x1f;
 	__u64 sum;
 	__s64 v;
 	__u16 mss = syn_mss6 ? syn_mss6 : SYN_DEFAULT_MSS6;
 
 	thlen &= 0x3c;
-	if (thlen < 20 || !s)
+	if (thlen < 20)
 		return SYN_ERROR;
-	sip = (struct ipv6hdr *)s->ip;
-	r = &s->r.r6;
 	if (bpf_xdp_load_bytes(ctx, l3_off, sip, sizeof(*sip)))
 		return SYN_ERROR;
 	if (syn_bad_ip6(&sip->saddr, &sip->daddr))
 		return SYN_BAD_ADDR;
-	sum = bpf_csum_diff(0, 0, (void *)s->th, thlen, 0);
-	sum += bpf_csum_diff(0, 0, (void *)&sip->saddr, 32, 0);
+	sum = syn_sum(s->th, thlen / 4, 15);
+	sum += syn_sum(&sip->saddr, 8, 8);
 	sum += bpf_htonl(thlen) + bpf_htonl(IPPROTO_TCP);
 	if (syn_fold(sum))
 		return SYN_BAD_CSUM;
@@ -370,8 +423,8 @@ static __always_inline int syn_handle_syn6(struct xdp_md *ctx, struct pkt *p,
 	r->ip.hop_limit = syn_ttl ? syn_ttl : SYN_DEFAULT_TTL;
 	r->ip.saddr = sip->daddr;
 	r->ip.daddr = sip->saddr;
-	sum = bpf_csum_diff(0, 0, (void *)&r->th, tlen, 0);
-	sum += bpf_csum_diff(0, 0, (void *)&r->ip.saddr, 32, 0);
+	sum = syn_sum(&r->th, tlen / 4, 10);
+	sum += syn_sum(&r->ip.saddr, 8, 8);
 	sum += bpf_htonl(tlen) + bpf_htonl(IPPROTO_TCP);
 	r->th.check = syn_fold(sum);
 	if (syn_emit(ctx, l3_off, r, 40 + tlen))
@@ -458,6 +511,7 @@ static __always_inline int fw_syncookie(struct xdp_md *ctx, struct pkt *p)
 	struct syn_optctx c;
 	struct syn_scratch *s;
 	struct tcphdr *th = p->l4;
+	__u64 n; /* 64 bits: no zero-extended copy for the bound check to land on */
 	__u32 thlen;
 	__u8 flags;
 	int ct;
@@ -472,8 +526,15 @@ static __always_inline int fw_syncookie(struct xdp_md *ctx, struct pkt *p)
 		return -1;
 	if (p->frag != FRAG_NONE)
 		return syn_verdict(SYN_FRAGMENT);
+	/* One copy of the TCP header, as much of it as the segment holds up to 60 bytes: a
+	 * SYN's whole header (a SYN with more is data, refused below), and the fixed part of
+	 * anything else. Copied, not read through p: the caller's parser need not have proven
+	 * more than the ports to the verifier. */
+	n = p->l4_len;
+	if (n > SYN_TH_MAX)
+		n = SYN_TH_MAX;
 	s = syn_scratch_get();
-	if (!s || bpf_xdp_load_bytes(ctx, p->l4_off, s->th, 20))
+	if (!s || n < 20 || bpf_xdp_load_bytes(ctx, p->l4_off, s->th, n))
 		return syn_verdict(SYN_ERROR);
 
 	/* A plain SYN is never a packet of a flow: the kernel's SYNPROXY does not track SYNs
@@ -503,15 +564,14 @@ static __always_inline int fw_syncookie(struct xdp_md *ctx, struct pkt *p)
 		return syn_verdict(SYN_ERROR);
 	if (p->l4_len != thlen)
 		return syn_verdict(SYN_DATA);
-	if (bpf_xdp_load_bytes(ctx, p->l4_off, s->th, thlen))
-		return syn_verdict(SYN_ERROR);
 	c.end = thlen;
 	c.off = 20;
 	c.wscale = 0xf;
-	bpf_loop(SYN_TH_MAX - 20, syn_opt_step, &c, 0);
+	if (thlen > 20 && !syn_opts_known(s->th, thlen, &c))
+		bpf_loop(SYN_TH_MAX - 20, syn_opt_step, &c, 0);
 
-	return syn_verdict(p->ip4 ? syn_handle_syn4(ctx, p, &c, thlen) :
-				    syn_handle_syn6(ctx, p, &c, thlen));
+	return syn_verdict(p->ip4 ? syn_handle_syn4(ctx, p, s, &c, thlen) :
+				    syn_handle_syn6(ctx, p, s, &c, thlen));
 }
 
 #endif

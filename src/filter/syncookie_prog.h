@@ -4,8 +4,12 @@
 #ifndef BPFLAB_SYNCOOKIE_PROG_H
 #define BPFLAB_SYNCOOKIE_PROG_H
 
+#include <stddef.h>
+#include <stdint.h>
 #include <linux/types.h>
 #include "syncookie.h"
+
+struct pkt_spec;
 
 struct syncookie_bpf;
 
@@ -26,6 +30,10 @@ void syncookie_prog_destroy(struct syncookie_bpf *skel);
 int syncookie_read_stats(int map_fd, __u64 *out);
 /* Zeroes every counter; 0 or -errno. */
 int syncookie_reset_stats(int map_fd);
+/* Builds into buf (PKT_MAX) the SYN a Linux client sends (MSS 1460, SACK-permitted,
+ * timestamps, window scale 7) with ps's MACs, addresses and ports (ps is made TCP); its
+ * length. The bench case's packet, and the SYN bench's kernel rows flood the stack with. */
+size_t syncookie_bench_syn(struct pkt_spec *ps, uint8_t *buf);
 /* "synack", "ack_ok", ... (the JSON names, docs/json.md); NULL past SYN_STAT_MAX. */
 const char *syncookie_stat_name(int i);
 

@@ -125,12 +125,40 @@ static void syncookie_rand_opts(struct fuzz_rng *r, uint8_t *o, int n)
 	}
 }
 
+/* The option lists real clients send (the responder recognises these whole, without its
+ * option walk): Linux with timestamps, with and without SACK; Linux without timestamps;
+ * BSD and macOS; Windows. Random values, and one time in four a byte changed, so that
+ * the lists next to a known one take the walk. Returns the option bytes written (0: none). */
+static int syncookie_real_opts(struct fuzz_rng *r, uint8_t *o)
+{
+	static const uint8_t layouts[5][24] = {
+		{ 2, 4, 0, 0, 4, 2, 8, 10, 0, 0, 0, 0, 0, 0, 0, 0, 1, 3, 3, 0 },
+		{ 2, 4, 0, 0, 1, 1, 8, 10, 0, 0, 0, 0, 0, 0, 0, 0, 1, 3, 3, 0 },
+		{ 2, 4, 0, 0, 1, 1, 4, 2, 1, 3, 3, 0 },
+		{ 2, 4, 0, 0, 1, 3, 3, 0, 1, 1, 8, 10, 0, 0, 0, 0, 0, 0, 0, 0, 4, 2, 0, 0 },
+		{ 2, 4, 0, 0, 1, 3, 3, 0, 1, 1, 4, 2 },
+	};
+	static const int lens[5] = { 20, 20, 12, 24, 12 }, ws_at[5] = { 19, 19, 11, 7, 7 },
+			 ts_at[5] = { 8, 8, -1, 12, -1 };
+	int k = (int)fuzz_below(r, 5), n = lens[k];
+
+	memcpy(o, layouts[k], n);
+	fuzz_put16(o + 2, (uint16_t)fuzz_next(r));
+	o[ws_at[k]] = (uint8_t)fuzz_below(r, 20);
+	if (ts_at[k] >= 0)
+		fuzz_bytes(r, o + ts_at[k], 8);
+	if (fuzz_chance(r, 1, 4))
+		o[fuzz_below(r, n)] = (uint8_t)(fuzz_chance(r, 1, 2) ? fuzz_below(r, 12) : fuzz_next(r));
+	return n;
+}
+
 static void syncookie_fuzz_gen(struct fuzz_rng *r, struct fuzz_ctx *c, struct fuzz_pkt *p)
 {
 	static const uint8_t flags[] = { 0x02, 0x02, 0x02, 0x02, 0xc2, 0x10, 0x12, 0x03, 0x06,
 					 0x14, 0x00, 0x04, 0x11, 0x18 };
 	struct fuzz_tmpl t;
 	uint8_t opts[40];
+	int real;
 
 	if (fuzz_chance(r, 1, 5)) {
 		fuzz_gen_default(r, &c->env, p);
@@ -146,19 +174,21 @@ static void syncookie_fuzz_gen(struct fuzz_rng *r, struct fuzz_ctx *c, struct fu
 	t.tcp_seq = (uint32_t)fuzz_next(r);
 	t.tcp_ack = (uint32_t)fuzz_next(r);
 	t.tcp_flags = fuzz_chance(r, 1, 10) ? (uint8_t)fuzz_next(r) : flags[fuzz_below(r, sizeof(flags))];
-	t.tcp_opts_len = (uint8_t)(4 * fuzz_below(r, 11));
+	real = fuzz_chance(r, 1, 3) ? syncookie_real_opts(r, opts) : 0;
+	t.tcp_opts_len = real ? (uint8_t)real : (uint8_t)(4 * fuzz_below(r, 11));
 	t.payload_len = fuzz_chance(r, 1, 8) ? (int)fuzz_below(r, 30) : 0;
 	fuzz_bytes(r, t.payload, t.payload_len);
 	if (!fuzz_build(&t, p))
 		return;
 	if (t.tcp_opts_len && p->l4_off + 20u + t.tcp_opts_len <= p->len) {
-		syncookie_rand_opts(r, opts, t.tcp_opts_len);
+		if (!real)
+			syncookie_rand_opts(r, opts, t.tcp_opts_len);
 		memcpy(p->data + p->l4_off + 20, opts, t.tcp_opts_len);
 	}
 	if (p->l4_off + 20u <= p->ip_end && p->ip_end <= p->len && !(t.frag_off & 0x1fff))
 		syncookie_fix_tcp(p);
-	snprintf(p->what, sizeof(p->what), "syn-tmpl flags %02x opts %u", t.tcp_flags,
-		 t.tcp_opts_len);
+	snprintf(p->what, sizeof(p->what), "syn-tmpl flags %02x opts %u%s", t.tcp_flags,
+		 t.tcp_opts_len, real ? " (a real client's list)" : "");
 	if (fuzz_chance(r, 1, 3))
 		fuzz_mutate(r, &c->env, p);
 }
