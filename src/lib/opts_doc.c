@@ -109,7 +109,12 @@ void opts_print_help(const struct cmd_spec *spec, FILE *f)
 	if (spec->subs) {
 		fprintf(f, "\nsubcommands (any unambiguous prefix works):\n");
 		for (const struct subcmd *s = spec->subs; s && s->name; s++) {
-			fprintf(f, "  %-10s", s->name);
+			/* A name longer than the column (drain-node) gets a line of its own rather
+			 * than running into its summary. */
+			if (strlen(s->name) > 9)
+				fprintf(f, "  %s\n%12s", s->name, "");
+			else
+				fprintf(f, "  %-10s", s->name);
 			wrap(f, s->summary ? s->summary : "", 12, 12, HELP_WIDTH);
 		}
 	}

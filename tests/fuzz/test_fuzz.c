@@ -62,9 +62,11 @@ static void run_one(const struct fuzz_target *t, const struct fuzz_run *run)
 		tap_diag("%s: %" PRIu64 " frames shorter than their L3 header not run (the skb test run "
 			 "refuses them; the xdp targets take them)", t->name, st.untestable);
 	{
-		char line[1024];
-		int n = 0;
-		for (int k = 0; k < t->ncounters; k++)
+		char line[4096];
+		size_t n = 0;
+		/* snprintf returns what it would have written: stop once the line is full, or
+		 * the next size would wrap and write past the buffer. */
+		for (int k = 0; k < t->ncounters && n < sizeof(line); k++)
 			if (st.counters[k])
 				n += snprintf(line + n, sizeof(line) - n, " %s=%" PRIu64,
 					      t->counter_names[k], st.counters[k]);
