@@ -64,6 +64,28 @@ kill_server() {
 }
 
 # wait_up N: until N backends of the VIP are up in lb show (10 s at most)
+# wait_checked N: N backends up with a passed check behind them (not just the state a
+# checker starts with), so a drain that follows is the test's doing, not a start-up one.
+wait_checked() {
+  local i
+  for i in $(seq 100); do
+    [ "$(lb show --json | jq '[.vips[0].backends[] | select(.health.state == "up" and .weight > 0 and .health.last == "ok")] | length')" -eq "$1" ] && return 0
+    sleep 0.1
+  done
+  lb show >&2; cat "$EV" >&2
+  return 1
+}
+
+# drain_after LINES BACKEND: waits (bounded) for a drain of BACKEND logged after line LINES.
+drain_after() {
+  local i
+  for i in $(seq 100); do
+    tail -n "+$(($1 + 1))" "$EV" | grep -q "\"event\":\"drain\".*\"backend\":\"$2\"" && return 0
+    sleep 0.1
+  done
+  return 1
+}
+
 wait_up() {
   local i
   for i in $(seq 100); do
@@ -468,12 +490,11 @@ while True:
   } > "$CONF"
   lb start eth0 --mode dsr --config "$CONF" >/dev/null
   health_bg
+  wait_checked 3
+  n0=$(wc -l < "$EV")
   lab_exec "$LAB" backend-c ip addr del 2001:db8:18::100/128 dev lo
   lab_exec "$LAB" lb timeout 5 curl -sf -m 2 -o /dev/null -g "http://[2001:db8:18:d::d]/"
-  for _ in $(seq 50); do
-    grep -q '"event":"drain".*"backend":"\[2001:db8:18:d::d\]:80"' "$EV" && break
-    sleep 0.1
-  done
+  drain_after "$n0" '\[2001:db8:18:d::d\]:80' || true
   json_assert "$(lb show --json)" '.vips[0].backends[2] | .weight == 0 and .health.state == "down" and (.health.last | startswith("timeout"))'
   json_assert "$(lb show --json)" '[.vips[0].backends[0,1].weight] == [1,1]'
   lab_exec "$LAB" backend-c ip addr add 2001:db8:18::100/128 dev lo
@@ -491,11 +512,10 @@ while True:
   lb start eth0 --mode dsr --config "$CONF" >/dev/null
   EV="$BATS_TEST_TMPDIR/events2.jsonl"
   health_bg
+  wait_checked 3
+  n0=$(wc -l < "$EV")
   lab_exec "$LAB" backend-b ip addr del 2001:db8:18::100/128 dev lo
-  for _ in $(seq 50); do
-    grep -q '"event":"drain".*"backend":"\[2001:db8:18::c\]:80"' "$EV" && break
-    sleep 0.1
-  done
+  drain_after "$n0" '\[2001:db8:18::c\]:80' || true
   json_assert "$(lb show --json)" '.vips[0].backends[1] | .weight == 0 and .health.state == "down"'
   json_assert "$(lb show --json)" '[.vips[0].backends[0,2].weight] == [1,1]'
   lab_exec "$LAB" backend-b ip addr add 2001:db8:18::100/128 dev lo
