@@ -132,17 +132,22 @@ static void plan(struct clu *c, const char *name, int nlbs, int nbackends, const
 /* The state file: what `up` was asked, for status, lb-apply, kill and revive. */
 static int state_write(const struct clu *c)
 {
-	char p[192];
+	char tmp[192], p[192];
 	FILE *f;
 
 	if (mkdir_p(c->dir, 0755))
 		return -errno;
-	snprintf(p, sizeof(p), "%s/cluster", c->dir);
-	f = fopen(p, "w");
+	/* Written whole and renamed into place: an `up` killed while writing it must not
+	 * leave a file that says less than it asked for. */
+	snprintf(tmp, sizeof(tmp), "%s/cluster.tmp", c->dir);
+	f = fopen(tmp, "w");
 	if (!f)
 		return -errno;
 	fprintf(f, "mode %s\nlbs %d\nbackends %d\n", c->mode, c->nlbs, c->nbackends);
-	return fclose(f) ? -errno : 0;
+	if (fclose(f))
+		return -errno;
+	snprintf(p, sizeof(p), "%s/cluster", c->dir);
+	return rename(tmp, p) ? -errno : 0;
 }
 
 static int count_ns(const char *lab, const char *fmt, int max)
@@ -1052,7 +1057,9 @@ int lab_cluster_up(const struct lab_cluster_opts *given)
 			return EXIT_USAGE;
 		}
 	} else {
-		if (old.nlbs != o->lbs || strcmp(old.mode, o->mode) || old.nbackends != o->backends) {
+		/* old.nlbs is 0 when an up was killed before it made any LB node: nothing to keep. */
+		if (old.nlbs && (old.nlbs != o->lbs || strcmp(old.mode, o->mode) ||
+				 old.nbackends != o->backends)) {
 			pr_warn("lab '%s' is up with --lbs %d --lb %s --backends %d; 'bpflab lab down "
 				"--name %s' first to change them\n", o->name, old.nlbs, old.mode,
 				old.nbackends, o->name);
