@@ -16,6 +16,7 @@
 #include "json.h"
 #include "maglev.h"
 #include "lb_cmd.h"
+#include "lb_ct.h"
 #include "lb_health.h"
 #include "lb_conns.h"
 #include "lb_announce.h"
@@ -27,7 +28,7 @@ struct lb_args {
 	__u32 table_size, ct_size;
 	struct lb_fam_addrs snat, tunnel_src; /* once per family */
 	int encap;            /* enum lb_encap: --encap, 0 when not given */
-	uint64_t weight;
+	uint64_t weight, new_flow_limit;
 	bool dry_run, allow_empty, watch, rate;
 	double interval, duration;
 };
@@ -57,6 +58,23 @@ static int parse_table_size(const char *arg, void *dst, char *why, size_t whylen
 		return -1;
 	}
 	*(__u32 *)dst = v;
+	return 0;
+}
+
+/* --ct-size: what the tables really hold, a power of two (the program masks a hash to
+ * pick a bucket), so N is rounded up and the capacity shown is the rounded one. */
+_Static_assert(LB_CT_MIN == 64 && LB_CT_MAX == 1u << 26, "--ct-size help: update the bounds");
+static int parse_ct_size(const char *arg, void *dst, char *why, size_t whylen)
+{
+	uint64_t v;
+	__u32 r;
+
+	if (parse_u64(arg, 0, UINT64_MAX, &v) || !(r = lb_ct_size_round(v))) {
+		snprintf(why, whylen, "flows per family from %u to %u (rounded up to a power of two)",
+			 LB_CT_MIN, LB_CT_MAX);
+		return -1;
+	}
+	*(__u32 *)dst = r;
 	return 0;
 }
 
@@ -97,8 +115,12 @@ static const struct opt_def lb_opt_defs[] = {
 	  .only = "start" },
 	{ "table-size", 0, OPT_FUNC, LB_ARG(table_size), "P", "Maglev table size per VIP, a prime",
 	  .def = "65537", .parse = parse_table_size, .only = "start" },
-	{ "ct-size", 0, OPT_U32, LB_ARG(ct_size), "N", "connection-table entries",
-	  .def = "131072", .min = 1024, .max = 1 << 24, .only = "start" },
+	{ "ct-size", 0, OPT_FUNC, LB_ARG(ct_size), "N",
+	  "flows tracked per family, 64 to 67108864, rounded up to a power of two",
+	  .def = "131072", .parse = parse_ct_size, .only = "start" },
+	{ "new-flow-limit", 0, OPT_UINT, LB_ARG(new_flow_limit), "N",
+	  "dsr/encap: new flows recorded per CPU and second; the rest go where Maglev says, "
+	  "unrecorded (0: no limit)", .def = "0", .max = 100000000, .only = "start" },
 	{ "snat", 0, OPT_FUNC, LB_ARG(snat), "ADDR",
 	  "nat: source address towards backends (once per family: IPv4 and IPv6)",
 	  .def = "IFACE's", .parse = parse_fam_addr, .only = "start" },
@@ -394,7 +416,7 @@ extern const struct cmd_spec cmd_lb_spec;
 /* Parses one subcommand's words (argv[0] is its name) and runs fn on them. */
 static int run(int (*fn)(char **pos, int npos, struct lb_opts *o), int argc, char **argv)
 {
-	struct lb_args a = { .weight = NOT_GIVEN_W, .interval = 1,
+	struct lb_args a = { .weight = NOT_GIVEN_W, .new_flow_limit = NOT_GIVEN_W, .interval = 1,
 			     .duration = -1 };
 	struct lb_opts o;
 	char *pos[8];
@@ -416,6 +438,7 @@ static int run(int (*fn)(char **pos, int npos, struct lb_opts *o), int argc, cha
 		.ct_size = a.ct_size, .snat = a.snat, .xdp_mode = a.xdp_mode,
 		.encap = a.encap, .tunnel_src = a.tunnel_src,
 		.weight = a.weight == NOT_GIVEN_W ? -1 : (int)a.weight,
+		.new_flow_limit = a.new_flow_limit == NOT_GIVEN_W ? -1 : (long long)a.new_flow_limit,
 		.watch = a.watch, .rate = a.rate, .dry_run = a.dry_run, .allow_empty = a.allow_empty,
 		.interval = a.interval, .duration = a.duration,
 	};
@@ -471,7 +494,7 @@ const struct cmd_spec cmd_lb_spec = {
 	.args = "SUBCOMMAND [options]",
 	.about =
 	"An L4 load balancer in XDP (IPv4 and IPv6, TCP and UDP). Each flow to a VIP is placed on a\n"
-	"backend by the VIP's Maglev table and kept there by an LRU connection table.\n"
+	"backend by the VIP's Maglev table and kept there by a connection table.\n"
 	"  nat  the LB rewrites the packet to come from its own address and go to the backend,\n"
 	"       and rewrites the backend's reply to come from the VIP; backends need nothing.\n"
 	"  dsr  only the MACs change; backends hold the VIP on lo (arp_ignore=1,\n"

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* bpflab lb: an L4 load balancer in XDP (IPv4 and IPv6, TCP and UDP). A flow to a VIP is
- * matched in the LRU conntrack of its family or placed by the VIP's Maglev table (built
- * in user space), then sent back out of the same interface (XDP_TX) to its backend:
+ * matched in the conntrack table of its family (buckets of slots, lb.h) or placed by the
+ * VIP's Maglev table (built in user space), then sent back out of the same interface (XDP_TX) to its backend:
  *   dsr  only the MACs change; the backend holds the VIP and answers the client itself;
  *   nat  source becomes the LB's address of the family and a free port, destination the
  *        backend; the backend's replies come back here and are rewritten to come from the VIP;
@@ -37,6 +37,14 @@ const volatile __u8 bench_forget = 0;
 const volatile __be32 tunnel_src4 = 0;
 const volatile union lb_addr tunnel_src6 = {};
 const volatile __u32 lb_ifindex = 0;
+/* Conntrack buckets (lb.h): the seed of their hash and their number - 1 (a power of two),
+ * from the pinned config. */
+const volatile __u32 ct_seed = 0;
+const volatile __u32 ct_mask = LB_CT_DEFAULT / LB_CT_WAYS - 1;
+/* --new-flow-limit: new flows recorded per CPU and second where a flow needs no state to
+ * stay put (dsr, encap); the rest go where Maglev says, unrecorded, so a flood of new
+ * flows cannot evict the established ones (Katran's MAX_CONN_RATE). 0: no limit. */
+const volatile __u32 new_flow_limit = 0;
 
 /* Offsets as the verifier can bound them: it drops the range of a packet pointer whose
  * offset may reach 64k. Identity here: l3 <= 14 + 2 tags; l4 <= that + 60 (IPv4), or
@@ -182,6 +190,182 @@ static __always_inline void addr6_copy(void *dst, const volatile void *src)
 
 /* A checksum covering a 128-bit address that changes from `from` to `to` (the IPv6
  * pseudo-header): eight 16-bit words at once (RFC 1624 eqn. 3). */
+/* ---- conntrack: buckets of LB_CT_WAYS slots (lb.h) ---- */
+
+/* A slot's value as one 8-byte load or store: a reader sees all of an old value or all
+ * of a new one. */
+#define CT_V(slot) (*(volatile __u64 *)&(slot)->v)
+
+static __always_inline __u64 ct_pack(__u16 backend_id, __be16 nat_port, __u32 stamp)
+{
+	struct lb_ct v = { .backend_id = backend_id, .nat_port = nat_port, .stamp = stamp };
+
+	return *(__u64 *)&v;
+}
+
+static __always_inline int key6_eq(const struct lb_ct6_key *a, const struct lb_ct6_key *b)
+{
+	const __u32 *x = (const __u32 *)a, *y = (const __u32 *)b;
+
+	return !((x[0] ^ y[0]) | (x[1] ^ y[1]) | (x[2] ^ y[2]) | (x[3] ^ y[3]) | (x[4] ^ y[4]));
+}
+
+/* The flow's value, copied out (a concurrent insert cannot change it under us), and its
+ * slot; NULL when not tracked. *bp is the flow's bucket either way (NULL if none). */
+static __always_inline struct lb_ct4_slot *ct4_find(const struct lb_ct4_key *k,
+						     struct lb_ct4_bucket **bp, struct lb_ct *out)
+{
+	__u32 idx = lb_ct4_index(k, ct_seed, ct_mask);
+	struct lb_ct4_bucket *b = bpf_map_lookup_elem(&conntrack, &idx);
+	__u64 want = *(const __u64 *)k;
+
+	*bp = b;
+	if (!b)
+		return NULL;
+#pragma unroll
+	for (int i = 0; i < LB_CT_WAYS; i++) {
+		struct lb_ct4_slot *sl = &b->s[i];
+
+		if (*(volatile __u64 *)&sl->key == want) {
+			*(__u64 *)out = CT_V(sl);
+			if (out->backend_id)
+				return sl;
+		}
+	}
+	return NULL;
+}
+
+static __always_inline struct lb_ct6_slot *ct6_find(const struct lb_ct6_key *k,
+						     struct lb_ct6_bucket **bp, struct lb_ct *out)
+{
+	__u32 idx = lb_ct6_index(k, ct_seed, ct_mask);
+	struct lb_ct6_bucket *b = bpf_map_lookup_elem(&conntrack6, &idx);
+
+	*bp = b;
+	if (!b)
+		return NULL;
+#pragma unroll
+	for (int i = 0; i < LB_CT_WAYS; i++) {
+		struct lb_ct6_slot *sl = &b->s[i];
+
+		if (key6_eq(&sl->key, k)) {
+			*(__u64 *)out = CT_V(sl);
+			if (out->backend_id)
+				return sl;
+		}
+	}
+	return NULL;
+}
+
+/* LB_CT_REF within the value as one word: stamp is its upper half (little endian). The
+ * flag is set and cleared with 64-bit atomics, which BPF has on every CPU version. */
+#define CT_REF64 ((__u64)LB_CT_REF << 32)
+_Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "CT_REF64 assumes little endian");
+
+/* A hit: the flow is in use, so its bucket's next eviction passes it over once. Written
+ * once per eviction round, atomically: an insert into the slot may race with it. */
+static __always_inline void ct_touch(struct lb_ct *v, __u32 stamp)
+{
+	if (!(stamp & LB_CT_REF))
+		__sync_fetch_and_or((__u64 *)v, CT_REF64);
+}
+
+/* Where a new flow goes in its bucket: its own slot (a stale entry), else an empty one,
+ * else the first one not hit since the bucket last evicted; when all were hit, the
+ * first, and every slot starts a new round unreferenced (a clock per bucket). A new
+ * entry starts unreferenced: a flood of one-packet flows evicts its own kind first. */
+#define CT_VICTIM(b, same)                                                        \
+	({                                                                         \
+		int v_ = -1;                                                       \
+		_Pragma("unroll") for (int i = 0; i < LB_CT_WAYS; i++)            \
+			if (v_ < 0 && same(&(b)->s[i].key))                        \
+				v_ = i;                                            \
+		_Pragma("unroll") for (int i = 0; i < LB_CT_WAYS; i++)            \
+			if (v_ < 0 && !(b)->s[i].v.backend_id)                     \
+				v_ = i;                                            \
+		_Pragma("unroll") for (int i = 0; i < LB_CT_WAYS; i++)            \
+			if (v_ < 0 && !((b)->s[i].v.stamp & LB_CT_REF))            \
+				v_ = i;                                            \
+		if (v_ < 0) {                                                      \
+			_Pragma("unroll") for (int i = 0; i < LB_CT_WAYS; i++)    \
+				__sync_fetch_and_and((__u64 *)&(b)->s[i].v, ~CT_REF64);  \
+			v_ = 0;                                                    \
+		}                                                                  \
+		v_ & (LB_CT_WAYS - 1);                                             \
+	})
+
+/* Records the flow in its bucket b: the value first, then the key, so that a reader
+ * matching the new key finds the new value (docs/lb.md, "Flow state"). */
+static __always_inline void ct4_put(struct lb_ct4_bucket *b, const struct lb_ct4_key *k,
+				    __u64 val, struct lb_counters *cnt)
+{
+	__u64 want = *(const __u64 *)k;
+	struct lb_ct4_slot *sl;
+	int i;
+
+#define SAME4(key) (*(__u64 *)(key) == want)
+	i = CT_VICTIM(b, SAME4);
+#undef SAME4
+	sl = &b->s[i];
+	if (sl->v.backend_id && *(__u64 *)&sl->key != want)
+		count(cnt, LBC_CT_EVICT);
+	CT_V(sl) = val;
+	*(volatile __u64 *)&sl->key = want;
+}
+
+static __always_inline void ct6_put(struct lb_ct6_bucket *b, const struct lb_ct6_key *k,
+				    __u64 val, struct lb_counters *cnt)
+{
+	struct lb_ct6_slot *sl;
+	int i;
+
+#define SAME6(key) key6_eq(key, k)
+	i = CT_VICTIM(b, SAME6);
+	sl = &b->s[i];
+	if (sl->v.backend_id && !SAME6(&sl->key))
+		count(cnt, LBC_CT_EVICT);
+#undef SAME6
+	CT_V(sl) = val;
+	__builtin_memcpy(&sl->key, k, sizeof(*k));
+}
+
+/* Whether this CPU may record one more new flow now (new_flow_limit). */
+static __always_inline int ct_admit(struct lb_counters *c, __u64 now)
+{
+	if (!new_flow_limit || !c)
+		return 1;
+	if (now - c->guard_start >= 1000000000ull) {
+		c->guard_start = now;
+		c->guard_n = 0;
+	}
+	return ++c->guard_n <= new_flow_limit;
+}
+
+/* Benchmarks only (bench_forget): the flow's slot emptied again. */
+static __always_inline void ct4_forget(struct lb_ct4_bucket *b, const struct lb_ct4_key *k)
+{
+	__u64 want = *(const __u64 *)k;
+
+#pragma unroll
+	for (int i = 0; i < LB_CT_WAYS; i++) {
+		if (*(__u64 *)&b->s[i].key == want) {
+			*(__u64 *)&b->s[i].key = 0;
+			CT_V(&b->s[i]) = 0;
+		}
+	}
+}
+
+static __always_inline void ct6_forget(struct lb_ct6_bucket *b, const struct lb_ct6_key *k)
+{
+#pragma unroll
+	for (int i = 0; i < LB_CT_WAYS; i++) {
+		if (key6_eq(&b->s[i].key, k)) {
+			__builtin_memset(&b->s[i].key, 0, sizeof(b->s[i].key));
+			CT_V(&b->s[i]) = 0;
+		}
+	}
+}
+
 static __always_inline void csum_replace16(__sum16 *csum, const void *from, const volatile void *to)
 {
 	const __u32 *f = from;
@@ -747,11 +931,12 @@ static __always_inline int icmp_to_backend4(struct xdp_md *ctx, void *data, void
 {
 	struct icmphdr *ic = data + L4_OFF(p);
 	struct lb_ct4_key k = {};
+	struct lb_ct4_bucket *b;
+	struct lb_ct v, *ct = &v;
 	struct lb_backend *be;
 	struct lb_vip *vip;
 	struct udphdr *inp;
 	struct iphdr *in;
-	struct lb_ct *ct;
 	__u32 encap;
 
 	/* The frame checks are for the verifier: l4_len lies inside the frame (parse.h). */
@@ -780,8 +965,7 @@ static __always_inline int icmp_to_backend4(struct xdp_md *ctx, void *data, void
 	k.saddr = in->daddr;
 	k.sport = inp->dest;
 	k.vip_id = vip->id;
-	ct = bpf_map_lookup_elem(&conntrack, &k);
-	if (!ct)
+	if (!ct4_find(&k, &b, ct))
 		return -1;
 	be = backend_get(ct->backend_id, LB_FAM4);
 	if (!be || be->vip_id != vip->id)
@@ -830,11 +1014,12 @@ static __always_inline int icmp_to_backend6(struct xdp_md *ctx, void *data, void
 {
 	struct icmp6hdr *ic = data + L4_OFF(p);
 	struct lb_ct6_key k = {};
+	struct lb_ct6_bucket *b;
+	struct lb_ct v, *ct = &v;
 	struct lb_backend *be;
 	struct ipv6hdr *in;
 	struct lb_vip *vip;
 	struct udphdr *inp;
-	struct lb_ct *ct;
 	__u32 encap;
 
 	if ((void *)(ic + 1) > data_end || p->l4_len < sizeof(*ic))
@@ -858,8 +1043,7 @@ static __always_inline int icmp_to_backend6(struct xdp_md *ctx, void *data, void
 	addr6_copy(&k.saddr, &in->daddr);
 	k.sport = inp->dest;
 	k.vip_id = vip->id;
-	ct = bpf_map_lookup_elem(&conntrack6, &k);
-	if (!ct)
+	if (!ct6_find(&k, &b, ct))
 		return -1;
 	be = backend_get(ct->backend_id, LB_FAM6);
 	if (!be || be->vip_id != vip->id)
@@ -901,7 +1085,11 @@ static __always_inline int balance(struct xdp_md *ctx, struct pkt *p, void *l3, 
 	struct lb_backend *be = NULL;
 	struct lb_ct4_key k4 = {};
 	struct lb_ct6_key k6 = {};
-	struct lb_ct *ct;
+	struct lb_ct4_bucket *b4 = NULL;
+	struct lb_ct6_bucket *b6 = NULL;
+	struct lb_ct4_slot *s4 = NULL;
+	struct lb_ct6_slot *s6 = NULL;
+	struct lb_ct ct = {};
 	__u32 bid = 0, h = 0, encap;
 	__be16 nat_port = 0;
 	int new_flow = 0, hashed = 0, r;
@@ -915,16 +1103,20 @@ static __always_inline int balance(struct xdp_md *ctx, struct pkt *p, void *l3, 
 		k4.saddr = f->saddr.v4;
 		k4.sport = f->sport;
 		k4.vip_id = vip->id;
-		ct = bpf_map_lookup_elem(&conntrack, &k4);
+		s4 = ct4_find(&k4, &b4, &ct);
+		if (s4)
+			ct_touch(&s4->v, ct.stamp);
 	} else {
 		k6.saddr = f->saddr;
 		k6.sport = f->sport;
 		k6.vip_id = vip->id;
-		ct = bpf_map_lookup_elem(&conntrack6, &k6);
+		s6 = ct6_find(&k6, &b6, &ct);
+		if (s6)
+			ct_touch(&s6->v, ct.stamp);
 	}
-	if (ct) {
-		bid = ct->backend_id;
-		nat_port = ct->nat_port;
+	if (s4 || s6) {
+		bid = ct.backend_id;
+		nat_port = ct.nat_port;
 		be = backend_get(bid, f->fam);
 		if (!be || be->vip_id != vip->id) {
 			count(cnt, LBC_CT_STALE);
@@ -934,10 +1126,9 @@ static __always_inline int balance(struct xdp_md *ctx, struct pkt *p, void *l3, 
 		count(cnt, LBC_CT_MISS);
 	}
 	if (!be) {
-		struct lb_ct nct = {};
 		__u32 slot, *pb, vid = vip->id;
 		void *ring = bpf_map_lookup_elem(&rings, &vid);
-		int err;
+		__u64 val, now;
 
 		h = lb_flow_hash_addr(&f->saddr, &f->daddr, f->sport, f->dport, f->proto);
 		hashed = 1;
@@ -949,36 +1140,43 @@ static __always_inline int balance(struct xdp_md *ctx, struct pkt *p, void *l3, 
 			count(cnt, LBC_DROP_NO_BACKEND);
 			return XDP_DROP;
 		}
-		nct.backend_id = bid;
+		nat_port = 0;
 		/* An encap VIP is DSR whatever the mode: no NAT port, no reverse entry. */
 		if (lb_mode == LB_MODE_NAT && !be_encap(be)) {
 			if (f->fam == LB_FAM4)
-				nct.nat_port = nat_claim4(f, be, p->eth->h_source, h, cnt);
+				nat_port = nat_claim4(f, be, p->eth->h_source, h, cnt);
 			else
-				nct.nat_port = nat_claim6(f, be, p->eth->h_source, h, cnt);
-			if (!nct.nat_port) {
+				nat_port = nat_claim6(f, be, p->eth->h_source, h, cnt);
+			if (!nat_port) {
 				count(cnt, LBC_DROP_NAT_PORT);
 				return XDP_DROP;
 			}
 		}
-		nct.created = bpf_ktime_get_coarse_ns() / 1000000000ull;
-		if (f->fam == LB_FAM4)
-			err = bpf_map_update_elem(&conntrack, &k4, &nct, BPF_ANY);
-		else
-			err = bpf_map_update_elem(&conntrack6, &k6, &nct, BPF_ANY);
-		if (err && nct.nat_port) {
-			/* Unrecorded, the reply's entry would outlive a dropped flow: undo it. */
-			rev_delete(f, be, nct.nat_port);
+		now = bpf_ktime_get_coarse_ns();
+		val = ct_pack(bid, nat_port, (now / 1000000000ull) & ~LB_CT_REF);
+		/* No bucket cannot be (the index is masked to the table); if it were, a dsr
+		 * flow would go unrecorded where Maglev puts it (as one over the guard's
+		 * limit), and a nat one is refused: its reply entry is undone, not left to
+		 * outlive it. */
+		if (!nat_port && !ct_admit(cnt, now))
+			count(cnt, LBC_CT_GUARDED);
+		else if (f->fam == LB_FAM4 && b4)
+			ct4_put(b4, &k4, val, cnt);
+		else if (f->fam == LB_FAM6 && b6)
+			ct6_put(b6, &k6, val, cnt);
+		else if (nat_port) {
+			rev_delete(f, be, nat_port);
 			count(cnt, LBC_DROP_NAT_PORT);
 			return XDP_DROP;
 		}
-		nat_port = nct.nat_port;
 		new_flow = 1;
-		if (bench_forget) {
+		if (bench_forget && (b4 || b6)) {
+			/* Empties the slot again as a delete would: a key of zeros never matches
+			 * a flow (source port 0 is refused above). */
 			if (f->fam == LB_FAM4)
-				bpf_map_delete_elem(&conntrack, &k4);
+				ct4_forget(b4, &k4);
 			else
-				bpf_map_delete_elem(&conntrack6, &k6);
+				ct6_forget(b6, &k6);
 			if (nat_port)
 				rev_delete(f, be, nat_port);
 		}

@@ -7,11 +7,14 @@
 #include <linux/types.h>
 
 /* Version of everything pinned below; a pinned set with another version is refused. */
-#define LB_LAYOUT_VERSION 5
+#define LB_LAYOUT_VERSION 6
 
 #define LB_MAX_VIPS 64
 #define LB_MAX_BACKENDS 4096      /* backend ids 1..LB_MAX_BACKENDS-1; 0 means "none" */
-#define LB_CT_DEFAULT 131072      /* LRU entries of each conntrack and reverse map */
+#define LB_CT_DEFAULT 131072      /* flows of each conntrack table; entries of each reverse map */
+#define LB_CT_WAYS 4              /* conntrack slots per bucket: one 64-byte line for IPv4 */
+#define LB_CT_MIN 64              /* smallest --ct-size (16 buckets) */
+#define LB_CT_MAX (1u << 26)      /* largest --ct-size: 1 GiB of IPv4 table */
 #define LB_TABLE_DEFAULT 65537    /* Maglev table size per VIP (--table-size): prime, >= 100 x backends */
 #define LB_NAT_TRIES 8            /* source ports tried before a NAT port failure */
 #define LB_NAT_PORT_MIN 1024
@@ -64,6 +67,9 @@ enum lb_counter {
 	LBC_CT_MISS = LBC__VERDICTS, /* forward flow not in conntrack: a Maglev lookup */
 	LBC_CT_STALE,        /* conntrack named a backend that is gone: chosen again */
 	LBC_NAT_PORT_REMAP,  /* NAT: the client's port was taken, another one was picked */
+	LBC_CT_EVICT,        /* a new flow took the slot of a tracked one: its bucket was full */
+	LBC_CT_GUARDED,      /* dsr/encap new flow over --new-flow-limit: sent where Maglev
+			      * says, not recorded */
 	LBC__MAX
 };
 
@@ -103,7 +109,7 @@ struct lb_backend {
 };
 
 /* Conntrack: client address and port, and the VIP by id (its id names address, port
- * and protocol): 8 bytes for IPv4, so an entry is as small as a BPF hash entry gets. */
+ * and protocol): 8 bytes for IPv4, compared as one word. */
 struct lb_ct4_key {
 	__be32 saddr;
 	__be16 sport;
@@ -116,11 +122,38 @@ struct lb_ct6_key {
 	__u16 vip_id;
 };
 
-/* The value of both conntrack maps. */
+/* What a tracked flow keeps: its backend, and in nat its source port. */
+#define LB_CT_REF 0x80000000u     /* stamp: hit since its bucket last evicted */
 struct lb_ct {
-	__u16 backend_id;
+	__u16 backend_id; /* 0: the slot is empty (backend ids start at 1) */
 	__be16 nat_port;  /* nat (not encap): the source port used towards the backend; else 0 */
-	__u32 created;    /* bpf_ktime_get_coarse_ns() / 10^9 when written: CLOCK_MONOTONIC s */
+	__u32 stamp;      /* bits 0-30: bpf_ktime_get_coarse_ns() / 10^9 when written
+			   * (CLOCK_MONOTONIC s); bit 31: LB_CT_REF */
+};
+
+/* The conntrack tables are arrays of buckets, not BPF hash maps: a hash map element costs
+ * 48 bytes of kernel header and an LRU insert takes a lock, where a slot here is 16 bytes
+ * (IPv4) and an insert is two stores. A flow lives in bucket lb_ct4_index() (or
+ * lb_ct6_index()) in any of its LB_CT_WAYS slots; a full bucket evicts the first slot not
+ * hit since its last eviction (a clock per bucket). Writers store the value, then the
+ * key; see docs/lb.md "Flow state" for what a race between two CPUs can do. */
+struct lb_ct4_slot {
+	struct lb_ct4_key key;
+	struct lb_ct v;
+};
+
+struct lb_ct6_slot {
+	struct lb_ct6_key key;
+	__u32 pad;        /* v 8-aligned (one store), 32 bytes: a bucket is two cache lines */
+	struct lb_ct v;
+};
+
+struct lb_ct4_bucket {
+	struct lb_ct4_slot s[LB_CT_WAYS];
+};
+
+struct lb_ct6_bucket {
+	struct lb_ct6_slot s[LB_CT_WAYS];
 };
 
 /* NAT reverse key: the backend's reply as it arrives (backend address:port -> the LB's
@@ -177,6 +210,10 @@ struct lb_nh {
 
 struct lb_counters {
 	__u64 c[LBC__MAX];
+	/* Not counters: the new-flow guard's window on this CPU (lb.bpf.c ct_admit), here
+	 * because every packet has this per-CPU value at hand already. */
+	__u64 guard_start;   /* bpf_ktime_get_coarse_ns() when the window began */
+	__u64 guard_n;       /* new flows recorded in it */
 };
 
 struct lb_stats {
@@ -191,7 +228,8 @@ struct lb_meta {
 	__u32 layout_version;
 	__u32 mode;          /* enum lb_mode */
 	__u32 table_size;    /* Maglev table size per VIP, --table-size */
-	__u32 ct_size;       /* entries of each of conntrack, conntrack6, reverse, reverse6 */
+	__u32 ct_size;       /* flows (slots) of conntrack and of conntrack6, a power of two;
+			      * entries of reverse and of reverse6 */
 	__be32 snat_addr;    /* NAT: IPv4 source towards IPv4 backends */
 	__u32 next_backend;  /* allocation cursor, so a freed id is not reused at once */
 	__u32 generation;    /* bumped by every change */
@@ -199,9 +237,11 @@ struct lb_meta {
 	__u32 xdp_tx_counted; /* xdp_tx_err0 holds the driver's count at start (a veth) */
 	__u64 xdp_tx_err0;   /* the veth's XDP_TX errors at start: lb show counts from it */
 	__be32 tunnel_src4;  /* encap: outer IPv4 source (--tunnel-src, IPv4) */
-	__u32 pad;
+	__u32 ct_seed;       /* conntrack bucket hash seed, random at lb start (lb_ct4_index) */
 	union lb_addr snat6;       /* NAT: IPv6 source towards IPv6 backends */
 	union lb_addr tunnel_src6; /* encap: outer IPv6 source (--tunnel-src, IPv6) */
+	__u32 new_flow_limit; /* --new-flow-limit: dsr/encap flows recorded per CPU and s; 0: all */
+	__u32 pad;
 };
 
 /* Flow hash for Maglev: user space computes the same to predict placement. Values are
@@ -238,6 +278,26 @@ static inline __u32 lb_flow_hash_addr(const union lb_addr *saddr, const union lb
 				      __u16 sport, __u16 dport, __u8 proto)
 {
 	return lb_flow_hash(lb_addr_fold(saddr), lb_addr_fold(daddr), sport, dport, proto);
+}
+
+/* The conntrack bucket of a flow: both sides compute it (lb conns, the tests read a flow
+ * back). The seed keeps placement unknown outside this LB, so a sender cannot aim a
+ * burst of flows at one bucket without trying; mask is buckets - 1. */
+static inline __u32 lb_ct4_index(const struct lb_ct4_key *k, __u32 seed, __u32 mask)
+{
+	__u32 h = lb_mix32(k->saddr ^ seed);
+
+	return lb_mix32(h ^ ((__u32)k->sport << 16 | k->vip_id)) & mask;
+}
+
+static inline __u32 lb_ct6_index(const struct lb_ct6_key *k, __u32 seed, __u32 mask)
+{
+	__u32 h = lb_mix32(k->saddr.w[0] ^ seed);
+
+	h = lb_mix32(h ^ k->saddr.w[1]);
+	h = lb_mix32(h ^ k->saddr.w[2]);
+	h = lb_mix32(h ^ k->saddr.w[3]);
+	return lb_mix32(h ^ ((__u32)k->sport << 16 | k->vip_id)) & mask;
 }
 
 #endif

@@ -23,6 +23,7 @@ struct lb_opts {
 	struct lb_fam_addrs tunnel_src; /* start --tunnel-src */
 	enum xdp_mode xdp_mode;
 	int weight;           /* -1: not given */
+	long long new_flow_limit; /* start --new-flow-limit; -1: not given */
 	bool watch, dry_run, allow_empty, rate;
 	double interval, duration;
 };

@@ -19,8 +19,7 @@
 #include "ifstats.h"
 #include "lb_cmd.h"
 #include "lb_conns.h"
-
-#define CONNS_MAX 1000000 /* a walk of the LRU is bounded even if it churns under us */
+#include "lb_ct.h"
 
 struct names {
 	char vip[LB_MAX_VIPS][LB_ADDR_STRLEN + 8];
@@ -87,7 +86,8 @@ static void conn_print(struct conns_walk *w, const struct conn *c)
 			    "udp" : c->vip_id < LB_MAX_VIPS && w->nm->proto[c->vip_id] ? "tcp" : "?";
 	bool nat = w->in->meta.mode == LB_MODE_NAT && c->ct.nat_port;
 	/* created is coarse-clock seconds: a flow made this second may read one ahead */
-	__u64 age = w->now > c->ct.created ? w->now - c->ct.created : 0;
+	__u32 created = c->ct.stamp & ~LB_CT_REF;
+	__u64 age = w->now > created ? w->now - created : 0;
 
 	w->total++;
 	if ((w->vip && strcmp(w->vip, v)) || (w->backend && !backend_match(w->backend, be)))
@@ -117,32 +117,18 @@ static void conn_print(struct conns_walk *w, const struct conn *c)
 	}
 }
 
-/* Walks one family's conntrack map; an entry evicted under the walk is skipped. */
-static void conns_walk_map(struct conns_walk *w, int fd, bool six)
+static int conns_one(void *ctx, const struct lb_ct_flow *f)
 {
-	union { struct lb_ct4_key k4; struct lb_ct6_key k6; } k, next;
-	void *prev = NULL;
+	struct conn c;
 
-	while (w->total < CONNS_MAX && !bpf_map_get_next_key(fd, prev, &next)) {
-		struct conn c;
-
-		k = next;
-		prev = &k;
-		memset(&c, 0, sizeof(c));
-		if (bpf_map_lookup_elem(fd, &k, &c.ct))
-			continue;
-		if (six) {
-			c.client.family = LB_FAM6;
-			c.client.a = k.k6.saddr;
-			c.sport = k.k6.sport;
-			c.vip_id = k.k6.vip_id;
-		} else {
-			lb_ip4(&c.client, k.k4.saddr);
-			c.sport = k.k4.sport;
-			c.vip_id = k.k4.vip_id;
-		}
-		conn_print(w, &c);
-	}
+	memset(&c, 0, sizeof(c));
+	c.client.family = f->family;
+	c.client.a = f->saddr;
+	c.sport = f->sport;
+	c.vip_id = f->vip_id;
+	c.ct = f->v;
+	conn_print(ctx, &c);
+	return 0;
 }
 
 int lb_conns(struct lb_inst *in, const char *vip, const char *backend)
@@ -175,8 +161,13 @@ int lb_conns(struct lb_inst *in, const char *vip, const char *backend)
 		printf("%-5s %-30s %-30s %-26s %6s%s\n", "proto", "client", "vip", "backend", "age s",
 		       in->meta.mode == LB_MODE_NAT ? " nat port" : "");
 	}
-	conns_walk_map(&w, in->fds.conntrack, false);
-	conns_walk_map(&w, in->fds.conntrack6, true);
+	/* A table that cannot be read ends the listing there, said on stderr: the totals
+	 * then count what was shown, and the exit code says it failed. */
+	if ((err = lb_ct_walk(in->fds.conntrack, LB_FAM4, conns_one, &w)) ||
+	    (err = lb_ct_walk(in->fds.conntrack6, LB_FAM6, conns_one, &w))) {
+		pr_warn("reading the connection tables in %s failed: %s\n", in->dir, strerr(err));
+		ret = EXIT_FAIL;
+	}
 	if (g_opts.json) {
 		json_arr_end(&w.j);
 		json_kuint(&w.j, "tracked", w.total);
@@ -353,8 +344,8 @@ const struct cmd_spec lb_conns_spec = {
 	.args = "[--vip VIP] [--backend ADDR[:PORT]] [--iface IFACE]",
 	.about = "The flows in the connection tables (ipvsadm -Lc), IPv4 and IPv6: client, VIP,\n"
 		 "the backend it is kept on, its age in seconds since the balancer placed it (not\n"
-		 "since its last packet: an idle flow stays until the LRU evicts it) and, in nat,\n"
-		 "the source port towards the backend.\n",
+		 "since its last packet: an idle flow stays until a new flow needs its slot) and,\n"
+		 "in nat, the source port towards the backend.\n",
 	.opts = conns_opts,
 	.json_help = "one conns record",
 	.max_args = 0,

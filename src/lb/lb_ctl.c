@@ -21,7 +21,7 @@
 #include "bpfutil.h"
 
 const struct lb_map_desc lb_maps[LB_NMAPS] = {
-#define LB_MAP_DESC_(n, sized) { .name = #n, .sized_at_start = sized },
+#define LB_MAP_DESC_(n, div) { .name = #n, .ct_div = div },
 	LB_MAPS(LB_MAP_DESC_)
 #undef LB_MAP_DESC_
 };
@@ -41,6 +41,8 @@ static const char *const counter_names[LBC__MAX] = {
 	[LBC_CT_MISS] = "conntrack_miss",
 	[LBC_CT_STALE] = "conntrack_stale",
 	[LBC_NAT_PORT_REMAP] = "nat_port_remap",
+	[LBC_CT_EVICT] = "conntrack_evict",
+	[LBC_CT_GUARDED] = "conntrack_guarded",
 	[LBC_TX_BACKEND] = "tx_backend",
 	[LBC_REPLY] = "nat_reply",
 	[LBC_ICMP_TO_BACKEND] = "icmp_to_backend",
@@ -448,5 +450,8 @@ int lb_counters_read(const struct lb_fds *f, struct lb_counters *out)
 {
 	__u32 k = 0;
 
-	return percpu_sum_u64(f->counters, &k, out->c, LBC__MAX);
+	/* The whole value per CPU (the guard's window words too, summed to nothing useful):
+	 * the kernel copies value_size bytes per CPU, so n must be all of it. */
+	_Static_assert(sizeof(*out) % sizeof(__u64) == 0, "lb_counters: __u64 words only");
+	return percpu_sum_u64(f->counters, &k, (__u64 *)out, sizeof(*out) / sizeof(__u64));
 }

@@ -14,26 +14,27 @@
 #include "lb.h"
 #include "lb_health.h"
 
-/* The load balancer's maps, written once: X(name, sized_at_start). Pinning, map reuse,
- * layout checks, show and the fd table all walk this list. The names are the skeleton's
- * (skel->maps.NAME) and the pinned files'. sized_at_start: max_entries comes from
- * --ct-size, so a layout check compares everything but the size. */
-#define LB_MAPS(X)                 \
-	X(config, false)           \
-	X(vips, false)             \
-	X(vip_addrs, false)        \
-	X(backends, false)         \
-	X(rings, false)            \
-	X(conntrack, true)         \
-	X(reverse, true)           \
-	X(conntrack6, true)        \
-	X(reverse6, true)          \
-	X(vip_stats, false)        \
-	X(backend_stats, false)    \
-	X(counters, false)         \
-	X(nexthops, false)
+/* The load balancer's maps, written once: X(name, ct_div). Pinning, map reuse, layout
+ * checks, show and the fd table all walk this list. The names are the skeleton's
+ * (skel->maps.NAME) and the pinned files'. ct_div 0: a fixed size; else max_entries is
+ * --ct-size / ct_div (the conntrack tables hold LB_CT_WAYS flows per entry, a bucket),
+ * so a layout check compares everything but the size. */
+#define LB_MAPS(X)                    \
+	X(config, 0)                  \
+	X(vips, 0)                    \
+	X(vip_addrs, 0)               \
+	X(backends, 0)                \
+	X(rings, 0)                   \
+	X(conntrack, LB_CT_WAYS)      \
+	X(reverse, 1)                 \
+	X(conntrack6, LB_CT_WAYS)     \
+	X(reverse6, 1)                \
+	X(vip_stats, 0)               \
+	X(backend_stats, 0)           \
+	X(counters, 0)                \
+	X(nexthops, 0)
 
-#define LB_MAP_COUNT_(name, sized) +1
+#define LB_MAP_COUNT_(name, div) +1
 enum { LB_NMAPS = 0 LB_MAPS(LB_MAP_COUNT_) };
 #undef LB_MAP_COUNT_
 
@@ -41,7 +42,7 @@ enum { LB_NMAPS = 0 LB_MAPS(LB_MAP_COUNT_) };
 struct lb_fds {
 	union {
 		struct {
-#define LB_MAP_FIELD_(name, sized) int name;
+#define LB_MAP_FIELD_(name, div) int name;
 			LB_MAPS(LB_MAP_FIELD_)
 #undef LB_MAP_FIELD_
 		};
@@ -51,7 +52,7 @@ struct lb_fds {
 
 struct lb_map_desc {
 	const char *name;
-	bool sized_at_start;
+	__u32 ct_div;    /* 0: fixed size; else max_entries = ct_size / ct_div */
 };
 extern const struct lb_map_desc lb_maps[LB_NMAPS];
 

@@ -59,20 +59,21 @@ struct {
 	__array(values, struct lb_ring);
 } rings SEC(".maps");
 
-/* IPv4 client address:port + VIP id -> backend (and NAT port): keeps flows on their
- * backend. One map per family so that an IPv4 flow pays for an 8-byte key only. */
+/* Conntrack, one table per family: client address:port + VIP id -> backend (and NAT
+ * port), in buckets of LB_CT_WAYS slots (lb.h, "The conntrack tables"). Sized at
+ * `lb start`: --ct-size / LB_CT_WAYS buckets, a power of two (ct_mask in lb.bpf.c). */
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, LB_CT_DEFAULT);
-	__type(key, struct lb_ct4_key);
-	__type(value, struct lb_ct);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, LB_CT_DEFAULT / LB_CT_WAYS);
+	__type(key, __u32);
+	__type(value, struct lb_ct4_bucket);
 } conntrack SEC(".maps");
 
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, LB_CT_DEFAULT);
-	__type(key, struct lb_ct6_key);
-	__type(value, struct lb_ct);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, LB_CT_DEFAULT / LB_CT_WAYS);
+	__type(key, __u32);
+	__type(value, struct lb_ct6_bucket);
 } conntrack6 SEC(".maps");
 
 /* NAT: backend address:port -> LB:nat_port reply -> the client and VIP to rewrite it to. */

@@ -8,6 +8,7 @@
 #include <bpf/libbpf.h>
 
 #include "lb_prog.h"
+#include "lb_ct.h"
 #include "lb.skel.h"
 #include "util.h"
 #include "bpfutil.h"
@@ -17,7 +18,7 @@ void lb_prog_maps(struct lb_bpf *skel, struct bpf_map *maps[LB_NMAPS])
 {
 	int i = 0;
 
-#define LB_MAP_SKEL_(name, sized) maps[i++] = skel->maps.name;
+#define LB_MAP_SKEL_(name, div) maps[i++] = skel->maps.name;
 	LB_MAPS(LB_MAP_SKEL_)
 #undef LB_MAP_SKEL_
 }
@@ -43,13 +44,17 @@ void lb_prog_destroy(struct lb_bpf *skel)
 
 struct lb_bpf *lb_prog_open(const struct lb_prog_cfg *cfg)
 {
-	struct lb_bpf *skel = lb_bpf__open();
-	__u32 ct = cfg->ct_size ? cfg->ct_size : LB_CT_DEFAULT;
+	__u32 ct = lb_ct_size_round(cfg->ct_size ? cfg->ct_size : LB_CT_DEFAULT);
 	struct bpf_map *maps[LB_NMAPS];
-
+	struct lb_bpf *skel;
 	struct bpf_map *m;
 	int n = 0;
 
+	if (!ct) {
+		errno = EINVAL;
+		return NULL;
+	}
+	skel = lb_bpf__open();
 	if (!skel)
 		return NULL;
 	/* A map added to lb_maps.h but not to LB_MAPS would be neither pinned nor reused.
@@ -73,15 +78,13 @@ struct lb_bpf *lb_prog_open(const struct lb_prog_cfg *cfg)
 	memcpy((void *)&skel->rodata->tunnel_src6, &cfg->tunnel_src6, sizeof(cfg->tunnel_src6));
 	skel->rodata->lb_ifindex = cfg->ifindex;
 	memcpy((void *)skel->rodata->lb_mac, cfg->mac, 6);
+	skel->rodata->ct_seed = cfg->ct_seed;
+	skel->rodata->new_flow_limit = cfg->new_flow_limit;
+	skel->rodata->ct_mask = ct / LB_CT_WAYS - 1;
 	lb_prog_maps(skel, maps);
-	for (int i = 0; i < LB_NMAPS; i++) {
-		if (!lb_maps[i].sized_at_start)
-			continue;
-		bpf_map__set_max_entries(maps[i], ct);
-		if (cfg->ct_percpu_lru)
-			bpf_map__set_map_flags(maps[i], bpf_map__map_flags(maps[i]) |
-							BPF_F_NO_COMMON_LRU);
-	}
+	for (int i = 0; i < LB_NMAPS; i++)
+		if (lb_maps[i].ct_div)
+			bpf_map__set_max_entries(maps[i], ct / lb_maps[i].ct_div);
 	return skel;
 }
 
@@ -123,16 +126,19 @@ void lb_meta_init(struct lb_meta *m, const struct lb_prog_cfg *cfg)
 	*m = (struct lb_meta){
 		.layout_version = LB_LAYOUT_VERSION, .mode = cfg->mode,
 		.table_size = cfg->table_size ? cfg->table_size : LB_TABLE_DEFAULT,
-		.ct_size = cfg->ct_size ? cfg->ct_size : LB_CT_DEFAULT, .snat_addr = cfg->snat_addr,
-		.tunnel_src4 = cfg->tunnel_src4, .ifindex = cfg->ifindex, .snat6 = cfg->snat6,
-		.tunnel_src6 = cfg->tunnel_src6,
+		.ct_size = lb_ct_size_round(cfg->ct_size ? cfg->ct_size : LB_CT_DEFAULT),
+		.snat_addr = cfg->snat_addr, .tunnel_src4 = cfg->tunnel_src4, .ifindex = cfg->ifindex,
+		.ct_seed = cfg->ct_seed, .snat6 = cfg->snat6, .tunnel_src6 = cfg->tunnel_src6,
+		.new_flow_limit = cfg->new_flow_limit,
 	};
 }
 
 void lb_prog_cfg_from_meta(struct lb_prog_cfg *cfg, const struct lb_meta *m, const __u8 mac[6])
 {
 	*cfg = (struct lb_prog_cfg){ .mode = m->mode, .table_size = m->table_size,
-				     .ct_size = m->ct_size, .snat_addr = m->snat_addr,
+				     .ct_size = m->ct_size, .ct_seed = m->ct_seed,
+				     .new_flow_limit = m->new_flow_limit,
+				     .snat_addr = m->snat_addr,
 				     .tunnel_src4 = m->tunnel_src4, .ifindex = m->ifindex,
 				     .snat6 = m->snat6, .tunnel_src6 = m->tunnel_src6 };
 	if (mac)
@@ -141,18 +147,22 @@ void lb_prog_cfg_from_meta(struct lb_prog_cfg *cfg, const struct lb_meta *m, con
 
 int lb_fixture_up(struct lb_fixture *fx, const struct lb_prog_cfg *cfg)
 {
+	struct lb_prog_cfg pc = *cfg;
+
 	memset(fx, 0, sizeof(*fx));
 	lb_fds_init(&fx->fds);
 	fx->prog_fd = -1;
 	fx->cfg = calloc(1, sizeof(*fx->cfg));
 	if (!fx->cfg)
 		return -ENOMEM;
-	fx->skel = lb_prog_load(cfg, NULL);
+	if (!pc.ct_seed)
+		pc.ct_seed = lb_ct_seed_new();
+	fx->skel = lb_prog_load(&pc, NULL);
 	if (!fx->skel)
 		return -errno;
 	lb_fds_from_skel(fx->skel, &fx->fds);
 	fx->prog_fd = lb_prog_fd(fx->skel);
-	lb_meta_init(&fx->meta, cfg);
+	lb_meta_init(&fx->meta, &pc);
 	return lb_meta_write(&fx->fds, &fx->meta);
 }
 

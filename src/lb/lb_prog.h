@@ -16,7 +16,8 @@ struct bpf_map;
 struct lb_prog_cfg {
 	__u32 mode;          /* LB_MODE_NAT / LB_MODE_DSR */
 	__u32 table_size;    /* Maglev table size per VIP (prime); 0: LB_TABLE_DEFAULT */
-	__u32 ct_size;       /* conntrack and reverse LRU entries; 0: LB_CT_DEFAULT */
+	__u32 ct_size;       /* flows per conntrack table, reverse entries; 0: LB_CT_DEFAULT;
+			      * rounded up to a power of two (lb_ct_size_round) */
 	__be32 snat_addr;    /* nat: IPv4 source address towards IPv4 backends */
 	union lb_addr snat6; /* nat: IPv6 source address towards IPv6 backends */
 	__u8 mac[6];         /* the LB interface's own MAC */
@@ -24,14 +25,16 @@ struct lb_prog_cfg {
 	__be32 tunnel_src4;  /* encap VIPs: outer IPv4 source */
 	union lb_addr tunnel_src6; /* encap VIPs: outer IPv6 source */
 	__u32 ifindex;       /* encap VIPs: whose FIB finds next hops; 0: the receiving one */
-	/* Conntrack and reverse maps with an LRU list per CPU (BPF_F_NO_COMMON_LRU): no
-	 * shared free list on insert; each CPU evicts only what it inserted. Benchmarks only,
-	 * for now (a pinned set keeps the flags it was made with). */
-	bool ct_percpu_lru;
+	/* Conntrack bucket hash seed (lb_ct4_index). 0: lb_fixture_up and `lb start` pick a
+	 * random one (lb_ct_seed_new), so placement is unknown outside this balancer;
+	 * tests and the fuzzer may fix one to be reproducible. */
+	__u32 ct_seed;
+	/* --new-flow-limit (lb.bpf.c new_flow_limit): 0, no limit */
+	__u32 new_flow_limit;
 };
 
 /* Opens the skeleton and sets every const volatile and map size from cfg; not loaded.
- * NULL with errno set. */
+ * NULL with errno set (EINVAL: a ct_size outside [LB_CT_MIN, LB_CT_MAX]). */
 struct lb_bpf *lb_prog_open(const struct lb_prog_cfg *cfg);
 /* Opens as above, reuses the maps of `reuse` when not NULL (a running balancer's pinned
  * maps), loads. Returns the skeleton, or NULL with errno set after printing why. */
@@ -43,7 +46,8 @@ void lb_fds_from_skel(struct lb_bpf *skel, struct lb_fds *f);
 int lb_prog_fd(struct lb_bpf *skel);
 void lb_prog_destroy(struct lb_bpf *skel);
 
-/* The metadata a fresh balancer of this configuration starts with. */
+/* The metadata a fresh balancer of this configuration starts with (ct_size rounded as
+ * lb_prog_open sizes the maps; ct_seed as given: pick one first). */
 void lb_meta_init(struct lb_meta *m, const struct lb_prog_cfg *cfg);
 /* Program configuration of a running balancer, for a replacement program. */
 void lb_prog_cfg_from_meta(struct lb_prog_cfg *cfg, const struct lb_meta *m, const __u8 mac[6]);

@@ -15,6 +15,7 @@
 #include "util.h"
 #include "json.h"
 #include "lb_cmd.h"
+#include "lb_ct.h"
 #include "ifstats.h"
 #include "lb_health.h"
 #include "lb_announce.h"
@@ -59,7 +60,7 @@ struct lb_view {
 	char warning[384];       /* "" when XDP_TX can leave */
 };
 
-/* Entries of a conntrack or reverse map, whichever its key (the largest is 20 bytes). */
+/* Entries of a reverse map, whichever its key (the largest is 20 bytes). */
 static __u64 count_flows(int fd)
 {
 	__u8 k[32], next[32];
@@ -183,8 +184,17 @@ static int view_read(struct lb_inst *in, struct lb_view *v, struct lb_stats *pre
 			v->tsrc6[0] = 0;
 	}
 	tx_check(in, v);
-	v->flows6 = count_flows(in->fds.conntrack6);
-	v->flows = count_flows(in->fds.conntrack) + v->flows6;
+	{
+		long long n4 = lb_ct_count(in->fds.conntrack, LB_FAM4);
+		long long n6 = lb_ct_count(in->fds.conntrack6, LB_FAM6);
+
+		if (n4 < 0 || n6 < 0) {
+			err = (int)(n4 < 0 ? n4 : n6);
+			goto out;
+		}
+		v->flows6 = (__u64)n6;
+		v->flows = (__u64)n4 + v->flows6;
+	}
 	v->memlock4 = fd_memlock(in->fds.conntrack);
 	v->memlock6 = fd_memlock(in->fds.conntrack6);
 	if (v->meta.mode == LB_MODE_NAT) {
@@ -270,6 +280,7 @@ static void render_json(const struct lb_inst *in, const struct lb_view *v, bool 
 	json_obj_begin(&j);
 	json_kuint(&j, "flows", v->flows);
 	json_kuint(&j, "flows6", v->flows6);
+	json_kuint(&j, "new_flow_limit", v->meta.new_flow_limit);
 	json_key(&j, "reverse_flows");
 	if (v->meta.mode == LB_MODE_NAT)
 		json_uint(&j, v->reverse_flows);

@@ -30,6 +30,7 @@
 #include "lb_cmd.h"
 #include "ifstats.h"
 #include "lb_prog.h"
+#include "lb_ct.h"
 
 static void inst_init(struct lb_inst *in)
 {
@@ -82,6 +83,7 @@ static int check_layout(struct lb_inst *in)
 	struct lb_prog_cfg pc = {};
 	struct lb_bpf *skel = lb_prog_open(&pc);
 	struct bpf_map *maps[LB_NMAPS];
+	__u32 entries[LB_NMAPS];
 	int err = 0;
 
 	if (!skel)
@@ -90,12 +92,13 @@ static int check_layout(struct lb_inst *in)
 	for (int i = 0; i < LB_NMAPS && !err; i++) {
 		struct bpf_map_info info = {};
 		__u32 len = sizeof(info);
-		bool fixed = !lb_maps[i].sized_at_start;
+		bool fixed = !lb_maps[i].ct_div;
 
 		if (bpf_obj_get_info_by_fd(in->fds.fd[i], &info, &len)) {
 			err = -errno;
 			break;
 		}
+		entries[i] = info.max_entries;
 		if (info.type != bpf_map__type(maps[i]) || info.key_size != bpf_map__key_size(maps[i]) ||
 		    info.value_size != bpf_map__value_size(maps[i]) ||
 		    (fixed && info.max_entries != bpf_map__max_entries(maps[i]))) {
@@ -115,6 +118,17 @@ static int check_layout(struct lb_inst *in)
 			"'bpflab lb stop %s' removes it (its connections break), then start again\n",
 			in->dir, in->meta.layout_version, LB_LAYOUT_VERSION, in->ifname);
 		err = -EPROTO;
+	}
+	/* The program finds a flow's bucket by masking with ct_size / LB_CT_WAYS - 1: tables
+	 * of another size than config says would be read in the wrong places. */
+	for (int i = 0; i < LB_NMAPS && !err; i++) {
+		if (lb_maps[i].ct_div && (__u64)entries[i] * lb_maps[i].ct_div != in->meta.ct_size) {
+			pr_warn("the pinned load balancer in %s is inconsistent (map '%s' has %u entries "
+				"for a conntrack size of %u); 'bpflab lb stop %s' removes it, then start "
+				"again\n", in->dir, lb_maps[i].name, entries[i], in->meta.ct_size,
+				in->ifname);
+			err = -EPROTO;
+		}
 	}
 	lb_prog_destroy(skel);
 	return err;
@@ -492,6 +506,7 @@ static void print_started(const struct lb_inst *in, const char *what, enum xdp_m
 		json_kstr(&j, "xdp_mode", xdp_mode_str(xm));
 		json_kuint(&j, "table_size", in->meta.table_size);
 		json_kuint(&j, "conntrack_capacity", in->meta.ct_size);
+		json_kuint(&j, "new_flow_limit", in->meta.new_flow_limit);
 		json_kstr(&j, "snat", nat && sn.v4.family ? snat[0] : NULL);
 		json_kstr(&j, "snat6", nat && sn.v6.family ? snat[1] : NULL);
 		json_kstr(&j, "tunnel_src", ts.v4.family ? tsrc[0] : NULL);
@@ -545,6 +560,10 @@ static int replace(struct lb_inst *in, int ifindex, struct lb_opts *o, struct lb
 		return EXIT_USAGE;
 	}
 	iface_mac(in->ifname, mac);
+	/* The guard's limit is the program's constant: a new one comes with the new program,
+	 * flows kept, and is recorded once that program runs. */
+	if (o->new_flow_limit >= 0)
+		in->meta.new_flow_limit = o->new_flow_limit;
 	lb_prog_cfg_from_meta(&pc, &in->meta, mac);
 	skel = lb_prog_load(&pc, &in->fds);
 	if (!skel)
@@ -558,6 +577,11 @@ static int replace(struct lb_inst *in, int ifindex, struct lb_opts *o, struct lb
 	}
 	if (xdp_query_present(ifindex, &cur) > 0)
 		eff = !strcmp(cur.mode, "native") ? XDP_MODE_NATIVE : XDP_MODE_GENERIC;
+	if (o->new_flow_limit >= 0 && lb_meta_write(&in->fds, &in->meta)) {
+		pr_warn("the program on %s was replaced, but its metadata could not be written: %s\n",
+			in->ifname, strerror(errno));
+		goto out;
+	}
 	if (st && lb_apply_cfg(in, st))
 		goto out;
 	print_started(in, "replaced", eff);
@@ -607,7 +631,8 @@ static int clear_dead(struct lb_inst *in)
 int lb_start(const char *ifname, struct lb_opts *o)
 {
 	struct lb_prog_cfg pc = { .mode = o->mode, .table_size = o->table_size,
-				  .ct_size = o->ct_size };
+				  .ct_size = o->ct_size,
+				  .new_flow_limit = o->new_flow_limit > 0 ? o->new_flow_limit : 0 };
 	struct lb_fam_addrs snat = o->snat, tsrc = o->tunnel_src;
 	struct lb_cfg *st = NULL;
 	struct lb_bpf *skel = NULL;
@@ -668,6 +693,7 @@ int lb_start(const char *ifname, struct lb_opts *o)
 	pc.tunnel_src4 = tsrc.v4.a.v4;
 	pc.tunnel_src6 = tsrc.v6.a;
 	pc.ifindex = ifindex;
+	pc.ct_seed = lb_ct_seed_new();
 	if ((err = iface_mac(ifname, pc.mac))) {
 		pr_warn("cannot read the MAC of %s: %s\n", ifname, strerr(err));
 		goto out;

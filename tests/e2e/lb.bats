@@ -178,6 +178,48 @@ stream_survives() {
   [ "$(lb show --json | jq -c '{generation, vips}')" = "$before" ]
 }
 
+@test "--ct-size is rounded up to a power of two, shown as the tables hold it; outside its bounds refused" {
+  "$BPFLAB" lab up --name "$LAB" --lb dsr >/dev/null
+  d="/sys/fs/bpf/bpflab/lb/eth0@$LAB-lb"
+  for n in 0 63 67108865 12x; do
+    run lb start eth0 --mode dsr --ct-size "$n"
+    [ "$status" -eq 2 ]; [[ $output == *"invalid --ct-size '$n'"*"64 to 67108864"* ]]
+  done
+  [ ! -e "$d" ]
+  run lb start eth0 --mode dsr --ct-size 1000 --json
+  [ "$status" -eq 0 ]
+  json_assert "$output" '.conntrack_capacity == 1024'
+  json_assert "$(lb show --json)" '.conntrack.capacity == 1024 and .conntrack.flows == 0'
+  # the pinned tables: 1024 / 4 buckets per family (an array), nothing else sized by it in dsr
+  [ "$(bpftool -j map show pinned "$d/conntrack" | jq '[.type, .max_entries]' -c)" = '["array",256]' ]
+  [ "$(bpftool -j map show pinned "$d/conntrack6" | jq .max_entries)" = 256 ]
+  [ "$(bpftool -j map show pinned "$d/reverse" | jq .max_entries)" = 1024 ]
+  # a replacement names the same size either way; another one is refused, nothing changed
+  run lb start eth0 --ct-size 1000 --json
+  [ "$status" -eq 0 ]; json_assert "$output" '.replaced == true and .conntrack_capacity == 1024'
+  run lb start eth0 --ct-size 2048
+  [ "$status" -eq 2 ]; [[ $output == *"conntrack size"*"fixed while running"* ]]
+  json_assert "$(lb show --json)" '.conntrack.capacity == 1024'
+}
+
+@test "--new-flow-limit is set at start, changed by a replacement, bad values refused" {
+  "$BPFLAB" lab up --name "$LAB" --lb dsr >/dev/null
+  for n in -1 12x 100000001; do
+    run lb start eth0 --mode dsr --new-flow-limit "$n"
+    [ "$status" -eq 2 ]; [[ $output == *"--new-flow-limit"* ]]
+  done
+  [ ! -e "/sys/fs/bpf/bpflab/lb/eth0@$LAB-lb" ]
+  run lb start eth0 --mode dsr --new-flow-limit 5000 --json
+  [ "$status" -eq 0 ]; json_assert "$output" '.new_flow_limit == 5000'
+  json_assert "$(lb show --json)" '.conntrack.new_flow_limit == 5000'
+  # without the option a replacement keeps it; with it, the new program has the new one
+  run lb start eth0 --json
+  [ "$status" -eq 0 ]; json_assert "$output" '.replaced == true and .new_flow_limit == 5000'
+  run lb start eth0 --new-flow-limit 0 --json
+  [ "$status" -eq 0 ]; json_assert "$output" '.replaced == true and .new_flow_limit == 0'
+  json_assert "$(lb show --json)" '.conntrack.new_flow_limit == 0'
+}
+
 @test "concurrent edits from many processes lose no update" {
   "$BPFLAB" lab up --name "$LAB" --lb dsr >/dev/null
   lb start eth0 --mode dsr >/dev/null

@@ -119,7 +119,9 @@ void fuzz_put32(uint8_t *p, uint32_t v);
 
 /* ---- targets ---- */
 enum fuzz_verdict { FUZZ_PASS, FUZZ_DROP, FUZZ_TX, FUZZ__VERDICTS };
-#define FUZZ_MAX_COUNTERS 64
+/* Slots per target: the compared ones (ncounters, at most 64: event_counters is a mask of
+ * them) and what a target keeps past them (lb: per-VIP and per-backend stats). */
+#define FUZZ_MAX_COUNTERS 80
 
 struct fuzz_expect {
 	enum fuzz_verdict verdict;

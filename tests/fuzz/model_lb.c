@@ -25,7 +25,12 @@
 #include "lb.h"
 
 #define LBM_CAP 16384        /* per table, a power of two */
-#define LBM_RESET_AT 4096    /* flows before both sides are cleared: far from LRU eviction */
+/* Flows before both sides are cleared. The program's conntrack is 32768 buckets of
+ * LB_CT_WAYS = 4 slots (default --ct-size); the model has no buckets, so no flow may be
+ * evicted: n flows overflow some bucket with probability about B * C(n,5) / B^5 =
+ * n^5 / (120 B^4); for n = 512, B = 2^15: 2^45 / (120 * 2^60) = 2.5e-7 per reset (4096
+ * would be 8e-3, 1024 8e-6). The NAT reverse maps (LRU, 131072 entries) are far from full. */
+#define LBM_RESET_AT 512
 #define LBM_VIPS 5
 #define LBM_BACKENDS 8
 
@@ -79,6 +84,9 @@ struct lbm_ct_e {
 	/* The program's clock when it wrote the entry: not modelled, only checked (fuzz_lb.c
 	 * records what the map says right after a write; later packets must leave it). */
 	uint32_t created;
+	/* Looked up by a packet to its VIP since it was written (lb.h's LB_CT_REF): the mark a
+	 * full bucket's eviction passes over. Evictions are not modelled (LBM_RESET_AT). */
+	bool ref;
 };
 
 /* Keyed by the reply as it arrives: backend:port -> LB:nat_port, with no protocol (a
@@ -185,7 +193,7 @@ static struct etype *name(struct lb_model *m, const struct lbm_key *k, bool add)
 LBM_FIND_FN(lbm_ct_find, lbm_ct_e, ct, nct)
 LBM_FIND_FN(lbm_rev_find, lbm_rev_e, rev, nrev)
 
-/* Before a packet: keep both sides far below the LRU capacity, where nothing is evicted. */
+/* Before a packet: keep both sides far below the point where anything is evicted. */
 static void lbm_begin(struct lb_model *m)
 {
 	m->ncheck = 0;
@@ -663,6 +671,7 @@ static enum fuzz_verdict lbm_balance(struct lb_model *m, const struct lbm_pkt *p
 	}
 	ct = lbm_ct_find(m, &f, false);
 	if (ct) {
+		ct->ref = true;
 		bid = ct->backend_id;
 		nat_port = ct->nat_port;
 		be = lbm_backend(m, bid, vip->id, p->family);
@@ -722,6 +731,7 @@ static enum fuzz_verdict lbm_balance(struct lb_model *m, const struct lbm_pkt *p
 		ct->backend_id = nct.backend_id;
 		ct->vip_id = nct.vip_id;
 		ct->nat_port = nct.nat_port;
+		ct->ref = false;
 		nat_port = nct.nat_port;
 		new_flow = 1;
 	}

@@ -28,6 +28,7 @@
 #include "lb.h"
 #include "lb_ctl.h"
 #include "lb_prog.h"
+#include "lb_ct.h"
 #include "lb.skel.h"
 
 #define RING 65537
@@ -680,6 +681,7 @@ static void exact(struct fixture *fx, const char *what, int verdict, int counter
 	ok(moved && !others, "%s: counted once, as %s", what, lb_counter_name(counter));
 }
 
+/* Entries of a hash map (reverse, reverse6). */
 static int map_entries(int fd)
 {
 	uint8_t k[64], next[64]; /* larger than any key of the lb's maps */
@@ -688,6 +690,12 @@ static int map_entries(int fd)
 	for (void *prev = NULL; !bpf_map_get_next_key(fd, prev, next); prev = k, n++)
 		memcpy(k, next, sizeof(k));
 	return n;
+}
+
+/* Flows in a conntrack table: its non-empty slots (an array has every key). */
+static long long ct_flows(struct fixture *fx, int fam)
+{
+	return lb_ct_count(fam == LB_FAM6 ? fx->fds.conntrack6 : fx->fds.conntrack, fam);
 }
 
 /* Runs body on a configured balancer in nat, then in dsr: a fixture that cannot be set up
@@ -746,7 +754,7 @@ static void not_for_us_in(struct fixture *fxp, __u32 mode, const char *ms)
 		snprintf(what, sizeof(what), "%s: ARP broadcast", ms);
 		exact(fxp, what, XDP_PASS, LBC_PASS_NOT_FOR_US, arp, sizeof(arp), NULL);
 	}
-	is_int(map_entries(fxp->fds.conntrack), 0, "%s: frames not for us left no flow", ms);
+	is_int(ct_flows(fxp, LB_FAM4), 0, "%s: frames not for us left no flow", ms);
 	is_int(map_entries(fxp->fds.reverse), 0, "%s: ... and no reverse entry", ms);
 	spec_client(&s, "198.18.0.1", 40000, IPPROTO_TCP, 80);
 	n = pkt_build(&s, in);
@@ -777,7 +785,7 @@ static void port_zero_in(struct fixture *fxp, __u32 mode, const char *ms)
 			 s.dport);
 		exact(fxp, what, XDP_DROP, LBC_DROP_PORT_ZERO, in, n, NULL);
 	}
-	is_int(map_entries(fxp->fds.conntrack), 0, "%s: port 0 left no flow", ms);
+	is_int(ct_flows(fxp, LB_FAM4), 0, "%s: port 0 left no flow", ms);
 	is_int(map_entries(fxp->fds.reverse), 0, "%s: port 0 left no reverse entry", ms);
 	/* What the bug let through: the backend's packet to LB:0 (a serves :81 alone,
 	 * on port 81, so the flow from 198.18.0.3:0 above went there). */
@@ -1190,19 +1198,20 @@ static void v6_dsr_nat(__u32 mode)
 		is_int(map_entries(fx.fds.reverse6), 3, "v6 nat: 3 reverse6 entries (TCP, UDP x2)");
 		is_int(map_entries(fx.fds.reverse), 0, "v6 nat: no IPv4 reverse entry");
 	}
-	is_int(map_entries(fx.fds.conntrack6), mode == LB_MODE_NAT ? 3 : 2, "v6 %s: flows in conntrack6", ms);
-	is_int(map_entries(fx.fds.conntrack), 0, "v6 %s: none in the IPv4 conntrack", ms);
+	is_int(ct_flows(&fx, LB_FAM6), mode == LB_MODE_NAT ? 3 : 2, "v6 %s: flows in conntrack6", ms);
+	is_int(ct_flows(&fx, LB_FAM4), 0, "v6 %s: none in the IPv4 conntrack", ms);
 	/* The IPv4 VIP of the same configuration still works. */
 	spec_client(&s, "198.18.0.1", 40000, IPPROTO_TCP, 80);
 	n = pkt_build(&s, in);
 	rv = run_counted(&fx, in, n, out, &olen, LBC_TX_BACKEND, "v6 fixture, IPv4 VIP");
 	ok(rv == XDP_TX && !memcmp(out, mac_a, 6), "v6 %s: IPv4 VIP beside the IPv6 ones: to its backend", ms);
-	is_int(map_entries(fx.fds.conntrack), 1, "v6 %s: IPv4 flow in the IPv4 conntrack", ms);
+	is_int(ct_flows(&fx, LB_FAM4), 1, "v6 %s: IPv4 flow in the IPv4 conntrack", ms);
 	{
 		/* conntrack6 entries: client address, port, VIP id; created is now-ish. */
 		struct lb_ct6_key k;
-		struct lb_ct ct;
+		struct lb_ct ct = { 0 };
 		struct timespec ts;
+		__u32 created;
 		int found = 0;
 
 		clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -1210,11 +1219,12 @@ static void v6_dsr_nat(__u32 mode)
 		k.saddr = a6("2001:db8:18::1");
 		k.sport = htons(40000);
 		k.vip_id = fx.st->vips[0].id;
-		found = !bpf_map_lookup_elem(fx.fds.conntrack6, &k, &ct);
-		ok(found && ct.backend_id != 0 && (long)ct.created <= ts.tv_sec &&
-		   (long)ct.created >= ts.tv_sec - 5,
+		found = !lb_ct6_lookup(fx.fds.conntrack6, &fx.cfg, &k, &ct);
+		created = ct.stamp & ~LB_CT_REF;
+		ok(found && ct.backend_id != 0 && (long)created <= ts.tv_sec &&
+		   (long)created >= ts.tv_sec - 5,
 		   "v6 %s: conntrack6 entry by (client, port, VIP id), created %u s (now %ld)", ms,
-		   found ? ct.created : 0, (long)ts.tv_sec);
+		   found ? created : 0, (long)ts.tv_sec);
 		ok(found && (mode == LB_MODE_NAT ? ct.nat_port == htons(40000) : ct.nat_port == 0),
 		   "v6 %s: NAT port %u", ms, found ? ntohs(ct.nat_port) : 0);
 	}
@@ -1439,8 +1449,9 @@ static void test_v6_icmp(void)
 	v6_icmp_in(LB_MODE_NAT);
 }
 
-/* Memory per tracked flow: the kernel's memlock of each preallocated LRU map over its
- * capacity. Layout 4 had 96 B (dsr) and 208 B (nat) per IPv4 flow: never more again. */
+/* Memory per tracked flow: the kernel's memlock of each table over its capacity in flows
+ * (conntrack: an array of buckets; reverse: a preallocated LRU hash). Issue 13's targets:
+ * at most 64 B per IPv4 flow in dsr, 128 B in nat (layout 4 had 96 and 208). */
 static unsigned long long fd_memlock(int fd)
 {
 	char p[64], line[128];
@@ -1473,10 +1484,357 @@ static void test_memory(void)
 	rev6 = (double)fd_memlock(fx.fds.reverse6) / LB_CT_DEFAULT;
 	tap_diag("memory per tracked flow (memlock / %d entries): IPv4 dsr %.1f B, nat %.1f B; "
 		 "IPv6 dsr %.1f B, nat %.1f B", LB_CT_DEFAULT, ct4, ct4 + rev4, ct6, ct6 + rev6);
-	ok(ct4 > 0 && ct4 < 96, "IPv4 dsr: %.1f B per flow, less than layout 4's 96", ct4);
-	ok(rev4 > 0 && ct4 + rev4 < 208, "IPv4 nat: %.1f B per flow, less than layout 4's 208",
-	   ct4 + rev4);
+	ok(ct4 > 0 && ct4 <= 64, "IPv4 dsr: %.1f B per flow, at most 64", ct4);
+	ok(rev4 > 0 && ct4 + rev4 <= 128, "IPv4 nat: %.1f B per flow, at most 128", ct4 + rev4);
+	/* The tables as lb.h says: a bucket of LB_CT_WAYS slots per array entry. */
+	ok(ct4 >= sizeof(struct lb_ct4_slot) && ct6 >= sizeof(struct lb_ct6_slot) && ct6 > ct4,
+	   "slots of %zu (IPv4) and %zu (IPv6) bytes: the array's memlock covers them",
+	   sizeof(struct lb_ct4_slot), sizeof(struct lb_ct6_slot));
 	fixture_down(&fx);
+}
+
+/* ---- conntrack buckets (lb.h, "The conntrack tables") ---- */
+
+/* A flow's key in either family, the bucket it lands in, and a packet of it. */
+struct ct_flow {
+	int fam;
+	struct lb_ct4_key k4;
+	struct lb_ct6_key k6;
+	struct pkt_spec s;
+};
+
+static __u32 ct_bucket(const struct fixture *fx, const struct ct_flow *f)
+{
+	__u32 mask = fx->cfg.ct_size / LB_CT_WAYS - 1;
+
+	return f->fam == LB_FAM6 ? lb_ct6_index(&f->k6, fx->cfg.ct_seed, mask) :
+				   lb_ct4_index(&f->k4, fx->cfg.ct_seed, mask);
+}
+
+/* Client i (an address of 198.18.1.0/24 or 2001:db8:19::/64 from i / 60000, a port from
+ * the rest) to the first VIP of the fixture (TCP :80, id vip_id). */
+static void ct_flow_make(struct ct_flow *f, int fam, unsigned i, __u16 vip_id)
+{
+	char a[64];
+	__u16 sport = (__u16)(1024 + i % 60000);
+
+	memset(f, 0, sizeof(*f));
+	f->fam = fam;
+	if (fam == LB_FAM6) {
+		snprintf(a, sizeof(a), "2001:db8:19::%x", 1 + i / 60000);
+		spec_client6(&f->s, a, sport, IPPROTO_TCP, 80);
+		memcpy(f->k6.saddr.b, &f->s.src6, 16);
+		f->k6.sport = htons(sport);
+		f->k6.vip_id = vip_id;
+	} else {
+		snprintf(a, sizeof(a), "198.18.1.%u", 1 + i / 60000);
+		spec_client(&f->s, a, sport, IPPROTO_TCP, 80);
+		f->k4.saddr = f->s.src4.s_addr;
+		f->k4.sport = htons(sport);
+		f->k4.vip_id = vip_id;
+	}
+	f->s.tcp_flags = 0x10; /* ACK: a flow the balancer has not seen is new whatever its flags */
+}
+
+/* n flows that share one bucket, found by the hash and the fixture's seed as the program
+ * computes them. 0, or -1 when the search space ran out (it cannot, by far). */
+static int ct_same_bucket(const struct fixture *fx, int fam, __u16 vip_id, struct ct_flow *f,
+			  int n)
+{
+	__u32 want;
+	int got = 1;
+
+	ct_flow_make(&f[0], fam, 0, vip_id);
+	want = ct_bucket(fx, &f[0]);
+	for (unsigned i = 1; got < n && i < 200u * 60000u; i++) {
+		ct_flow_make(&f[got], fam, i, vip_id);
+		if (ct_bucket(fx, &f[got]) == want)
+			got++;
+	}
+	return got == n ? 0 : -1;
+}
+
+/* The flow's value as the table holds it: 0, or -ENOENT when not tracked. */
+static int ct_get(struct fixture *fx, const struct ct_flow *f, struct lb_ct *v)
+{
+	memset(v, 0, sizeof(*v));
+	return f->fam == LB_FAM6 ? lb_ct6_lookup(fx->fds.conntrack6, &fx->cfg, &f->k6, v) :
+				   lb_ct4_lookup(fx->fds.conntrack, &fx->cfg, &f->k4, v);
+}
+
+static int ct_send(struct fixture *fx, const struct ct_flow *f)
+{
+	uint8_t in[PKT_MAX], out[PKT_MAX];
+	size_t n = pkt_build(&f->s, in);
+	__u32 olen;
+
+	return run(fx, in, n, out, &olen);
+}
+
+/* How many slots of the flow's bucket are in use. */
+static int ct_bucket_used(struct fixture *fx, const struct ct_flow *f)
+{
+	__u32 idx = ct_bucket(fx, f);
+	int used = 0;
+
+	if (f->fam == LB_FAM6) {
+		struct lb_ct6_bucket b;
+
+		if (bpf_map_lookup_elem(fx->fds.conntrack6, &idx, &b))
+			return -1;
+		for (int i = 0; i < LB_CT_WAYS; i++)
+			used += b.s[i].v.backend_id != 0;
+	} else {
+		struct lb_ct4_bucket b;
+
+		if (bpf_map_lookup_elem(fx->fds.conntrack, &idx, &b))
+			return -1;
+		for (int i = 0; i < LB_CT_WAYS; i++)
+			used += b.s[i].v.backend_id != 0;
+	}
+	return used;
+}
+
+/* LB_CT_WAYS + 2 flows in one bucket: a new flow in a full bucket takes the slot of one
+ * not hit since the bucket's last eviction, the hit ones stay; when every slot was hit,
+ * one goes and the others start a new round unreferenced. Each eviction is counted. */
+static void ct_full_bucket(__u32 mode, int fam)
+{
+	const char *ms = lb_mode_str(mode), *fs = fam == LB_FAM6 ? "v6" : "v4";
+	struct ct_flow f[LB_CT_WAYS + 2];
+	struct lb_ct v[LB_CT_WAYS + 2], w;
+	struct lb_counters c0, c1;
+	struct fixture fx;
+	int vi, tx = 0, kept = 0, refs = 0, gone = 0;
+
+	if (fam == LB_FAM6 ? fixture_up6(&fx, mode) : (fixture_up(&fx, mode) || configure(&fx))) {
+		ok(0, "%s %s full bucket: load and configure", fs, ms);
+		fixture_down(&fx);
+		return;
+	}
+	vi = 0; /* the first VIP is TCP :80 of the family in both fixtures */
+	if (!ok(!ct_same_bucket(&fx, fam, (__u16)fx.st->vips[vi].id, f, LB_CT_WAYS + 2),
+		"%s %s: %d flows of one bucket found (seed %#x)", fs, ms, LB_CT_WAYS + 2,
+		fx.cfg.ct_seed)) {
+		fixture_down(&fx);
+		return;
+	}
+	counters(&fx, &c0);
+	/* Fill the bucket, then hit all but the last: only that one is unreferenced. */
+	for (int i = 0; i < LB_CT_WAYS; i++)
+		tx += ct_send(&fx, &f[i]) == XDP_TX;
+	for (int i = 0; i < LB_CT_WAYS - 1; i++)
+		tx += ct_send(&fx, &f[i]) == XDP_TX;
+	for (int i = 0; i < LB_CT_WAYS; i++) {
+		kept += !ct_get(&fx, &f[i], &v[i]);
+		refs += !!(v[i].stamp & LB_CT_REF);
+	}
+	is_int(tx, 2 * LB_CT_WAYS - 1, "%s %s: the bucket's flows are balanced", fs, ms);
+	is_int(kept, LB_CT_WAYS, "%s %s: %d flows fill one bucket", fs, ms, LB_CT_WAYS);
+	is_int(refs, LB_CT_WAYS - 1, "%s %s: the flows hit again are marked referenced", fs, ms);
+	counters(&fx, &c1);
+	is_int(c1.c[LBC_CT_EVICT] - c0.c[LBC_CT_EVICT], 0, "%s %s: no eviction yet", fs, ms);
+
+	/* One more: the unreferenced flow goes, the referenced ones keep their values. */
+	is_int(ct_send(&fx, &f[LB_CT_WAYS]), XDP_TX, "%s %s: a new flow in a full bucket is balanced",
+	       fs, ms);
+	counters(&fx, &c1);
+	is_int(c1.c[LBC_CT_EVICT] - c0.c[LBC_CT_EVICT], 1, "%s %s: one eviction counted (%s)", fs, ms,
+	       lb_counter_name(LBC_CT_EVICT));
+	ok(ct_get(&fx, &f[LB_CT_WAYS - 1], &w) == -ENOENT,
+	   "%s %s: the flow not hit since it was placed was evicted", fs, ms);
+	kept = 0;
+	for (int i = 0; i < LB_CT_WAYS - 1; i++)
+		kept += !ct_get(&fx, &f[i], &w) && w.backend_id == v[i].backend_id &&
+			w.nat_port == v[i].nat_port && w.stamp == v[i].stamp;
+	is_int(kept, LB_CT_WAYS - 1, "%s %s: the hit flows stay, values unchanged", fs, ms);
+	ok(!ct_get(&fx, &f[LB_CT_WAYS], &w) && !(w.stamp & LB_CT_REF),
+	   "%s %s: the new flow is tracked, unreferenced", fs, ms);
+	is_int(ct_bucket_used(&fx, &f[0]), LB_CT_WAYS, "%s %s: the bucket stays full", fs, ms);
+
+	/* Every slot hit: the next new flow evicts one and the survivors lose their mark. */
+	ct_send(&fx, &f[LB_CT_WAYS]);
+	counters(&fx, &c0);
+	is_int(ct_send(&fx, &f[LB_CT_WAYS + 1]), XDP_TX, "%s %s: a new flow when all were hit", fs, ms);
+	counters(&fx, &c1);
+	is_int(c1.c[LBC_CT_EVICT] - c0.c[LBC_CT_EVICT], 1, "%s %s: ... one more eviction", fs, ms);
+	kept = refs = gone = 0;
+	for (int i = 0; i <= LB_CT_WAYS; i++) {
+		if (i == LB_CT_WAYS - 1)
+			continue; /* evicted before */
+		if (ct_get(&fx, &f[i], &w)) {
+			gone++;
+			continue;
+		}
+		kept++;
+		refs += !!(w.stamp & LB_CT_REF);
+	}
+	ok(gone == 1 && kept == LB_CT_WAYS - 1 && refs == 0,
+	   "%s %s: one of the hit flows went, %d stay, %d still referenced (want 1, %d, 0)", fs, ms,
+	   kept, refs, LB_CT_WAYS - 1);
+	ok(!ct_get(&fx, &f[LB_CT_WAYS + 1], &w), "%s %s: the newest flow is tracked", fs, ms);
+	fixture_down(&fx);
+}
+
+/* A flow's slot: its key, the backend Maglev chose, nat's source port, the time it was
+ * placed (CLOCK_MONOTONIC seconds) and no reference mark until its second packet. */
+static void ct_slot(__u32 mode, int fam)
+{
+	const char *ms = lb_mode_str(mode), *fs = fam == LB_FAM6 ? "v6" : "v4";
+	const struct lb_cfg_backend *be;
+	struct timespec ts;
+	struct ct_flow f;
+	struct fixture fx;
+	struct lb_ct v;
+	__u32 created, want_id;
+
+	if (fam == LB_FAM6 ? fixture_up6(&fx, mode) : (fixture_up(&fx, mode) || configure(&fx))) {
+		ok(0, "%s %s slot: load and configure", fs, ms);
+		fixture_down(&fx);
+		return;
+	}
+	ct_flow_make(&f, fam, 4242, (__u16)fx.st->vips[0].id);
+	if (fam == LB_FAM6) {
+		be = predict6(&fx, &f.s, 0);
+		want_id = be ? be->id : 0;
+	} else {
+		want_id = predict(&fx, &f.s, 0);
+	}
+	is_int(ct_get(&fx, &f, &v), -ENOENT, "%s %s: a flow not seen is not tracked", fs, ms);
+	is_int(ct_send(&fx, &f), XDP_TX, "%s %s: first packet balanced", fs, ms);
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	is_int(ct_get(&fx, &f, &v), 0, "%s %s: found by its key in bucket %u", fs, ms,
+	       ct_bucket(&fx, &f));
+	created = v.stamp & ~LB_CT_REF;
+	ok(want_id && v.backend_id == want_id, "%s %s: slot names Maglev's backend (%u, want %u)", fs,
+	   ms, v.backend_id, want_id);
+	ok(mode == LB_MODE_NAT ? v.nat_port == htons(f.s.sport) : v.nat_port == 0,
+	   "%s %s: nat port %u (nat: the client's, free; dsr: none)", fs, ms, ntohs(v.nat_port));
+	ok((long)created <= ts.tv_sec && (long)created >= ts.tv_sec - 2,
+	   "%s %s: created %u s, now %ld (CLOCK_MONOTONIC)", fs, ms, created, (long)ts.tv_sec);
+	ok(!(v.stamp & LB_CT_REF), "%s %s: unreferenced after its first packet", fs, ms);
+	is_int(ct_bucket_used(&fx, &f), 1, "%s %s: one slot of the bucket used", fs, ms);
+	is_int(ct_flows(&fx, fam), 1, "%s %s: one flow tracked in the table", fs, ms);
+	is_int(ct_send(&fx, &f), XDP_TX, "%s %s: second packet balanced", fs, ms);
+	ok(!ct_get(&fx, &f, &v) && (v.stamp & LB_CT_REF) && (v.stamp & ~LB_CT_REF) == created,
+	   "%s %s: referenced after its second packet, created unchanged", fs, ms);
+	fixture_down(&fx);
+}
+
+/* --ct-size: rounded up to a power of two within [LB_CT_MIN, LB_CT_MAX]; the tables
+ * are made of that size (conntrack in buckets, reverse in entries); outside, refused. */
+static void test_ct_size(void)
+{
+	static const struct { __u64 n, want; } r[] = {
+		{ 0, 0 }, { 1, 0 }, { LB_CT_MIN - 1, 0 }, { LB_CT_MIN, LB_CT_MIN },
+		{ LB_CT_MIN + 1, 2 * LB_CT_MIN }, { 1000, 1024 }, { 100000, 131072 },
+		{ LB_CT_DEFAULT, LB_CT_DEFAULT }, { LB_CT_MAX - 1, LB_CT_MAX }, { LB_CT_MAX, LB_CT_MAX },
+		{ (__u64)LB_CT_MAX + 1, 0 }, { 1ull << 40, 0 },
+	};
+	struct lb_prog_cfg pc = { .mode = LB_MODE_NAT, .table_size = RING, .ct_size = 1000 };
+	struct lb_fixture lf;
+	int err;
+
+	for (size_t i = 0; i < ARRAY_SIZE(r); i++)
+		is_int(lb_ct_size_round(r[i].n), r[i].want, "ct size %llu -> %llu",
+		       (unsigned long long)r[i].n, (unsigned long long)r[i].want);
+	memcpy(pc.mac, mac_lb, 6);
+	err = lb_fixture_up(&lf, &pc);
+	if (ok(!err, "ct size 1000: loads")) {
+		struct bpf_map_info ci = {}, ri = {}, c6 = {}, r6 = {};
+		__u32 len = sizeof(ci);
+
+		bpf_obj_get_info_by_fd(lf.fds.conntrack, &ci, &len);
+		len = sizeof(ri);
+		bpf_obj_get_info_by_fd(lf.fds.reverse, &ri, &len);
+		len = sizeof(c6);
+		bpf_obj_get_info_by_fd(lf.fds.conntrack6, &c6, &len);
+		len = sizeof(r6);
+		bpf_obj_get_info_by_fd(lf.fds.reverse6, &r6, &len);
+		ok(lf.meta.ct_size == 1024 && ci.max_entries == 1024 / LB_CT_WAYS &&
+		   c6.max_entries == 1024 / LB_CT_WAYS && ri.max_entries == 1024 && r6.max_entries == 1024,
+		   "ct size 1000: capacity %u; buckets %u + %u, reverse %u + %u", lf.meta.ct_size,
+		   ci.max_entries, c6.max_entries, ri.max_entries, r6.max_entries);
+		ok(lf.meta.ct_seed != 0, "a fresh fixture gets a random seed (%#x)", lf.meta.ct_seed);
+	}
+	lb_fixture_down(&lf);
+	pc.ct_size = LB_CT_MIN / 2;
+	err = lb_fixture_up(&lf, &pc);
+	is_int(err, -EINVAL, "ct size %u: refused", LB_CT_MIN / 2);
+	lb_fixture_down(&lf);
+}
+
+/* --new-flow-limit: per CPU and second, dsr records the first N new flows and sends the
+ * rest where Maglev says without a slot; nat needs its state and records them all. The
+ * process stays on one CPU: the limit is per CPU. */
+static void ct_guard(__u32 mode)
+{
+	struct lb_prog_cfg pc = { .mode = mode, .table_size = RING, .snat_addr = ip4("198.18.0.2"),
+				  .new_flow_limit = 3 };
+	const char *ms = lb_mode_str(mode);
+	int n = 6, placed = 0, want_rec = mode == LB_MODE_DSR ? 3 : 6;
+	struct lb_counters c0, c1;
+	struct fixture fx;
+	cpu_set_t one, was;
+	struct ct_flow f;
+
+	memset(&fx, 0, sizeof(fx));
+	memcpy(pc.mac, mac_lb, 6);
+	if (lb_fixture_up(&fx.lf, &pc)) {
+		ok(0, "%s guard: load", ms);
+		lb_fixture_down(&fx.lf);
+		return;
+	}
+	fx.skel = fx.lf.skel;
+	fx.fds = fx.lf.fds;
+	fx.cfg = fx.lf.meta;
+	fx.st = fx.lf.cfg;
+	fx.prog = fx.lf.prog_fd;
+	if (configure(&fx)) {
+		ok(0, "%s guard: configure", ms);
+		fixture_down(&fx);
+		return;
+	}
+	sched_getaffinity(0, sizeof(was), &was);
+	CPU_ZERO(&one);
+	CPU_SET(sched_getcpu(), &one);
+	sched_setaffinity(0, sizeof(one), &one);
+	counters(&fx, &c0);
+	for (int i = 0; i < n; i++) {
+		uint8_t in[PKT_MAX], out[PKT_MAX];
+		const struct lb_cfg_backend *be;
+		size_t len;
+		__u32 olen;
+
+		ct_flow_make(&f, LB_FAM4, 100 + i, (__u16)fx.st->vips[0].id);
+		len = pkt_build(&f.s, in);
+		be = backend_by_id(&fx, predict(&fx, &f.s, 0));
+		for (int k = 0; k < 2; k++)
+			placed += run(&fx, in, len, out, &olen) == XDP_TX && be &&
+				  !memcmp(out, be->mac, 6);
+	}
+	counters(&fx, &c1);
+	sched_setaffinity(0, sizeof(was), &was);
+	is_int(placed, 2 * n, "%s guard: every packet of %d new flows went to Maglev's backend", ms, n);
+	is_int(ct_flows(&fx, LB_FAM4), want_rec, "%s guard, limit 3/s: %d of %d flows recorded", ms,
+	       want_rec, n);
+	is_int(c1.c[LBC_CT_GUARDED] - c0.c[LBC_CT_GUARDED], 2 * (n - want_rec),
+	       "%s guard: conntrack_guarded counts each unrecorded packet", ms);
+	fixture_down(&fx);
+}
+
+static void test_ct(void)
+{
+	for (int m = 0; m < 2; m++) {
+		__u32 mode = m ? LB_MODE_DSR : LB_MODE_NAT;
+
+		ct_slot(mode, LB_FAM4);
+		ct_slot(mode, LB_FAM6);
+		ct_full_bucket(mode, LB_FAM4);
+		ct_full_bucket(mode, LB_FAM6);
+		ct_guard(mode);
+	}
+	test_ct_size();
 }
 
 /* ---- encap: a namespace of our own, so the FIB the program asks is one we built ---- */
@@ -1641,7 +1999,7 @@ static void encap_case(int ifindex, __u32 mode, __u32 encap, const char *backend
 		is_mem(out, olen, want, wn, "%s %s %s: exact outer headers, inner packet unchanged",
 		       ms, es, what);
 		is_int(map_entries(fx.fds.reverse), 0, "%s %s %s: no NAT state", ms, es, what);
-		is_int(map_entries(fx.fds.conntrack), 1, "%s %s %s: the flow is tracked", ms, es, what);
+		is_int(ct_flows(&fx, LB_FAM4), 1, "%s %s %s: the flow is tracked", ms, es, what);
 	}
 	if (counter == LBC_ICMP_TOO_BIG) {
 		/* ICMP frag needed from the VIP to the client, MTU 600 - outer headers, quoting
@@ -1777,7 +2135,7 @@ static void encap6_case(int ifindex, __u32 mode, __u32 encap, int client6, const
 		       ms, es, what);
 		is_int(map_entries(fx.fds.reverse) + map_entries(fx.fds.reverse6), 0,
 		       "%s %s %s: no NAT state", ms, es, what);
-		is_int(map_entries(client6 ? fx.fds.conntrack6 : fx.fds.conntrack), 1,
+		is_int(ct_flows(&fx, client6 ? LB_FAM6 : LB_FAM4), 1,
 		       "%s %s %s: the flow is tracked", ms, es, what);
 	}
 	pmtu = be.family == LB_FAM4 ? 600 : 1280; /* the routes' locked MTUs (encap_netns) */
@@ -1894,6 +2252,7 @@ int main(void)
 	test_v6_verdicts();
 	test_v6_icmp();
 	test_memory();
+	test_ct();
 	test_encap(); /* last: it moves this process into a namespace of its own */
 	return tap_done();
 }
