@@ -27,7 +27,12 @@ const volatile __u64 event_burst_ns = 1000000000ULL / FILTER_EVENT_RATE * FILTER
  * packet would cost more than the whole rule lookup. */
 const volatile __u8 top_shift = FILTER_TOP_SAMPLE_SHIFT;
 
-/* [0]: the active generation (0 or 1). `apply` flips it with one update. */
+/* The generations and which one runs, read by every packet (filter.h). */
+struct filter_fast fast SEC(".data.fast");
+/* The program's only zero-initialised global: user space maps .bss as exactly this. */
+struct filter_tabs tabs SEC(".bss");
+
+/* [0]: the active generation (0 or 1), a copy of fast.active for readers. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);
@@ -64,13 +69,6 @@ struct {
 	__type(value, struct filter_stats);
 } stats SEC(".maps");
 
-#define L1_MAP(name) \
-	struct { \
-		__uint(type, BPF_MAP_TYPE_ARRAY); \
-		__uint(max_entries, FILTER_GENS * FILTER_L1); \
-		__type(key, __u32); \
-		__type(value, struct filter_l1); \
-	} name SEC(".maps")
 #define BOUNDS_MAP(name) \
 	struct { \
 		__uint(type, BPF_MAP_TYPE_ARRAY); \
@@ -101,9 +99,14 @@ struct {
 		__type(value, __u16); \
 	} name SEC(".maps")
 
-L1_MAP(src4_l1);
-L1_MAP(dst4_l1);
 BOUNDS_MAP(src4_b);
+/* ((gen * 2 + direction) * FILTER_MAX_L2 + block) * 256 + /24 -> entry (filter.h). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, FILTER_GENS * 2 * FILTER_MAX_L2 * 256);
+	__type(key, __u32);
+	__type(value, __u32);
+} l2 SEC(".maps");
 BOUNDS_MAP(dst4_b);
 V6_MAP(src6);
 V6_MAP(dst6);
@@ -153,35 +156,44 @@ struct fields {
 	__u8 src[16], dst[16];
 };
 
+/* Lowest set bit of x (not 0): the de Bruijn multiply, one load instead of six
+ * dependent tests. */
+static const __u8 ctz_tab[64] = { 0, 1, 48, 2, 57, 49, 28, 3, 61, 58, 50, 42, 38, 29, 17, 4, 62, 55, 59, 36, 53, 51, 43, 22, 45, 39, 33, 30, 24, 18, 12, 5, 63, 47, 56, 27, 60, 41, 37, 16, 54, 35, 52, 21, 44, 32, 23, 11, 46, 26, 40, 15, 34, 20, 31, 10, 25, 14, 19, 9, 13, 8, 7, 6 };
+
 static __always_inline __u32 ctz64(__u64 x)
 {
-	__u32 n = 0;
-
-	if (!(x & 0xffffffffULL)) { n += 32; x >>= 32; }
-	if (!(x & 0xffff)) { n += 16; x >>= 16; }
-	if (!(x & 0xff)) { n += 8; x >>= 8; }
-	if (!(x & 0xf)) { n += 4; x >>= 4; }
-	if (!(x & 0x3)) { n += 2; x >>= 2; }
-	if (!(x & 0x1)) n += 1;
-	return n;
+	return ctz_tab[((x & -x) * 0x03f79d71b4cb0a89ULL) >> 58];
 }
 
-/* IPv4 address (host order) -> class: one array read, and inside a /16 that holds
- * several classes a binary search of its boundaries. */
-static __always_inline __u32 v4_class(void *l1map, void *bmap, __u32 gen, __u32 a)
+/* IPv4 address (host order) -> class: one read of the /16 index; in a /16 that holds
+ * several classes one lookup of its /24 in the second level, and only in a /24 that
+ * holds several a binary search of its boundaries (at most 8 steps; over the whole /16,
+ * at most 16, for a /16 left without a block). d: 0 source, 1 destination. */
+static __always_inline __u32 v4_class(void *bmap, __u32 gen, int d, __u32 a)
 {
-	__u32 k = gen * FILTER_L1 + (a >> 16), lo = 0, hi, base;
-	struct filter_l1 *e = bpf_map_lookup_elem(l1map, &k);
+	const struct filter_l1 *e = &tabs.l1[gen & 1][d][a >> 16];
+	__u32 lo = 0, hi, base, k;
 	struct filter_bound *b;
 	__u16 x = a & 0xffff;
 
-	if (!e)
-		return 0;
 	if (!e->n)
 		return e->cls;
-	hi = e->n;
-	base = gen * FILTER_MAX_BOUNDS + e->base;
-	/* Invariant: bounds[lo].start <= x < bounds[hi].start (the first start is 0). */
+	if (e->cls != FILTER_NO_L2) {
+		__u32 *v;
+
+		k = (((gen & 1) * 2 + d) * FILTER_MAX_L2 + e->cls) * 256 + (a >> 8 & 255);
+		v = bpf_map_lookup_elem(&l2, &k);
+		if (!v)
+			return 0;
+		if (!(*v & FILTER_L2_SPLIT))
+			return *v & 0xffff;
+		hi = *v >> FILTER_L2_NSHIFT & 0x1ff;
+		base = (gen & 1) * FILTER_MAX_BOUNDS + (*v & (FILTER_MAX_BOUNDS - 1));
+	} else {
+		hi = e->n;
+		base = (gen & 1) * FILTER_MAX_BOUNDS + e->base;
+	}
+	/* Invariant: bounds[lo].start <= x < bounds[hi].start. */
 	for (int i = 0; i < FILTER_BSEARCH_STEPS; i++) {
 		__u32 mid, kk;
 
@@ -325,6 +337,17 @@ static __always_inline void drop_sample(struct filter_stats *st, const struct fi
 	drop_sample_slow(st, f, len, what, weight);
 }
 
+/* verdict_note() on the trace_ctl entry looked up once per packet: NULL while no trace
+ * runs, so an untraced packet pays one lookup for all its verdict notes, not one each. */
+static __always_inline void filter_note(struct verdict_ctl *vc, __u32 reason, __u32 arg)
+{
+	if (vc) {
+		vc->note_reason = reason;
+		vc->note_arg = arg;
+		vc->note_flags = VERDICT_NOTED;
+	}
+}
+
 /* Verdict point: every drop ends here. */
 static __always_inline int filter_drop(struct filter_stats *st)
 {
@@ -333,11 +356,13 @@ static __always_inline int filter_drop(struct filter_stats *st)
 }
 
 /* Verdict point: every pass ends here, continuing into next_prog when it holds one. */
-static __always_inline int filter_pass(struct xdp_md *ctx, struct filter_stats *st)
+static __always_inline int filter_pass(struct xdp_md *ctx, struct filter_stats *st,
+				       struct verdict_ctl *vc)
 {
 	st->c[FS_PASS]++;
 	/* Before the tail call: the next program reports its own verdict. */
-	verdict_report_noted_early(ctx, 1, VK_FILTER, XDP_PASS, FS_PASS);
+	if (vc)
+		verdict_report_noted_early(ctx, 1, VK_FILTER, XDP_PASS, FS_PASS);
 	bpf_tail_call(ctx, &next_prog, 0);
 	return XDP_PASS;
 }
@@ -395,21 +420,70 @@ static __noinline int limit_check(const struct filter_rule *r, const struct fiel
 	return FS_LIMIT_PASS;
 }
 
-#ifdef FILTER_SYNCOOKIE
-/* Its own frame: with a tail call in the program, every frame must stay under 256
- * bytes of stack, and the SYN-cookie code needs most of that. */
-static __noinline int filter_syncookie(struct xdp_md *ctx, struct pkt *p)
+/* Rules 64 and up, for a packet none of the first 64 matched: every field's bitmap, class
+ * 0 for a field no rule constrains. ca: the source, destination and protocol classes,
+ * 16 bits each; cb: the source port, destination port and extra classes. The matching
+ * rule's bit, or -1. A global function, verified once on its own: its arguments carry no
+ * range back to the caller, whose paths (each field looked up or not) then merge. */
+__noinline int match_rest(__u32 gen, __u64 ca, __u64 cb)
 {
-	return fw_syncookie(ctx, p);
+	const struct filter_bits *bs, *bd, *bp, *bsp, *bdp, *bx;
+	struct filter_gen *g;
+	__u32 nwords;
+
+	g = bpf_map_lookup_elem(&gens, &gen);
+	if (!g)
+		return -1;
+	nwords = g->nwords;
+	bs = bits_at(&src_cls, gen, FILTER_MAX_ADDR_CLASSES, ca & 0xffff);
+	bd = bits_at(&dst_cls, gen, FILTER_MAX_ADDR_CLASSES, ca >> 16 & 0xffff);
+	bp = bits_at(&proto_bits, gen, 256, ca >> 32 & 0xff);
+	bsp = bits_at(&sport_cls, gen, FILTER_MAX_PORT_CLASSES, cb & 0xffff);
+	bdp = bits_at(&dport_cls, gen, FILTER_MAX_PORT_CLASSES, cb >> 16 & 0xffff);
+	bx = bits_at(&extra_cls, gen, FILTER_MAX_EXTRA_CLASSES, cb >> 32 & 0xffff);
+	if (!bs || !bd || !bp || !bsp || !bdp || !bx)
+		return -1;
+	for (int w = 1; w < FILTER_WORDS; w++) {
+		__u64 m;
+
+		if (w >= nwords)
+			break;
+		m = g->valid.w[w] & bs->w[w] & bd->w[w] & bp->w[w] & bsp->w[w] & bdp->w[w] &
+		    bx->w[w];
+		if (m)
+			return w * 64 + ctz64(m);
+	}
+	return -1;
+}
+
+#ifdef FILTER_SYNCOOKIE
+/* A global function, verified once on its own: as a static one it was verified again in
+ * every state the rule matching reaches it with, and the two together passed the
+ * verifier's million instructions. The price is parsing the packet a second time, paid
+ * only by TCP packets when --synproxy is on. Its own frame also keeps every frame under
+ * the 256 bytes of stack a program with a tail call may use. */
+__noinline int filter_syncookie(struct xdp_md *ctx)
+{
+	void *data_end = (void *)(long)ctx->data_end;
+	/* Zeroed: parse_packet sets only the fields a packet has (no fragment, no VLAN, no
+	 * IPv6 leave theirs alone). Left uninitialised, clang may read the unset ones as
+	 * anything, and did: it folded fw_syncookie to "return -1" after the port check. */
+	struct pkt p = {};
+
+	if (parse_packet((void *)(long)ctx->data, data_end, &p) != PARSE_OK)
+		return -1; /* cannot be: the caller parsed the same bytes */
+	/* parse_packet checked the TCP header, but the proof does not survive the trip through
+	 * struct pkt; the ports are read through p.l4, so say it again for the verifier. */
+	if (!p.l4 || p.l4 + 4 > data_end)
+		return -1;
+	return fw_syncookie(ctx, &p);
 }
 #endif
 
-static __always_inline int filter_xdp_(struct xdp_md *ctx)
+static __always_inline int filter_xdp_(struct xdp_md *ctx, struct verdict_ctl *vc)
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
-	const struct filter_bits *bs = NULL, *bd = NULL, *bp = NULL, *bsp = NULL, *bdp = NULL,
-				 *bx = NULL;
 	struct filter_stats *st;
 	struct filter_gen *g;
 	struct filter_rule *rule;
@@ -417,8 +491,8 @@ static __always_inline int filter_xdp_(struct xdp_md *ctx)
 	struct fields f = { .sport = FILTER_NOPORT, .dport = FILTER_NOPORT,
 			    .extra = FILTER_EXTRA_OTHER };
 	struct pkt p = {};
-	__u32 z = 0, gen, nwords, slot = 0, len = data_end - data, *cp;
-	int r, found = 0, act;
+	__u32 z = 0, gen, slot = 0, len = data_end - data, ri, prio;
+	int r, act;
 
 	st = bpf_map_lookup_elem(&stats, &z);
 	if (!st)
@@ -427,20 +501,16 @@ static __always_inline int filter_xdp_(struct xdp_md *ctx)
 	r = parse_packet(data, data_end, &p);
 	if (r == PARSE_NOT_IP) {
 		st->c[FS_NOT_IP]++;
-		verdict_note(FS_NOT_IP, 0);
-		return filter_pass(ctx, st);
+		filter_note(vc, FS_NOT_IP, 0);
+		return filter_pass(ctx, st, vc);
 	}
 	if (r != PARSE_OK) {
 		st->c[FS_MALFORMED]++;
-		verdict_note(FS_MALFORMED, 0);
+		filter_note(vc, FS_MALFORMED, 0);
 		return filter_drop(st);
 	}
-	cp = bpf_map_lookup_elem(&ctl, &z);
-	gen = cp ? (*cp & 1) : 0;
-	g = bpf_map_lookup_elem(&gens, &gen);
-	if (!g)
-		return filter_pass(ctx, st);
-	nwords = g->nwords;
+	gen = fast.active & 1;
+	g = &fast.gen[gen];
 
 	f.proto = p.l4_proto;
 	if (p.ip4) {
@@ -475,71 +545,82 @@ static __always_inline int filter_xdp_(struct xdp_md *ctx)
 	}
 
 	/* A field no rule of this generation constrains has one class, 0, holding every rule:
-	 * its value is not looked up (a block list of sources skips the destination, port and
-	 * flag tables). Its bitmap still is: a pointer that is sometimes one map and sometimes
-	 * another would cut the verifier's state pruning, and the loads are cheap next to the
-	 * value lookups. */
+	 * it is not looked up at all (a block list of sources reads only the source table).
+	 * The first 64 rules are matched here, from word 0 of each class's bitmap in `tabs`
+	 * (direct loads, no map lookup); a packet that matches none of them goes on to
+	 * match_rest. (Pointers to the bitmaps of different maps kept for a loop, one path
+	 * per field looked up or not, multiplied the verifier's states past its limit.) */
 	{
-		__u32 used = g->used, c = 0;
+		__u32 used = g->used, cs = 0, cd = 0, cpr = 0, csp = 0, cdp = 0, cx = 0;
+		__u64 m = g->valid.w[0];
 
-		if (used & FF_SRC)
-			c = f.family == 4 ? v4_class(&src4_l1, &src4_b, gen,
+		if (used & FF_SRC) {
+			cs = f.family == 4 ? v4_class(&src4_b, gen, 0,
 						      bpf_ntohl(p.ip4 ? p.ip4->saddr : 0))
 					   : v6_class(&src6, gen, f.src);
-		bs = bits_at(&src_cls, gen, FILTER_MAX_ADDR_CLASSES, c);
-		c = 0;
-		if (used & FF_DST)
-			c = f.family == 4 ? v4_class(&dst4_l1, &dst4_b, gen,
+			m &= tabs.addr0[gen][0][cs & (FILTER_MAX_ADDR_CLASSES - 1)];
+		}
+		if (used & FF_DST) {
+			cd = f.family == 4 ? v4_class(&dst4_b, gen, 1,
 						      bpf_ntohl(p.ip4 ? p.ip4->daddr : 0))
 					   : v6_class(&dst6, gen, f.dst);
-		bd = bits_at(&dst_cls, gen, FILTER_MAX_ADDR_CLASSES, c);
-		bp = bits_at(&proto_bits, gen, 256, used & FF_PROTO ? f.proto : 0);
-		c = used & FF_SPORT ? class_at(&sport_map, gen, FILTER_PORTS, f.sport) : 0;
-		bsp = bits_at(&sport_cls, gen, FILTER_MAX_PORT_CLASSES, c);
-		c = used & FF_DPORT ? class_at(&dport_map, gen, FILTER_PORTS, f.dport) : 0;
-		bdp = bits_at(&dport_cls, gen, FILTER_MAX_PORT_CLASSES, c);
-		c = used & FF_EXTRA ? class_at(&extra_map, gen, FILTER_EXTRA, f.extra) : 0;
-		bx = bits_at(&extra_cls, gen, FILTER_MAX_EXTRA_CLASSES, c);
-	}
-	if (!bs || !bd || !bp || !bsp || !bdp || !bx)
-		goto nomatch;
-
-	for (int w = 0; w < FILTER_WORDS; w++) {
-		__u64 m;
-
-		if (w >= nwords)
-			break;
-		m = g->valid.w[w] & bs->w[w] & bd->w[w] & bp->w[w] & bsp->w[w] & bdp->w[w] &
-		    bx->w[w];
+			m &= tabs.addr0[gen][1][cd & (FILTER_MAX_ADDR_CLASSES - 1)];
+		}
+		if (used & FF_PROTO) {
+			cpr = f.proto;
+			m &= tabs.proto0[gen][cpr & 255];
+		}
+		if (used & FF_SPORT) {
+			csp = class_at(&sport_map, gen, FILTER_PORTS, f.sport);
+			m &= tabs.port0[gen][0][csp & (FILTER_MAX_PORT_CLASSES - 1)];
+		}
+		if (used & FF_DPORT) {
+			cdp = class_at(&dport_map, gen, FILTER_PORTS, f.dport);
+			m &= tabs.port0[gen][1][cdp & (FILTER_MAX_PORT_CLASSES - 1)];
+		}
+		if (used & FF_EXTRA) {
+			cx = class_at(&extra_map, gen, FILTER_EXTRA, f.extra);
+			m &= tabs.extra0[gen][cx & (FILTER_MAX_EXTRA_CLASSES - 1)];
+		}
 		if (m) {
-			slot = w * 64 + ctz64(m);
-			found = 1;
-			break;
+			slot = ctz64(m);
+		} else {
+			if (g->nwords <= 1)
+				goto nomatch;
+			r = match_rest(gen, cs | cd << 16 | (__u64)cpr << 32,
+				       csp | cdp << 16 | (__u64)cx << 32);
+			if (r < 0)
+				goto nomatch;
+			slot = r;
 		}
 	}
-	if (!found)
-		goto nomatch;
-	slot = gen * FILTER_MAX_RULES + (slot & (FILTER_MAX_RULES - 1));
-	rule = bpf_map_lookup_elem(&rules, &slot);
+	/* The action and priority come with the generation; the rule itself is read only for
+	 * a limit's rate. */
+	slot &= FILTER_MAX_RULES - 1;
+	ri = fast.rule[gen][slot];
+	prio = FR_PRIO(ri);
+	slot += gen * FILTER_MAX_RULES;
 	rs = bpf_map_lookup_elem(&rule_stats, &slot);
-	if (!rule || !rs)
+	if (!rs)
 		goto nomatch;
+	act = FS_DENIED;
+	if (FR_ACTION(ri) == FA_LIMIT) {
+		rule = bpf_map_lookup_elem(&rules, &slot);
+		if (!rule)
+			goto nomatch;
+		act = limit_check(rule, &f, len);
+	}
 	rs->packets++;
 	rs->bytes += len;
-	if (rule->action == FA_ALLOW) {
+	if (FR_ACTION(ri) == FA_ALLOW) {
 		st->c[FS_ALLOWED]++;
-		verdict_note(FS_ALLOWED, rule->prio + 1);
+		filter_note(vc, FS_ALLOWED, prio + 1);
 		goto accept;
 	}
-	if (rule->action == FA_LIMIT) {
-		act = limit_check(rule, &f, len);
-		if (act == FS_LIMIT_PASS) {
-			st->c[FS_LIMIT_PASS]++;
-			verdict_note(FS_LIMIT_PASS, rule->prio + 1);
-			goto accept;
-		}
-	} else {
-		act = FS_DENIED;
+	if (act == FS_LIMIT_PASS) {
+		st->c[FS_LIMIT_PASS]++;
+		filter_note(vc, FS_LIMIT_PASS, prio + 1);
+		goto accept;
 	}
 	if (act == FS_LIMITED)
 		st->c[FS_LIMITED]++;
@@ -548,28 +629,28 @@ static __always_inline int filter_xdp_(struct xdp_md *ctx)
 	else
 		st->c[FS_DENIED]++;
 	rs->dropped++;
-	verdict_note(act, rule->prio + 1);
-	drop_sample(st, &f, len, rule->prio | rule->action << 16 | (__u32)act << 24);
+	filter_note(vc, act, prio + 1);
+	drop_sample(st, &f, len, prio | FR_ACTION(ri) << 16 | (__u32)act << 24);
 	return filter_drop(st);
 
 nomatch:
 	st->c[FS_NOMATCH]++;
-	verdict_note(FS_NOMATCH, 0);
+	filter_note(vc, FS_NOMATCH, 0);
 	if (g->default_action != FA_ALLOW) {
 		drop_sample(st, &f, len, 0xffff | FA_DENY << 16 | FS_NOMATCH << 24);
 		return filter_drop(st);
 	}
 accept:
 #ifdef FILTER_SYNCOOKIE
-	r = filter_syncookie(ctx, &p);
+	r = syn_enabled && p.l4_proto == IPPROTO_TCP ? filter_syncookie(ctx) : -1;
 	if (r >= 0) {
 		/* Verdict point: the SYN-cookie code answered, dropped or passed it. */
 		st->c[FS_SYNPROXY]++;
-		verdict_note(FS_SYNPROXY, 0);
+		filter_note(vc, FS_SYNPROXY, 0);
 		return r;
 	}
 #endif
-	return filter_pass(ctx, st);
+	return filter_pass(ctx, st, vc);
 }
 
 /* The verdict with its reason for `bpflab trace` (verdict.h); a pass is reported in
@@ -577,11 +658,17 @@ accept:
 SEC("xdp")
 int filter_xdp(struct xdp_md *ctx)
 {
+	struct verdict_ctl *vc = verdict_ctl_();
 	int act;
 
-	verdict_begin();
-	act = filter_xdp_(ctx);
-	verdict_report_noted(ctx, 1, VK_FILTER, act, act == XDP_DROP ? FS_DROP : FS_PASS);
+	/* verdict_begin(), with the entry kept for the notes and the report. */
+	if (vc && !vc->on)
+		vc = NULL;
+	if (vc)
+		vc->note_flags = 0;
+	act = filter_xdp_(ctx, vc);
+	if (vc)
+		verdict_report_noted(ctx, 1, VK_FILTER, act, act == XDP_DROP ? FS_DROP : FS_PASS);
 	return act;
 }
 

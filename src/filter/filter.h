@@ -29,13 +29,23 @@
 #define FILTER_EXTRA_OTHER (256 + 65536)
 #define FILTER_EXTRA (FILTER_EXTRA_OTHER + 1)
 #define FILTER_BSEARCH_STEPS 17                 /* log2(65536) + 1 */
+/* The second IPv4 level: a /16 that holds several classes gets a block of 256 entries,
+ * one per /24 (up to FILTER_MAX_L2 blocks per generation and direction, the /16s with
+ * the most boundaries first; the others keep the binary search over the whole /16). */
+#define FILTER_MAX_L2 2048
+#define FILTER_NO_L2 0xffff                     /* filter_l1.cls of a split /16 without */
+#define FILTER_L2_SPLIT 0x80000000u             /* entry: a split /24, else its class */
+#define FILTER_L2_NSHIFT 19                     /* split: n << 19 | first boundary */
 
 struct filter_bits {
 	__u64 w[FILTER_WORDS];
 };
 
 /* One /16 of the IPv4 table: n == 0: the whole /16 is class cls; else the boundaries
- * bounds[base .. base + n) (sorted by start; the first starts at 0). */
+ * bounds[base .. base + n) (sorted by start; the first starts at 0), and cls is its
+ * second-level block (or FILTER_NO_L2). A block's entry for a /24 is its class, or, for
+ * a /24 that holds several, FILTER_L2_SPLIT | n << FILTER_L2_NSHIFT | i: the n
+ * boundaries from bounds[i] (the generation's index) to search. */
 struct filter_l1 {
 	__u32 base;
 	__u16 n;
@@ -88,6 +98,31 @@ struct filter_gen {
 	__u64 applied_ns;   /* CLOCK_MONOTONIC when it was made active */
 	__u64 seq;          /* apply counter */
 	struct filter_bits valid;
+};
+
+/* What every packet reads, as one global (section .data.fast, pinned as `data_fast`): the
+ * program loads it directly, without the key on the stack, the lookup and the NULL test
+ * a map entry costs. `apply` writes the generation not running, then flips `active`;
+ * `ctl` and `gens` keep a copy for readers. */
+#define FR_ACTION(i) ((i) & 0xff)
+#define FR_PRIO(i) ((i) >> 8 & 0xffff)
+struct filter_fast {
+	__u32 active;                                   /* the running generation */
+	__u32 pad;
+	struct filter_gen gen[FILTER_GENS];
+	__u32 rule[FILTER_GENS][FILTER_MAX_RULES];      /* action | prio << 8, by bit */
+};
+
+/* The tables every packet reads first, as one global (the whole of .bss, pinned as
+ * `bss`, written through mmap into the generation not running): the IPv4 /16
+ * index of each direction, and word 0 (rules 0-63) of every class bitmap. A rule set of
+ * up to 64 rules, or a packet one of the first 64 matches, needs no bitmap map lookup. */
+struct filter_tabs {
+	struct filter_l1 l1[FILTER_GENS][2][FILTER_L1];             /* [gen][src/dst][/16] */
+	__u64 addr0[FILTER_GENS][2][FILTER_MAX_ADDR_CLASSES];
+	__u64 proto0[FILTER_GENS][256];
+	__u64 port0[FILTER_GENS][2][FILTER_MAX_PORT_CLASSES];
+	__u64 extra0[FILTER_GENS][FILTER_MAX_EXTRA_CLASSES];
 };
 
 struct filter_rule_stats {

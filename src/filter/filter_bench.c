@@ -2,7 +2,8 @@
 /* filter's benchmark cases (src/bench/bench_cases.def), a packet from one of the listed
  * prefixes, its rule lookup and drop against the bare XDP drop: the issue's figure,
  * 100,000 IPv4 prefixes in one deny rule (a block list), and the same list with 1,000
- * other multi-field rules beside it (every field then has to be looked up). */
+ * other multi-field rules beside it (every field then has to be looked up). The block
+ * list with --synproxy is syncookie_bench.c's case. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
@@ -14,6 +15,7 @@
 #include "benchcase.h"
 #include "filter_prog.h"
 #include "filter_ctl.h"
+#include "synproxy.h"
 
 /* Writes the 100,000-prefix list to a temp file (list_path) and the rule text naming it. */
 int filter_bench_rules(char **textp, char *list_path, size_t list_len);
@@ -70,7 +72,8 @@ int filter_bench_rules(char **textp, char *list_path, size_t list_len)
 	return bench_rules(textp, list_path, list_len, 1000);
 }
 
-static int bench_setup(struct bench_prog *b, int nrules, const char *name)
+static int bench_setup_syn(struct bench_prog *b, int nrules, const char *name,
+			   const struct synproxy_cfg *syn)
 {
 	struct filter_bench *fb = calloc(1, sizeof(*fb));
 	struct fr_tables *t = calloc(1, sizeof(*t));
@@ -95,7 +98,7 @@ static int bench_setup(struct bench_prog *b, int nrules, const char *name)
 	fr_set_free(&s);
 	if (e)
 		goto out;
-	fb->skel = filter_prog_load(&(struct filter_prog_cfg){ 0 });
+	fb->skel = filter_prog_load(&(struct filter_prog_cfg){ .syn = syn });
 	if (!fb->skel) {
 		e = -errno;
 		goto out;
@@ -103,16 +106,18 @@ static int bench_setup(struct bench_prog *b, int nrules, const char *name)
 	filter_fds_from_skel(fb->skel, &fds);
 	if ((e = filter_install(&fds, t, &gen)))
 		goto out;
-	pkt_spec_default(&ps);
-	inet_pton(AF_INET, "10.77.3.4", &ps.src4); /* in 10.77.3.0/24, one of the 100,000 */
-	ps.proto = IPPROTO_UDP;
-	ps.sport = 40000;
-	ps.dport = 9;
 	b->name = name;
-	b->baseline = "xdp_drop";
 	b->prog_fd = filter_prog_fd(fb->skel);
-	b->pkt_len = pkt_build(&ps, b->pkt);
-	b->expect_retval = XDP_DROP;
+	if (!syn) {
+		pkt_spec_default(&ps);
+		inet_pton(AF_INET, "10.77.3.4", &ps.src4); /* in 10.77.3.0/24, one of the 100,000 */
+		ps.proto = IPPROTO_UDP;
+		ps.sport = 40000;
+		ps.dport = 9;
+		b->baseline = "xdp_drop";
+		b->pkt_len = pkt_build(&ps, b->pkt);
+		b->expect_retval = XDP_DROP;
+	}
 	b->priv = fb;
 	b->cleanup = filter_bench_cleanup;
 	fb = NULL;
@@ -127,6 +132,22 @@ out:
 	free(t);
 	free(text);
 	return e < 0 ? e : e ? -EINVAL : 0;
+}
+
+static int bench_setup(struct bench_prog *b, int nrules, const char *name)
+{
+	return bench_setup_syn(b, nrules, name, NULL);
+}
+
+/* The filter with the 100,000 prefixes and --synproxy PORT (syncookie_bench.c): what
+ * `filter start --synproxy` runs. The packet, baseline and verdict are the caller's. */
+int filter_bench_syn_setup(struct bench_prog *b, const char *name, __u16 port);
+
+int filter_bench_syn_setup(struct bench_prog *b, const char *name, __u16 port)
+{
+	struct synproxy_cfg syn = { .nports = 1, .ports = { { port, port } } };
+
+	return bench_setup_syn(b, 0, name, &syn);
 }
 
 int filter_bench_setup(struct bench_prog *b)

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
+#include <sys/mman.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
@@ -91,20 +93,75 @@ static int write_v6(int fd, __u32 gen, const struct fr_v6ent *v, int n)
 	return err;
 }
 
+/* The whole global section, read and written in one piece: the bytes of the running
+ * generation are written back unchanged, so a packet reading them meanwhile sees them
+ * whole (the writers hold the pin folder's lock). */
+static int fast_get(const struct filter_fds *f, struct filter_fast *v)
+{
+	__u32 z = 0;
+
+	return bpf_map_lookup_elem(f->data_fast, &z, v) ? -errno : 0;
+}
+
+static int fast_put(const struct filter_fds *f, const struct filter_fast *v)
+{
+	__u32 z = 0;
+
+	return bpf_map_update_elem(f->data_fast, &z, v, 0) ? -errno : 0;
+}
+
+/* Generation gen's part of `tabs`, written in place through mmap: the running
+ * generation's bytes are never touched. */
+static int write_tabs(const struct filter_fds *f, __u32 gen, const struct fr_tables *t)
+{
+	struct bpf_map_info info = {};
+	__u32 ilen = sizeof(info);
+	long pg = sysconf(_SC_PAGESIZE);
+	size_t sz = (sizeof(struct filter_tabs) + pg - 1) / pg * pg;
+	struct filter_tabs *tb;
+
+	if (bpf_obj_get_info_by_fd(f->bss, &info, &ilen))
+		return -errno;
+	/* Another build's layout (or a second .bss global): refuse rather than write the
+	 * tables wrong. */
+	if (info.value_size != sizeof(struct filter_tabs) || !(info.map_flags & BPF_F_MMAPABLE))
+		return -EPROTO;
+	tb = mmap(NULL, sz, PROT_READ | PROT_WRITE, MAP_SHARED, f->bss, 0);
+	if (tb == MAP_FAILED)
+		return -errno;
+	for (int d = 0; d < 2; d++) {
+		memcpy(tb->l1[gen][d], t->l1[d], sizeof(tb->l1[gen][d]));
+		for (int i = 0; i < t->addr[d].n && i < FILTER_MAX_ADDR_CLASSES; i++)
+			tb->addr0[gen][d][i] = t->addr[d].b[i].w[0];
+		for (int i = 0; i < t->port[d].n && i < FILTER_MAX_PORT_CLASSES; i++)
+			tb->port0[gen][d][i] = t->port[d].b[i].w[0];
+	}
+	for (int p = 0; p < 256; p++)
+		tb->proto0[gen][p] = t->proto[p].w[0];
+	for (int i = 0; i < t->extra.n && i < FILTER_MAX_EXTRA_CLASSES; i++)
+		tb->extra0[gen][i] = t->extra.b[i].w[0];
+	munmap(tb, sz);
+	return 0;
+}
+
 int filter_write_gen(const struct filter_fds *f, __u32 gen, const struct fr_tables *t, __u64 seq)
 {
 	int ncpu = libbpf_num_possible_cpus(), err = 0;
 	struct filter_gen g = t->gen;
+	struct filter_fast *fast;
 	void *zero;
 
 	if (ncpu < 1)
 		return ncpu;
+	gen &= 1;
+	err = write_tabs(f, gen, t);
 	for (int d = 0; d < 2 && !err; d++) {
-		int l1 = d ? f->dst4_l1 : f->src4_l1, b = d ? f->dst4_b : f->src4_b;
-		err = put_range(l1, gen * FILTER_L1, t->l1[d], sizeof(*t->l1[d]), FILTER_L1);
+		int b = d ? f->dst4_b : f->src4_b;
+		err = put_range(b, gen * FILTER_MAX_BOUNDS, t->bounds[d], sizeof(*t->bounds[d]),
+				t->nbounds[d]);
 		if (!err)
-			err = put_range(b, gen * FILTER_MAX_BOUNDS, t->bounds[d], sizeof(*t->bounds[d]),
-					t->nbounds[d]);
+			err = put_range(f->l2, (gen * 2 + d) * FILTER_MAX_L2 * 256, t->l2[d],
+					sizeof(__u32), t->nl2[d] * 256);
 		if (!err)
 			err = write_v6(d ? f->dst6 : f->src6, gen, t->v6[d], t->nv6[d]);
 		if (!err)
@@ -139,24 +196,48 @@ int filter_write_gen(const struct filter_fds *f, __u32 gen, const struct fr_tabl
 	g.seq = seq;
 	if (!err && bpf_map_update_elem(f->gens, &gen, &g, 0))
 		err = -errno;
+	if (err)
+		return err;
+	fast = malloc(sizeof(*fast));
+	if (!fast)
+		return -ENOMEM;
+	if (!(err = fast_get(f, fast))) {
+		fast->gen[gen & 1] = g;
+		memset(fast->rule[gen & 1], 0, sizeof(fast->rule[0]));
+		for (int i = 0; i < t->nrules && i < FILTER_MAX_RULES; i++)
+			fast->rule[gen & 1][i] = t->rules[i].action | (__u32)t->rules[i].prio << 8;
+		err = fast_put(f, fast);
+	}
+	free(fast);
 	return err;
 }
 
+/* fast.active is what the program reads: the truth. */
 int filter_active(const struct filter_fds *f, __u32 *gen)
 {
-	__u32 z = 0;
+	struct filter_fast *fast = malloc(sizeof(*fast));
+	int err = fast ? fast_get(f, fast) : -ENOMEM;
 
-	if (bpf_map_lookup_elem(f->ctl, &z, gen))
-		return -errno;
-	*gen &= 1;
-	return 0;
+	if (!err)
+		*gen = fast->active & 1;
+	free(fast);
+	return err;
 }
 
 int filter_flip(const struct filter_fds *f, __u32 gen)
 {
+	struct filter_fast *fast = malloc(sizeof(*fast));
 	__u32 z = 0;
+	int err = fast ? fast_get(f, fast) : -ENOMEM;
 
-	return bpf_map_update_elem(f->ctl, &z, &gen, 0) ? -errno : 0;
+	if (!err) {
+		fast->active = gen & 1;
+		err = fast_put(f, fast);
+	}
+	free(fast);
+	if (!err && bpf_map_update_elem(f->ctl, &z, &gen, 0))
+		err = -errno;
+	return err;
 }
 
 int filter_install(const struct filter_fds *f, const struct fr_tables *t, __u32 *newgen)

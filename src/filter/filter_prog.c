@@ -100,6 +100,12 @@ int filter_prog_pin_objs(struct filter_bpf *skel, const char **names, int *fds, 
 	int n = 0;
 
 	bpf_object__for_each_map(m, skel->obj) {
+		if ((m == skel->maps.data_fast || m == skel->maps.bss) && n < cap) {
+			/* The global sections `apply` writes: by their skeleton names. */
+			names[n] = m == skel->maps.data_fast ? "data_fast" : "bss";
+			fds[n++] = bpf_map__fd(m);
+			continue;
+		}
 		/* verdict.h's trace maps belong to each loaded program: never pinned. */
 		if (bpf_map__is_internal(m) || n >= cap ||
 		    !strcmp(bpf_map__name(m), VERDICT_CTL_MAP) ||

@@ -8,12 +8,13 @@
 #include <linux/types.h>
 #include "filter.h"
 
-/* Every map filter.bpf.c has and user space works on, by its pinned name. */
+/* Every map filter.bpf.c has and user space works on, by its pinned name (data_fast and
+ * bss: the global sections .data.fast and .bss, filter.h). */
 #define FILTER_MAPS(X) \
-	X(ctl) X(gens) X(rules) X(rule_stats) X(stats) X(src4_l1) X(dst4_l1) X(src4_b) \
+	X(ctl) X(gens) X(rules) X(rule_stats) X(stats) X(src4_b) X(l2) \
 	X(dst4_b) X(src6) X(dst6) X(src_cls) X(dst_cls) X(proto_bits) X(sport_map) \
 	X(dport_map) X(sport_cls) X(dport_cls) X(extra_map) X(extra_cls) X(buckets) \
-	X(top_src) X(events) X(next_prog)
+	X(top_src) X(events) X(next_prog) X(data_fast) X(bss)
 
 struct filter_fds {
 #define FILTER_FD_(n) int n;

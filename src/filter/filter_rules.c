@@ -965,6 +965,61 @@ static bool v6_contains(const struct fr_prefix *q, const struct fr_prefix *p)
 	return !rem || !((q->addr[full] ^ p->addr[full]) & (0xff00 >> rem));
 }
 
+static const struct filter_l1 *l2_sort_l1;
+static int l2_cmp(const void *a, const void *b)
+{
+	__u32 x = l2_sort_l1[*(const __u32 *)a].n, y = l2_sort_l1[*(const __u32 *)b].n;
+
+	return x < y ? 1 : x > y ? -1 : (int)(*(const __u32 *)a - *(const __u32 *)b);
+}
+
+/* The second level of direction d: a block per split /16, the most boundaries first
+ * while blocks last. Each /24's entry is its class, or the run of boundaries that
+ * covers it: the one where it starts and those that start inside it. */
+static int build_l2(struct fr_tables *t, int d)
+{
+	struct filter_l1 *l1 = t->l1[d];
+	__u32 *split, nsplit = 0, nb;
+
+	split = malloc(sizeof(*split) * FILTER_L1);
+	if (!split)
+		return -ENOMEM;
+	for (__u32 hi = 0; hi < FILTER_L1; hi++)
+		if (l1[hi].n) {
+			l1[hi].cls = FILTER_NO_L2;
+			split[nsplit++] = hi;
+		}
+	l2_sort_l1 = l1;
+	qsort(split, nsplit, sizeof(*split), l2_cmp);
+	nb = nsplit < FILTER_MAX_L2 ? nsplit : FILTER_MAX_L2;
+	t->l2[d] = nb ? calloc((size_t)nb * 256, sizeof(__u32)) : NULL;
+	if (nb && !t->l2[d]) {
+		free(split);
+		return -ENOMEM;
+	}
+	for (__u32 b = 0; b < nb; b++) {
+		struct filter_l1 *e = &l1[split[b]];
+		const struct filter_bound *bd = &t->bounds[d][e->base];
+		__u32 *blk = &t->l2[d][(size_t)b * 256], k = 0;
+
+		e->cls = b;
+		for (__u32 y = 0; y < 256; y++) {
+			__u32 j;
+
+			/* k: the boundary where this /24 starts (starts are sorted, the first 0). */
+			while (k + 1 < e->n && bd[k + 1].start <= y << 8)
+				k++;
+			for (j = k + 1; j < e->n && bd[j].start < (y + 1) << 8; j++)
+				;
+			blk[y] = j - k == 1 ? bd[k].cls
+					    : FILTER_L2_SPLIT | (j - k) << FILTER_L2_NSHIFT | (e->base + k);
+		}
+	}
+	t->nl2[d] = nb;
+	free(split);
+	return 0;
+}
+
 static int compile_addr(const struct fr_set *s, const int *slot, struct fr_tables *t, int d,
 			char *err, size_t errlen)
 {
@@ -1039,6 +1094,8 @@ static int compile_addr(const struct fr_set *s, const int *slot, struct fr_table
 			t->bounds[d][t->nbounds[d]++] = (struct filter_bound){
 				.start = m == k ? 0 : (__u16)(sg[m].start & 0xffff), .cls = sg[m].cls };
 	}
+	if ((e = build_l2(t, d)))
+		goto out;
 	/* IPv6: distinct prefixes, each with the bits of the prefixes that contain it. */
 	if (n6) {
 		size_t u = 0;
@@ -1248,6 +1305,7 @@ void fr_tables_free(struct fr_tables *t)
 	for (int d = 0; d < 2; d++) {
 		free(t->l1[d]);
 		free(t->bounds[d]);
+		free(t->l2[d]);
 		free(t->v6[d]);
 		classes_free(&t->addr[d]);
 		free(t->port_map[d]);

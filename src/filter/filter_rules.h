@@ -80,6 +80,8 @@ struct fr_tables {
 	struct filter_l1 *l1[2];          /* [0] src, [1] dst: FILTER_L1 each */
 	struct filter_bound *bounds[2];
 	__u32 nbounds[2];
+	__u32 *l2[2];                     /* nl2 blocks of 256 entries (filter.h) */
+	__u32 nl2[2];
 	struct fr_v6ent *v6[2];
 	int nv6[2];
 	struct fr_classes addr[2];

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* The SYN-cookie responder alone: parse, then fw_syncookie(), everything else passes.
- * bpflab filter runs the same header inside its program; this one is what tests/prog,
- * the fuzzer and the bench load (syncookie_prog.c), so they test exactly that code.
+ * bpflab filter runs the same header inside its program; this one is what
+ * tests/prog/test_syncookie.c, the `syncookie` fuzz target and the bench's helper-only case
+ * load (syncookie_prog.c). The filter program with --synproxy has its own tests
+ * (tests/prog/test_filter.c, the `filter_syn` fuzz target).
  * "Dual BSD/GPL": bpf_tcp_raw_gen_syncookie_ipv4/6 and the conntrack kfuncs need a
  * GPL-compatible licence. */
 #include "syncookie.bpf.h"

@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-/* The SYN-cookie responder's benchmark case (src/bench/bench_cases.def): a SYN to a
+/* The SYN-cookie responder's benchmark cases (src/bench/bench_cases.def): a SYN to a
  * --synproxy port with the options a Linux client sends (MSS, SACK, timestamps, window
- * scale), answered in XDP with a cookie SYN-ACK, against the bare XDP_TX. The same
- * program as tests/prog/test_syncookie.c and the fuzzer (syncookie_prog.c). The same SYN is
- * what bench's kernel rows flood the stack with (syncookie_bench_syn). */
+ * scale), answered in XDP with a cookie SYN-ACK, against the bare XDP_TX: through the
+ * filter program as `filter start --synproxy` runs it (rules first, then the responder),
+ * and through the kernel's cookie helper alone. The same SYN is what bench's kernel rows
+ * flood the stack with (syncookie_bench_syn). */
 #include <errno.h>
 #include <string.h>
 #include <linux/bpf.h>
@@ -13,6 +14,10 @@
 #include "benchcase.h"
 #include "syncookie_prog.h"
 #include "syncookie.skel.h"
+
+#define SYNCOOKIE_BENCH_PORT 80
+
+int filter_bench_syn_setup(struct bench_prog *b, const char *name, __u16 port);
 
 static void syncookie_bench_cleanup(struct bench_prog *b)
 {
@@ -37,26 +42,30 @@ size_t syncookie_bench_syn(struct pkt_spec *ps, uint8_t *buf)
 	return len;
 }
 
-int syncookie_bench_setup(struct bench_prog *b)
+/* The SYN, and where it goes (port 80), for both cases. */
+static void syn_frame(struct bench_prog *b)
 {
-	static const __u16 port = 80;
-	struct syncookie_bpf *skel = syncookie_prog_load(&(struct syncookie_prog_cfg){
-		.ports = &port, .nports = 1 });
 	struct pkt_spec ps;
 
-	if (!skel)
-		return -errno;
 	pkt_spec_default(&ps);
 	ps.sport = 40000;
-	ps.dport = port;
+	ps.dport = SYNCOOKIE_BENCH_PORT;
 	b->pkt_len = syncookie_bench_syn(&ps, b->pkt);
-	b->name = "filter --synproxy, SYN answered";
+}
+
+/* bpflab filter --synproxy itself: the filter program, its rules (filter's 100,000
+ * prefixes, which the SYN's source is not in) and then the responder (filter_bench.c). */
+int syncookie_bench_setup(struct bench_prog *b)
+{
+	int err;
+
+	syn_frame(b);
+	err = filter_bench_syn_setup(b, "filter --synproxy, SYN answered", SYNCOOKIE_BENCH_PORT);
+	if (err)
+		return err;
 	b->baseline = "xdp_tx";
-	b->prog_fd = syncookie_prog_fd(skel);
 	b->expect_retval = XDP_TX;
 	b->rewrites = true;
-	b->priv = skel;
-	b->cleanup = syncookie_bench_cleanup;
 	return 0;
 }
 
@@ -64,12 +73,18 @@ int syncookie_bench_setup(struct bench_prog *b)
  * XDP SYN-cookie responder built on it pays at least. It does not rewrite the frame. */
 int syncookie_bench_helper_setup(struct bench_prog *b)
 {
-	int err = syncookie_bench_setup(b);
+	static const __u16 port = SYNCOOKIE_BENCH_PORT;
+	struct syncookie_bpf *skel = syncookie_prog_load(&(struct syncookie_prog_cfg){
+		.ports = &port, .nports = 1 });
 
-	if (err)
-		return err;
+	if (!skel)
+		return -errno;
+	syn_frame(b);
 	b->name = "syncookie helper alone";
-	b->prog_fd = bpf_program__fd(((struct syncookie_bpf *)b->priv)->progs.syncookie_helper_only);
-	b->rewrites = false;
+	b->baseline = "xdp_tx";
+	b->prog_fd = bpf_program__fd(skel->progs.syncookie_helper_only);
+	b->expect_retval = XDP_TX;
+	b->priv = skel;
+	b->cleanup = syncookie_bench_cleanup;
 	return 0;
 }

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /* Opens, configures and loads syncookie.bpf.c, the SYN-cookie responder alone (the code of
- * bpflab filter --synproxy): tests/prog/test_syncookie.c, the fuzzer and the bench case. */
+ * bpflab filter --synproxy): tests/prog/test_syncookie.c, the fuzzer and the bench's
+ * helper-only case (the bench's answered SYN goes through the filter program itself). */
 #ifndef BPFLAB_SYNCOOKIE_PROG_H
 #define BPFLAB_SYNCOOKIE_PROG_H
 

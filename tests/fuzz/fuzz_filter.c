@@ -19,7 +19,12 @@ struct filter_fuzz {
 	struct filter_bpf *skel;
 	struct filter_fds fds;
 	struct fm_set set;
+	int fillers;     /* rules that match no packet, ahead of the set's (after its allow-list) */
 };
+
+/* filter_b puts 64 of them ahead of its rules, so that these sit past bit 63 and the
+ * program's path for rules 64 and up (match_rest) is the one that decides. */
+#define FILTER_FUZZ_FILLERS 64
 
 static const char *const filter_counter_names[FM_NCOUNTERS] = {
 	"packets", "pass", "drop", "not_ip", "malformed", "no_match", "allowed", "denied",
@@ -141,19 +146,22 @@ static void filter_fuzz_ruleset(uint64_t seed, struct fm_set *s)
 	}
 }
 
-static int filter_fuzz_text(const struct fm_set *s, char *buf, size_t cap)
+static int filter_fuzz_text(const struct fm_set *s, int fillers, char *buf, size_t cap)
 {
 	size_t n = 0;
 	char a[64];
 
 #define P(...) (n += snprintf(buf + n, n < cap ? cap - n : 0, __VA_ARGS__))
 	P("default %s\n", s->default_deny ? "deny" : "allow");
+	/* 192.0.2.255 to 192.0.2.254 over protocol 253 is never generated. */
+	for (int i = 0; i < fillers; i++)
+		P("%d deny src 192.0.2.255 dst 192.0.2.254 proto 253\n", 1 + i);
 	for (int i = 0; i < s->n; i++) {
 		const struct fm_rule *u = &s->r[i];
 		if (!u->prio) {
 			P("allowlist");
 		} else {
-			P("%d %s", u->prio, u->action == FA_ALLOW ? "allow" : u->action == FA_DENY ? "deny" : "limit");
+			P("%d %s", u->prio + fillers, u->action == FA_ALLOW ? "allow" : u->action == FA_DENY ? "deny" : "limit");
 		}
 		for (int d = 0; d < 2; d++) {
 			const struct fm_prefix *l = d ? u->dst : u->src;
@@ -210,7 +218,7 @@ static int filter_fuzz_text(const struct fm_set *s, char *buf, size_t cap)
 	return n < cap ? 0 : -E2BIG;
 }
 
-static int filter_fuzz_setup(struct fuzz_ctx *c, uint64_t seed)
+static int filter_fuzz_setup(struct fuzz_ctx *c, uint64_t seed, int fillers)
 {
 	struct filter_fuzz *ff = calloc(1, sizeof(*ff));
 	struct fr_tables *t = calloc(1, sizeof(*t));
@@ -224,7 +232,8 @@ static int filter_fuzz_setup(struct fuzz_ctx *c, uint64_t seed)
 		goto out;
 	}
 	filter_fuzz_ruleset(seed, &ff->set);
-	if ((e = filter_fuzz_text(&ff->set, text, 65536)))
+	ff->fillers = fillers;
+	if ((e = filter_fuzz_text(&ff->set, fillers, text, 65536)))
 		goto out;
 	if (getenv("FUZZ_FILTER_RULES"))
 		printf("%s", text);
@@ -262,8 +271,11 @@ out:
 	return e;
 }
 
-static int filter_fuzz_a(struct fuzz_ctx *c) { return filter_fuzz_setup(c, 0xf11e7a); }
-static int filter_fuzz_b(struct fuzz_ctx *c) { return filter_fuzz_setup(c, 0xf11e7b); }
+static int filter_fuzz_a(struct fuzz_ctx *c) { return filter_fuzz_setup(c, 0xf11e7a, 0); }
+static int filter_fuzz_b(struct fuzz_ctx *c)
+{
+	return filter_fuzz_setup(c, 0xf11e7b, FILTER_FUZZ_FILLERS);
+}
 
 static void filter_fuzz_teardown(struct fuzz_ctx *c)
 {
@@ -342,9 +354,11 @@ static int filter_fuzz_counters(struct fuzz_ctx *c, uint64_t *v)
 	if (!err) {
 		memset(v, 0, sizeof(uint64_t) * FM_NCOUNTERS);
 		memcpy(v, r->c, sizeof(r->c));
-		for (__u32 i = 0; i < r->g.nrules && i < FM_MAX_RULES; i++) {
-			v[FM_RULE_PKTS(i)] = r->stats[i].packets;
-			v[FM_RULE_DROP(i)] = r->stats[i].dropped;
+		for (int i = 0; i < ff->set.n && i < FM_MAX_RULES; i++) {
+			/* The allow-list keeps bit 0; the fillers come before the other rules. */
+			int k = i + (i == 0 && ff->set.r[0].prio == 0 ? 0 : ff->fillers);
+			v[FM_RULE_PKTS(i)] = r->stats[k].packets;
+			v[FM_RULE_DROP(i)] = r->stats[k].dropped;
 		}
 	}
 	free(r);

@@ -18,6 +18,7 @@
 #include "fuzz.h"
 #include "syncookie.h"
 #include "syncookie_prog.h"
+#include "synproxy.h"
 
 static const char *const syncookie_counter_names[SYN_STAT_MAX] = {
 	"synack", "ack_ok", "ack_bad", "established", "bad_csum", "bad_flags", "bad_addr",
@@ -246,12 +247,10 @@ static int syncookie_send_ack(struct fuzz_ctx *c, const struct fuzz_pkt *syn, ui
 	return (int)o.retval;
 }
 
-static bool syncookie_fuzz_settle(struct fuzz_ctx *c, const struct fuzz_pkt *in,
-				  const uint8_t *out, uint32_t out_len, struct fuzz_expect *x,
-				  char *why, size_t whylen)
+static bool sc_settle(struct fuzz_ctx *c, const struct sc_tx *tx, const struct fuzz_pkt *in,
+		      const uint8_t *out, uint32_t out_len, struct fuzz_expect *x, char *why,
+		      size_t whylen)
 {
-	struct syncookie_fuzz *f = c->priv;
-	const struct sc_tx *tx = &f->tx;
 	uint8_t *t = x->out + tx->l4;
 	uint32_t cookie;
 	int v;
@@ -292,9 +291,172 @@ static bool syncookie_fuzz_settle(struct fuzz_ctx *c, const struct fuzz_pkt *in,
 	return true;
 }
 
+static bool syncookie_fuzz_settle(struct fuzz_ctx *c, const struct fuzz_pkt *in,
+				  const uint8_t *out, uint32_t out_len, struct fuzz_expect *x,
+				  char *why, size_t whylen)
+{
+	struct syncookie_fuzz *f = c->priv;
+
+	return sc_settle(c, &f->tx, in, out, out_len, x, why, whylen);
+}
+
 static const struct fuzz_target fuzz_syncookie = {
 	.name = "syncookie", .setup = syncookie_fuzz_setup, .teardown = syncookie_fuzz_teardown,
 	.gen = syncookie_fuzz_gen, .model = syncookie_fuzz_model,
 	.read_counters = syncookie_fuzz_counters, .ncounters = SYN_STAT_MAX,
 	.counter_names = syncookie_counter_names, .settle_tx = syncookie_fuzz_settle,
+};
+
+/* filter_syn target: the same packets through what `filter start --synproxy
+ * 80,443,8000-8010` runs, the filter program, with one rule in front of the responder
+ * (SYNs to 443 denied) and the default allow. The reference is model_filter.c's, then,
+ * for what it lets through, model_syncookie.c's: the responder is reached only after the
+ * rules, and answers exactly as on its own. Counters: the responder's, then the filter's. */
+#define FSYN_NC (SYN_STAT_MAX + FS__N)
+
+struct filter_syn_fuzz {
+	struct filter_bpf *skel;
+	struct filter_fds fds;
+	struct fm_set set;
+	struct sc_tx tx;
+};
+
+static const char *filter_syn_counter_names[FSYN_NC];
+
+static int filter_syn_fuzz_setup(struct fuzz_ctx *c)
+{
+	static struct filter_syn_fuzz f;
+	static struct synproxy_cfg syn;
+	struct fr_tables *t = calloc(1, sizeof(*t));
+	struct fr_set s;
+	char err[512];
+	__u32 gen;
+	int e;
+
+	for (int i = 0; i < FSYN_NC; i++)
+		filter_syn_counter_names[i] = i < SYN_STAT_MAX ? syncookie_counter_names[i] :
+					      filter_counter_names[i - SYN_STAT_MAX];
+	memset(&f, 0, sizeof(f));
+	memset(&syn, 0, sizeof(syn));
+	f.set.n = 1;
+	f.set.r[0] = (struct fm_rule){ .prio = 10, .action = FA_DENY, .nproto = 1,
+				       .proto = { IPPROTO_TCP }, .ndport = 1,
+				       .dport = { { 443, 443 } }, .has_flags = 1, .fmask = 0x12,
+				       .fval = 0x02 };
+	if (!t)
+		return -ENOMEM;
+	e = synproxy_parse_ports("80,443,8000-8010", &syn, err, sizeof(err));
+	if (!e)
+		e = fr_parse("fuzz.rules", "10 deny proto tcp dport 443 flags syn,!ack\n", &s, err,
+			     sizeof(err));
+	if (!e) {
+		e = fr_compile(&s, t, err, sizeof(err));
+		fr_set_free(&s);
+	}
+	if (e) {
+		printf("# filter_syn set-up refused: %s\n", err);
+		e = -EINVAL;
+		goto out;
+	}
+	f.skel = filter_prog_load(&(struct filter_prog_cfg){ .no_event_limit = true, .syn = &syn });
+	if (!f.skel) {
+		e = -errno;
+		goto out;
+	}
+	filter_fds_from_skel(f.skel, &f.fds);
+	if ((e = filter_install(&f.fds, t, &gen))) {
+		filter_prog_destroy(f.skel);
+		goto out;
+	}
+	c->prog_fd = filter_prog_fd(f.skel);
+	c->priv = &f;
+out:
+	fr_tables_free(t);
+	free(t);
+	return e;
+}
+
+static void filter_syn_fuzz_teardown(struct fuzz_ctx *c)
+{
+	struct filter_syn_fuzz *f = c->priv;
+
+	filter_prog_destroy(f->skel);
+}
+
+static int filter_syn_fuzz_counters(struct fuzz_ctx *c, uint64_t *v)
+{
+	struct filter_syn_fuzz *f = c->priv;
+	struct filter_running *r = calloc(1, sizeof(*r));
+	__u64 s[SYN_STAT_MAX];
+	int err = r ? syncookie_read_stats(filter_prog_syn_stats_fd(f->skel), s) : -ENOMEM;
+
+	if (!err)
+		err = filter_read_running(&f->fds, r);
+	if (!err) {
+		for (int i = 0; i < SYN_STAT_MAX; i++)
+			v[i] = s[i];
+		for (int i = 0; i < FS__N; i++)
+			v[SYN_STAT_MAX + i] = r->c[i];
+	}
+	free(r);
+	return err;
+}
+
+static void filter_syn_fuzz_model(struct fuzz_ctx *c, const struct fuzz_pkt *in,
+				  struct fuzz_expect *x)
+{
+	struct filter_syn_fuzz *f = c->priv;
+	static struct fuzz_expect fx, sx;
+	uint64_t *fc = x->counters + SYN_STAT_MAX;
+	struct ref_pkt r;
+
+	memset(&fx, 0, sizeof(fx));
+	filter_model(&f->set, in, &fx);
+	x->verdict = fx.verdict;
+	x->events = fx.events;
+	for (int i = 0; i < FS__N; i++)
+		fc[i] = fx.counters[i];
+	memset(&f->tx, 0, sizeof(f->tx));
+	if (fx.verdict != FUZZ_PASS || ref_parse(in->data, in->len, &r) != REF_OK)
+		return;
+	memset(&sx, 0, sizeof(sx));
+	sc_model(in, &sx, &f->tx);
+	if (sx.verdict == FUZZ_PASS)
+		return; /* not the responder's: the filter's pass */
+	/* the responder decided: its verdict and counters instead of the filter's pass */
+	x->verdict = sx.verdict;
+	memcpy(x->out, sx.out, sx.out_len);
+	x->out_len = sx.out_len;
+	for (int i = 0; i < SYN_STAT_MAX; i++)
+		x->counters[i] = sx.counters[i];
+	fc[FS_PASS]--;
+	fc[FS_SYNPROXY]++;
+}
+
+/* The client's two ACKs (sc_settle) go through the filter too: no rule, then the
+ * responder, which decides both. */
+static bool filter_syn_fuzz_settle(struct fuzz_ctx *c, const struct fuzz_pkt *in,
+				   const uint8_t *out, uint32_t out_len, struct fuzz_expect *x,
+				   char *why, size_t whylen)
+{
+	struct filter_syn_fuzz *f = c->priv;
+	uint64_t *fc = x->counters + SYN_STAT_MAX;
+
+	if (out_len != x->out_len)
+		return true;
+	fc[FS_PACKETS] += 2;
+	fc[FS_NOMATCH] += 2;
+	fc[FS_SYNPROXY] += 2;
+	return sc_settle(c, &f->tx, in, out, out_len, x, why, whylen);
+}
+
+static const struct fuzz_target fuzz_filter_syn = {
+	.name = "filter_syn", .setup = filter_syn_fuzz_setup,
+	.teardown = filter_syn_fuzz_teardown, .gen = syncookie_fuzz_gen,
+	.model = filter_syn_fuzz_model, .read_counters = filter_syn_fuzz_counters,
+	.ncounters = FSYN_NC, .counter_names = filter_syn_counter_names,
+	.event_counters = (1ULL << (SYN_STAT_MAX + FS_EVENTS)) |
+			  (1ULL << (SYN_STAT_MAX + FS_SUPPRESSED)) |
+			  (1ULL << (SYN_STAT_MAX + FS_EVENTS_LOST)),
+	.settle_tx = filter_syn_fuzz_settle,
 };

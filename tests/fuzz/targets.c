@@ -35,7 +35,7 @@ const struct fuzz_target *const fuzz_targets[] = {
 	&fuzz_decap_xdp,
 	&fuzz_decap_tc,
 	&fuzz_filter_a, &fuzz_filter_b,
-	&fuzz_syncookie,
+	&fuzz_syncookie, &fuzz_filter_syn,
 	&fuzz_steer,
 	NULL,
 };

@@ -21,6 +21,9 @@
 #include "filter_prog.h"
 #include "filter_ctl.h"
 #include "filter.skel.h"
+#include "syncookie.h"
+#include "synproxy.h"
+#include "syncookie_prog.h"
 
 /* V(src, dst, proto, sport, dport, ...): the fields not given are 0. */
 #pragma GCC diagnostic ignored "-Wmissing-field-initializers"
@@ -263,6 +266,49 @@ static void t_scale(void)
 	free(text);
 }
 
+/* --synproxy inside the filter: a SYN the rules accept is answered from XDP (the reply's
+ * bytes are tests/prog/test_syncookie.c's business; here only that the filter reaches the
+ * responder, after its rules and not instead of them). */
+static void t_synproxy(void)
+{
+	struct synproxy_cfg syn = { .ifname = "lo" };
+	struct filter_bpf *s2;
+	struct filter_fds keep = fds;
+	int keep_fd = prog_fd;
+	__u64 c0[FS__N], c1[FS__N], st0[SYN_STAT_MAX], st1[SYN_STAT_MAX];
+	char err[128];
+
+	ok(!synproxy_parse_ports("80,8000-8010", &syn, err, sizeof(err)), "port list parses");
+	s2 = filter_prog_load(&(struct filter_prog_cfg){ .no_event_limit = true, .syn = &syn });
+	if (!ok(s2 != NULL, "filter program with --synproxy loads and verifies"))
+		return;
+	filter_fds_from_skel(s2, &fds);
+	prog_fd = filter_prog_fd(s2);
+	ok(!install("10 deny src 203.0.113.0/24\n"), "rule set installs");
+	counters(c0);
+	syncookie_read_stats(filter_prog_syn_stats_fd(s2), st0);
+	is_int(V("198.18.0.1", "198.18.0.11", TCP, 1000, 80, 0x02), XDP_TX,
+	       "SYN to port 80: answered (XDP_TX)");
+	is_int(V("198.18.0.1", "198.18.0.11", TCP, 1000, 8005, 0x02), XDP_TX,
+	       "SYN to port 8005: answered");
+	is_int(V("2001:db8::9", "2001:db8::1", TCP, 1000, 80, 0x02), XDP_TX,
+	       "v6 SYN to port 80: answered");
+	is_int(V("198.18.0.1", "198.18.0.11", TCP, 1000, 22, 0x02), XDP_PASS,
+	       "SYN to port 22: not the responder's, passes");
+	is_int(V("203.0.113.5", "198.18.0.11", TCP, 1000, 80, 0x02), XDP_DROP,
+	       "SYN from a denied source: the rule drops it first");
+	is_int(V("198.18.0.1", "198.18.0.11", UDP, 1000, 80), XDP_PASS, "UDP to port 80 passes");
+	counters(c1);
+	syncookie_read_stats(filter_prog_syn_stats_fd(s2), st1);
+	is_int(c1[FS_SYNPROXY] - c0[FS_SYNPROXY], 3, "FS_SYNPROXY +3");
+	is_int(c1[FS_PASS] - c0[FS_PASS], 2, "FS_PASS +2");
+	is_int(c1[FS_DENIED] - c0[FS_DENIED], 1, "FS_DENIED +1");
+	is_int(st1[SYN_SYNACK] - st0[SYN_SYNACK], 3, "syn_stats: 3 SYN-ACKs");
+	filter_prog_destroy(s2);
+	fds = keep;
+	prog_fd = keep_fd;
+}
+
 int main(void)
 {
 	if (!tap_require_bpf())
@@ -280,6 +326,7 @@ int main(void)
 	t_limit();
 	t_swap();
 	t_scale();
+	t_synproxy();
 	filter_prog_destroy(skel);
 	return tap_done();
 }
