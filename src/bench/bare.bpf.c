@@ -37,6 +37,31 @@ struct {
 	__type(value, __u64);
 } gen_count SEC(".maps");
 
+/* Pacing, written by user space during the run (bench_traffic.c): 0 sends every frame;
+ * otherwise GEN_GROUP frames per GEN_GROUP * gen_gap_ns, the generator spinning here
+ * before each group until its time comes. Not by dropping the frames in between: a
+ * frame dropped in live-frames mode goes back through the page pool's shared ring, under
+ * the lock the receiver takes to return its frames (measured: the generator then reached
+ * half the rate asked). In groups, because reading the clock for every frame halved the
+ * generator's top rate; they leave in groups anyway (the redirect queue flushes every 16
+ * frames). */
+__u64 gen_gap_ns;
+__u64 gen_next_ns;
+__u32 gen_seq;
+#define GEN_GROUP 16
+/* Time the generator may make up at once for what it spent outside this program
+ * (flushing, preempted on a shared CPU), in groups: with less it falls short of the
+ * asked rate; more would overrun the receiver's 256-frame ring in one burst. */
+#define GEN_BURST 4
+/* bpf_loop's bound: ~2 ms of spinning, a group's time at 8 kpps; below that a group
+ * leaves early, and the next one waits for its own time again. */
+#define GEN_SPIN_MAX (1 << 16)
+
+static long gen_wait(__u64 index, void *ctx)
+{
+	return bpf_ktime_get_ns() >= gen_next_ns;
+}
+
 /* Forwarder statistics: what bpf_fib_lookup said, indexed by its return code (0..7),
  * slot 8 for packets that were not IPv4 with TTL > 1. */
 #define FWD_SLOTS 9
@@ -125,10 +150,20 @@ int xdp_gen(struct xdp_md *ctx)
 	void *data_end = (void *)(long)ctx->data_end;
 	const __u8 *tb = (const __u8 *)gen_tmpl;
 	__u32 key = 0, len = gen_len, i, k;
-	__u64 *c;
+	__u64 *c, gap;
 
 	if (len > BARE_GEN_MAX || len < 14 || data + len > data_end)
 		return XDP_DROP;
+	gap = gen_gap_ns * GEN_GROUP;
+	if (gap && !(gen_seq++ % GEN_GROUP)) {
+		__u64 now = bpf_ktime_get_ns(), next = gen_next_ns;
+
+		if (now < next)
+			bpf_loop(GEN_SPIN_MAX, gen_wait, NULL, 0);
+		else if (now > next + GEN_BURST * gap)
+			next = now - GEN_BURST * gap;
+		gen_next_ns = next + gap;
+	}
 	c = bpf_map_lookup_elem(&gen_count, &key);
 	if (c)
 		(*c)++;

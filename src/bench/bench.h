@@ -27,6 +27,8 @@ struct bench_opts {
 	double duration;       /* seconds per live repetition */
 	int reps;              /* repetitions per live row, rounds per program */
 	const char *rows;      /* comma list of live rows to run, NULL for all */
+	double load;           /* live: receiver's CPU share the paced window aims at; 0: none */
+	double loss_tol;       /* share of offered frames a paced window may lose */
 	int cpu_gen, cpu_rx;   /* traffic generator and receiver CPUs */
 };
 
@@ -65,6 +67,22 @@ struct live_row {
 	double ratio;             /* ns / ns of xdp_native_drop */
 	double rate_vs_base;      /* ns of the baseline row / ns: 1 = as cheap as bare */
 	double pps_vs_base;       /* pps seen / pps seen by the baseline row */
+	double refused;           /* median share of the generator's frames rX's ring refused */
+	/* The same row with the generator paced to a set load of the receiving CPU
+	 * (bench_live.c, docs/bench.md "Saturated and paced"): the receiver's ring is not
+	 * overrun, so the generator frees no refused frames into the page pool the
+	 * receiver returns its frames to. */
+	struct live_paced {
+		bool ok;
+		char reason[160];
+		struct spread rate;       /* offered frames/s asked */
+		struct spread pps, ns;    /* handled packets/s, receiver CPU ns per packet */
+		struct spread gen_pps;    /* offered frames/s measured */
+		double share;             /* median share of the receiving CPU our threads used */
+		double loss;              /* largest share of offered frames a window lost */
+		bool gen_limited;         /* the generator could not offer the rate asked */
+		double rate_vs_base, pps_vs_base;
+	} paced;
 };
 
 struct bench_machine {

@@ -146,13 +146,30 @@ static const char *rx_queue_stat(const char *s)
 	return *s == '_' ? s + 1 : NULL;
 }
 
+/* "tx_queue_<n>_xdp_xmit[_errors]": veth reads them from the peer's receive queues. */
+static bool tx_queue_stat(struct benv_veth *v, const char *s, uint64_t value)
+{
+	if (strncmp(s, "tx_queue_", 9))
+		return false;
+	s += 9;
+	while (*s >= '0' && *s <= '9')
+		s++;
+	if (!strcmp(s, "_xdp_xmit"))
+		v->xmit += value;
+	else if (!strcmp(s, "_xdp_xmit_errors"))
+		v->xmit_errors += value;
+	return true;
+}
+
 static void veth_stat(void *ctx, const char *name, uint64_t value)
 {
 	struct benv_veth *v = ctx;
 	const char *k = rx_queue_stat(name);
 
-	if (!k)
+	if (!k) {
+		tx_queue_stat(v, name, value);
 		return;
+	}
 	if (!strcmp(k, "xdp_packets"))
 		v->packets += value;
 	else if (!strcmp(k, "xdp_drops"))

@@ -54,9 +54,12 @@ int benv_xdp_attach(const char *ns, int prog_fd, int ifindex, const char *ifname
 		    enum xdp_mode mode);
 
 /* The veth driver's own XDP counters of one interface, summed over its queues: what any
- * XDP program on it did, counted without the program's help. */
+ * XDP program on it did, counted without the program's help; and the frames it sent into
+ * its peer's ring by ndo_xdp_xmit (the generator's redirects), with those the full ring
+ * refused. */
 struct benv_veth {
 	unsigned long long packets, drops, tx, tx_errors, redirect;
+	unsigned long long xmit, xmit_errors;
 };
 int benv_veth_read(const char *ns, const char *ifname, struct benv_veth *v);
 
@@ -68,6 +71,8 @@ int benv_cpu_ticks(int cpu, unsigned long long *busy, unsigned long long *total)
  * time is the receiver's cost. Count, or -ESRCH when there is no NAPI kthread. */
 int benv_receiver_tids(const char *ifname, int cpu, pid_t *tids, int max);
 unsigned long long benv_threads_ns(const pid_t *tids, int n);
+/* The NAPI kthreads among tids into the real-time class (on) or back to BENV_NICE. */
+void benv_napi_rt(const pid_t *tids, int n, bool on);
 /* A SCHED_IDLE spinner that keeps an idle vCPU from halting between bursts. */
 int benv_spin_start(int cpu);
 void benv_spin_stop(void);
@@ -76,9 +81,11 @@ void benv_spin_stop(void);
 struct benv_gen {
 	const struct bench_env *e;
 	int prog_fd, count_fd;  /* xdp_gen and its gen_count map */
+	volatile __u64 *gap_ns; /* xdp_gen's pacing, in its mapped .bss */
 	uint8_t frame[PKT_MAX]; /* pkt_build may use the whole buffer */
 	size_t len;
 	atomic_bool stop, done;
+	atomic_int tid;         /* the generator thread's, for its CPU time */
 	int err;
 	pthread_t th;
 };
@@ -87,6 +94,8 @@ void benv_gen_signals(void);
 /* The bare rows' frame: 60-byte UDP from gX to rX (forward: to dX through rX). */
 void benv_gen_udp_frame(struct benv_gen *g, bool forward);
 int benv_gen_start(struct benv_gen *g);
+/* Frames per second to offer from now on, also while running; 0: as fast as it can. */
+void benv_gen_rate(struct benv_gen *g, double pps);
 void benv_gen_stop(struct benv_gen *g);
 long long benv_gen_sent(const struct benv_gen *g);
 

@@ -4,6 +4,7 @@
  * second, CPU ns per packet on the receiving CPU, and whether the run was clean. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,9 +23,16 @@
 /* Repetitions of one row, collected across interleaved rounds. */
 struct row_acc {
 	double pps[BENCH_MAX_REPS], ns[BENCH_MAX_REPS], gp[BENCH_MAX_REPS];
-	double busy[BENCH_MAX_REPS], share[BENCH_MAX_REPS];
+	double busy[BENCH_MAX_REPS], share[BENCH_MAX_REPS], refused[BENCH_MAX_REPS];
 	int done;
 	bool failed;
+	/* paced: a row reports it when most repetitions measured it (a window is lost to
+	 * the machine's other load more easily than a saturated one: paced_measure) */
+	double pc_rate[BENCH_MAX_REPS], pc_pps[BENCH_MAX_REPS], pc_ns[BENCH_MAX_REPS];
+	double pc_gp[BENCH_MAX_REPS], pc_share[BENCH_MAX_REPS], pc_loss;
+	int pc_done;
+	bool pc_limited;
+	char pc_why[160];
 };
 
 static void sleep_s(double s)
@@ -121,26 +129,177 @@ static int row_settled(struct bench_env *e, const struct row_def *d, struct row_
 	return err;
 }
 
-struct rep_out {
+/* Frames lost before or after the layer: refused by rX's full ring (the generator then
+ * frees them), XDP_TX frames the driver could not send back, what the program counts as
+ * lost. */
+static long long frames_lost(const struct row_count *a, const struct row_count *b)
+{
+	return (long long)(b->gv.xmit_errors - a->gv.xmit_errors) +
+	       (long long)(b->v.tx_errors - a->v.tx_errors) + (b->lost - a->lost);
+}
+
+/* What one window with the generator running measured. */
+struct window {
 	double pps, ns, gpps, share, busy;
+	long long handled, offered, lost;
+	double loss;            /* lost / offered */
+	double gen_share;       /* of the generator's CPU, the generator thread's */
+	double refused;         /* refused by rX's ring / offered */
 };
 
-/* One repetition: traffic on, warm up, then count packets and the receiver's CPU time
- * over the window. */
-static int row_rep(struct bench_env *e, const struct row_def *d, struct row_state *s,
-		   struct rep_out *out, char *why, size_t wlen)
+/* A counter read with the moment and the receiver's CPU time it stands for: the middle
+ * of the read, since some layers' counters take a process to read (nft, iptables), and
+ * a window timed between the reads would give those rows too high a rate and too low a
+ * cost. The generator's count is read next, with its own moment. */
+struct stamp {
+	struct row_count c;
+	double t, ts;
+	unsigned long long n, gn;
+	long long sent;
+	int err;
+};
+
+static void stamp_read(struct bench_env *e, const struct row_def *d, struct row_state *s,
+		       const pid_t *tids, int ntids, pid_t gtid, struct stamp *st)
 {
-	unsigned long long b0, t0, b1, t1, n0, n1;
-	struct row_count c0, c1, all0, all1;
+	double t0 = now_mono();
+	unsigned long long n0 = benv_threads_ns(tids, ntids);
+
+	st->err = row_count_read(e, d, s, &st->c);
+	st->sent = benv_gen_sent(&s->g);
+	st->ts = now_mono();
+	st->n = (n0 + benv_threads_ns(tids, ntids)) / 2;
+	st->t = (t0 + now_mono()) / 2;
+	st->gn = benv_threads_ns(&gtid, 1);
+}
+
+static int window_measure(struct bench_env *e, const struct row_def *d, struct row_state *s,
+			  const pid_t *tids, int ntids, double secs, struct window *w)
+{
+	unsigned long long b0, t0, b1, t1;
+	pid_t gtid = atomic_load(&s->g.tid);
+	struct stamp a, b;
+	double dt;
+
+	benv_cpu_ticks(e->o->cpu_rx, &b0, &t0);
+	stamp_read(e, d, s, tids, ntids, gtid, &a);
+	sleep_s(secs);
+	stamp_read(e, d, s, tids, ntids, gtid, &b);
+	benv_cpu_ticks(e->o->cpu_rx, &b1, &t1);
+	if (a.err || b.err || a.sent < 0 || b.sent < 0 || b.t <= a.t || b.ts <= a.ts)
+		return -1;
+	dt = b.t - a.t;
+	w->handled = b.c.handled - a.c.handled;
+	w->offered = b.sent - a.sent;
+	w->lost = frames_lost(&a.c, &b.c);
+	w->pps = w->handled / dt;
+	w->gpps = w->offered / (b.ts - a.ts);
+	w->ns = w->handled > 0 ? (double)(b.n - a.n) / w->handled : 0;
+	w->share = (b.n - a.n) / (dt * 1e9);
+	w->gen_share = (b.gn - a.gn) / ((b.ts - a.ts) * 1e9);
+	w->busy = t1 > t0 ? (double)(b1 - b0) / (t1 - t0) : 0;
+	w->loss = w->offered > 0 ? (double)w->lost / w->offered : 0;
+	w->refused = w->offered > 0 ?
+		     (double)(b.c.gv.xmit_errors - a.c.gv.xmit_errors) / w->offered : 0;
+	return 0;
+}
+
+/* A new rate reaches the receiver at once (xdp_gen reads it per frame); what was queued
+ * at the old one drains in well under this. */
+#define RATE_SETTLE_S 0.01
+
+/* Below this share of the asked rate, the generator is the limit, not the receiver. */
+#define GEN_SHORT 0.95
+/* The short window that finds the rate for the load asked, before the first measured one
+ * (at most a third of the paced window: --quick keeps its length). Once: the cost per
+ * packet paced hardly moves with the rate, and later repetitions keep the rate found. */
+#define PACE_STEP_S 0.1
+
+struct paced_out {
+	bool ok, gen_limited;
+	double rate;
+	struct window w;
+};
+
+/* A window with the generator paced so that the receiver's threads are busy o->load of
+ * their CPU: not overrun (the generator frees no refused frames into the page pool the
+ * receiver returns its frames to), and every row at the same load. The first repetition
+ * finds the rate in a short window below the saturated rate (at a cost of ns per packet,
+ * load L needs L * 1e9 / ns packets/s); later ones pass it as `rate`. Frames lost here come
+ * from the receiver not running for a while (its ring holds 256 frames: 50 us at 5 Mpps),
+ * not from its rate: they are not in the count of packets handled, and a window that
+ * lost more than o->loss_tol is not a measurement. */
+static int paced_measure(struct bench_env *e, const struct row_def *d, struct row_state *s,
+			 const pid_t *tids, int ntids, double sat_pps, double rate, double secs,
+			 struct paced_out *out, char *why, size_t wlen)
+{
+	const struct bench_opts *o = e->o;
+	double r = rate > 0 ? rate : 0.7 * sat_pps, step = fmin(PACE_STEP_S, secs / 3);
+	int steps = rate > 0 ? 0 : 1;
+	struct window w;
+
+	memset(out, 0, sizeof(*out));
+	benv_napi_rt(tids, ntids, true);
+	for (int i = 0; i <= steps && !exiting; i++) {
+		benv_gen_rate(&s->g, r);
+		sleep_s(RATE_SETTLE_S);
+		if (window_measure(e, d, s, tids, ntids, i < steps ? step : secs, &w)) {
+			benv_napi_rt(tids, ntids, false);
+			snprintf(why, wlen, "could not read the row's packet counter");
+			return -1;
+		}
+		pr_debug("bench: %s: paced at %.3f Mpps: offered %.3f, handled %.3f, lost %lld, "
+			 "%.0f ns/pkt, rx share %.2f, gen share %.2f\n", d->id, r / 1e6,
+			 w.gpps / 1e6, w.pps / 1e6, w.lost, w.ns, w.share, w.gen_share);
+		if (w.handled <= 0 || w.ns <= 0) {
+			benv_napi_rt(tids, ntids, false);
+			snprintf(why, wlen, "no packets reached this layer at %.3f Mpps", r / 1e6);
+			return 0;
+		}
+		/* Not steered by what the generator offered: one that lost its CPU for a
+		 * while offers less, and chasing that down would pace a row far below its
+		 * load. */
+		out->gen_limited = w.gpps < GEN_SHORT * r;
+		if (i < steps)
+			r = o->load * 1e9 / w.ns;
+	}
+	benv_napi_rt(tids, ntids, false);
+	if (exiting)
+		return 0;
+	out->rate = r;
+	if (w.loss > o->loss_tol) {
+		snprintf(why, wlen, "lost %lld of %lld frames paced at %.3f Mpps", w.lost,
+			 w.offered, r / 1e6);
+		return 0;
+	}
+	out->ok = true;
+	out->w = w;
+	return 0;
+}
+
+struct rep_out {
+	struct window sat;
+	struct paced_out pc;
+	char pc_why[160];
+};
+
+/* One repetition: traffic on, warm up, count packets and the receiver's CPU time over the
+ * saturated window (the generator unpaced), then over the paced one; each takes half of
+ * the repetition's duration when pacing is on. */
+static int row_rep(struct bench_env *e, const struct row_def *d, struct row_state *s,
+		   double pc_rate, struct rep_out *out, char *why, size_t wlen)
+{
+	struct row_count all0, all1;
 	pid_t tids[BENV_MAX_TIDS];
-	long long s0, s1;
-	double w0, w1;
-	int ntids, e0, e1, ea;
+	double secs = e->o->load > 0 ? e->o->duration / 2 : e->o->duration;
+	int ntids, ea, ew, en = 0;
 
 	/* The rate comes from reads inside the window, while frames are in flight; whether
 	 * anything was lost or given another verdict is decided on reads with the traffic
 	 * stopped (the veth driver adds up its counters at different points of a NAPI poll). */
+	memset(out, 0, sizeof(*out));
 	ea = row_count_read(e, d, s, &all0);
+	benv_gen_rate(&s->g, 0);
 	if (benv_gen_start(&s->g)) {
 		snprintf(why, wlen, "cannot start the generator thread");
 		return -1;
@@ -157,18 +316,12 @@ static int row_rep(struct bench_env *e, const struct row_def *d, struct row_stat
 	if (s->helping && atomic_load(&s->helper.tid))
 		tids[ntids++] = atomic_load(&s->helper.tid);
 	sleep_s(WARMUP_S / 2);
-	e0 = row_count_read(e, d, s, &c0);
-	s0 = benv_gen_sent(&s->g);
-	benv_cpu_ticks(e->o->cpu_rx, &b0, &t0);
-	n0 = benv_threads_ns(tids, ntids);
-	w0 = now_mono();
-	sleep_s(e->o->duration);
-	n1 = benv_threads_ns(tids, ntids);
-	w1 = now_mono();
-	benv_cpu_ticks(e->o->cpu_rx, &b1, &t1);
-	s1 = benv_gen_sent(&s->g);
-	e1 = row_count_read(e, d, s, &c1);
+	ew = window_measure(e, d, s, tids, ntids, secs, &out->sat);
+	if (!ew && e->o->load > 0 && out->sat.handled > 0)
+		en = paced_measure(e, d, s, tids, ntids, out->sat.pps, pc_rate, secs, &out->pc,
+				   out->pc_why, sizeof(out->pc_why));
 	benv_gen_stop(&s->g);
+	benv_gen_rate(&s->g, 0);
 	ea = ea ?: row_settled(e, d, s, &all1);
 	if (s->g.err) {
 		snprintf(why, wlen, "live-frames generator failed: %s", strerr(s->g.err));
@@ -178,23 +331,21 @@ static int row_rep(struct bench_env *e, const struct row_def *d, struct row_stat
 		snprintf(why, wlen, "interrupted");
 		return -1;
 	}
-	if (e0 || e1 || ea) {
+	if (ew || en || ea) {
 		snprintf(why, wlen, "could not read the row's packet counter");
 		return -1;
 	}
-	if (c1.handled <= c0.handled) {
-		snprintf(why, wlen, "no packets reached this layer (generator sent %lld)", s1 - s0);
+	if (out->sat.handled <= 0) {
+		snprintf(why, wlen, "no packets reached this layer (generator sent %lld)",
+			 out->sat.offered);
 		return -1;
 	}
 	if (run_broken(d, s, &all0, &all1, why, wlen))
 		return -1;
-	out->pps = (c1.handled - c0.handled) / (w1 - w0);
-	out->gpps = (s1 - s0) / (w1 - w0);
-	out->ns = (double)(n1 - n0) / (c1.handled - c0.handled);
-	out->share = (n1 - n0) / ((w1 - w0) * 1e9);
-	out->busy = t1 > t0 ? (double)(b1 - b0) / (t1 - t0) : 0;
-	pr_debug("bench: %s: %lld pkts, %.0f pps, %.0f ns/pkt, share %.2f, busy %.2f, %d threads\n",
-		 d->id, c1.handled - c0.handled, out->pps, out->ns, out->share, out->busy, ntids);
+	pr_debug("bench: %s: saturated %lld pkts, %.0f pps, %.0f ns/pkt, share %.2f, busy %.2f, "
+		 "refused %.2f, gen share %.2f, %d threads\n", d->id, out->sat.handled,
+		 out->sat.pps, out->sat.ns, out->sat.share, out->sat.busy, out->sat.refused,
+		 out->sat.gen_share, ntids);
 	return 0;
 }
 
@@ -225,9 +376,25 @@ static void row_finish(struct live_row *r, const struct row_acc *a)
 	r->busy = bs.med;
 	spread_of(a->share, k, &bs);
 	r->share = bs.med;
+	spread_of(a->refused, k, &bs);
+	r->refused = bs.med;
 	r->cores_28m = r->ns.med * BENCH_TALK_PPS / 1e9;
 	r->ok = true;
 	r->reason[0] = 0;
+	if (!a->pc_done || 2 * a->pc_done < k) {
+		snprintf(r->paced.reason, sizeof(r->paced.reason), "%s",
+			 a->pc_why[0] ? a->pc_why : "not paced (--load 0)");
+		return;
+	}
+	spread_of(a->pc_rate, a->pc_done, &r->paced.rate);
+	spread_of(a->pc_pps, a->pc_done, &r->paced.pps);
+	spread_of(a->pc_ns, a->pc_done, &r->paced.ns);
+	spread_of(a->pc_gp, a->pc_done, &r->paced.gen_pps);
+	spread_of(a->pc_share, a->pc_done, &bs);
+	r->paced.share = bs.med;
+	r->paced.loss = a->pc_loss;
+	r->paced.gen_limited = a->pc_limited;
+	r->paced.ok = true;
 }
 
 static const struct live_row *row_by_id(const struct live_row *rows, int n, const char *id)
@@ -253,6 +420,11 @@ static void rows_compare(struct live_row *rows, int n)
 		if (b && b->ok && r->ns.med > 0 && b->pps.med > 0) {
 			r->rate_vs_base = b->ns.med / r->ns.med;
 			r->pps_vs_base = r->pps.med / b->pps.med;
+		}
+		if (b && b->paced.ok && r->paced.ok && r->paced.ns.med > 0 &&
+		    b->paced.pps.med > 0) {
+			r->paced.rate_vs_base = b->paced.ns.med / r->paced.ns.med;
+			r->paced.pps_vs_base = r->paced.pps.med / b->paced.pps.med;
 		}
 	}
 }
@@ -315,16 +487,36 @@ int bench_live(const struct bench_opts *o, struct live_row *rows, int *nrows)
 					continue;
 				pr_info("bench live: %s (%d/%d, %.1f s)\n", r->label, k + 1, o->reps,
 					o->duration);
+				struct row_acc *a = &acc[i];
+				double rate = a->pc_done ? a->pc_rate[a->pc_done - 1] : 0;
+
 				if (row_setup(&e, def[i], s, r->reason, sizeof(r->reason)) ||
-				    row_rep(&e, def[i], s, &out, r->reason, sizeof(r->reason))) {
-					acc[i].failed = true;
+				    row_rep(&e, def[i], s, rate, &out, r->reason,
+					    sizeof(r->reason))) {
+					a->failed = true;
 				} else {
-					acc[i].pps[k] = out.pps;
-					acc[i].ns[k] = out.ns;
-					acc[i].gp[k] = out.gpps;
-					acc[i].share[k] = out.share;
-					acc[i].busy[k] = out.busy;
-					acc[i].done++;
+					a->pps[k] = out.sat.pps;
+					a->ns[k] = out.sat.ns;
+					a->gp[k] = out.sat.gpps;
+					a->share[k] = out.sat.share;
+					a->busy[k] = out.sat.busy;
+					a->refused[k] = out.sat.refused;
+					a->done++;
+					if (out.pc.ok) {
+						int j = a->pc_done++;
+
+						a->pc_rate[j] = out.pc.rate;
+						a->pc_pps[j] = out.pc.w.pps;
+						a->pc_ns[j] = out.pc.w.ns;
+						a->pc_gp[j] = out.pc.w.gpps;
+						a->pc_share[j] = out.pc.w.share;
+						a->pc_loss = fmax(a->pc_loss, out.pc.w.loss);
+						a->pc_limited |= out.pc.gen_limited;
+					} else if (!a->pc_why[0] && o->load > 0) {
+						snprintf(a->pc_why, sizeof(a->pc_why), "%s",
+							 out.pc_why[0] ? out.pc_why :
+							 "interrupted");
+					}
 				}
 				row_detach(&e, s);
 			}
@@ -339,8 +531,13 @@ int bench_live(const struct bench_opts *o, struct live_row *rows, int *nrows)
 		if (acc[i].failed || acc[i].done < o->reps)
 			continue;
 		row_finish(&rows[i], &acc[i]);
-		pr_info("bench live: %s: %.2f Mpps, %.0f ns/pkt\n", rows[i].label,
-			rows[i].pps.med / 1e6, rows[i].ns.med);
+		if (rows[i].paced.ok)
+			pr_info("bench live: %s: %.2f Mpps, %.0f ns/pkt; paced: %.2f Mpps, %.0f "
+				"ns/pkt\n", rows[i].label, rows[i].pps.med / 1e6, rows[i].ns.med,
+				rows[i].paced.pps.med / 1e6, rows[i].paced.ns.med);
+		else
+			pr_info("bench live: %s: %.2f Mpps, %.0f ns/pkt\n", rows[i].label,
+				rows[i].pps.med / 1e6, rows[i].ns.med);
 	}
 	for (int i = 0; i < n; i++)
 		if (!rows[i].ok && !rows[i].reason[0])

@@ -52,6 +52,8 @@ static void json_machine(struct json *j, const struct bench_machine *m,
 	json_kint(j, "reps", o->reps);
 	json_kint(j, "cpu_generator", o->cpu_gen);
 	json_kint(j, "cpu_receiver", o->cpu_rx);
+	json_kdouble(j, "paced_load", o->load);
+	json_kdouble(j, "pace_loss_tolerance", o->loss_tol);
 	json_record_end(j);
 }
 
@@ -82,6 +84,34 @@ static void json_prog(struct json *j, const struct prog_row *r)
 	json_record_end(j);
 }
 
+/* The row with the generator paced (struct live_paced). */
+static void json_live_paced(struct json *j, const struct live_row *r)
+{
+	const struct live_paced *n = &r->paced;
+
+	json_key(j, "paced");
+	json_obj_begin(j);
+	json_kbool(j, "ok", n->ok);
+	if (!n->ok) {
+		json_kstr(j, "reason", n->reason);
+	} else {
+		json_spread(j, "rate_pps", &n->rate);
+		json_spread(j, "pps", &n->pps);
+		json_spread(j, "ns_per_pkt", &n->ns);
+		json_spread(j, "generator_pps", &n->gen_pps);
+		json_kdouble(j, "rx_cpu_share", n->share);
+		json_kdouble(j, "pps_per_core", n->ns.med > 0 ? 1e9 / n->ns.med : 0);
+		json_kdouble(j, "cores_for_28mpps", n->ns.med * BENCH_TALK_PPS / 1e9);
+		json_kdouble(j, "loss", n->loss);
+		json_kbool(j, "generator_limited", n->gen_limited);
+		if (r->baseline && n->rate_vs_base > 0) {
+			json_kdouble(j, "rate_vs_baseline", n->rate_vs_base);
+			json_kdouble(j, "pps_vs_baseline", n->pps_vs_base);
+		}
+	}
+	json_obj_end(j);
+}
+
 static void json_live(struct json *j, const struct live_row *r)
 {
 	json_record_begin(j, j->f, "live");
@@ -108,6 +138,8 @@ static void json_live(struct json *j, const struct live_row *r)
 			json_kdouble(j, "rate_vs_baseline", r->rate_vs_base);
 			json_kdouble(j, "pps_vs_baseline", r->pps_vs_base);
 		}
+		json_kdouble(j, "generator_refused", r->refused);
+		json_live_paced(j, r);
 	}
 	json_record_end(j);
 }
@@ -183,6 +215,39 @@ static void print_live_table(const struct live_row *rows, int n)
 	}
 }
 
+/* The paced figures of the same rows: what the program costs without the generator's
+ * overrun (docs/bench.md, "Saturated and paced"). */
+static void print_paced_table(const struct live_row *rows, int n, double load)
+{
+	printf("\nlive, paced (the generator paced to keep the receiving CPU %.0f%% busy; "
+	       "receiver's CPU ns per packet, median [min-max]; gen: the generator's limit)\n",
+	       load * 100);
+	printf("  %-36s %-19s %-17s %8s %7s %9s\n", "layer", "ns/pkt (CPU)", "Mpps handled",
+	       "Mpps/core", "vs bare", "refused*");
+	for (int i = 0; i < n; i++) {
+		const struct live_row *r = &rows[i];
+		const struct live_paced *p = &r->paced;
+		char a[40], b[40], c[16] = "-", f[16];
+
+		if (!r->ok)
+			continue;
+		snprintf(f, sizeof(f), "%.0f%%", r->refused * 100);
+		if (!p->ok) {
+			printf("  %-36s  not measured: %s\n", r->label, p->reason);
+			continue;
+		}
+		snprintf(a, sizeof(a), "%.2f [%.2f-%.2f]%s", p->pps.med / 1e6, p->pps.min / 1e6,
+			 p->pps.max / 1e6, p->gen_limited ? " gen" : "");
+		snprintf(b, sizeof(b), "%.0f [%.0f-%.0f]", p->ns.med, p->ns.min, p->ns.max);
+		if (r->baseline && p->rate_vs_base > 0)
+			snprintf(c, sizeof(c), "%.0f%%", p->rate_vs_base * 100);
+		printf("  %-36s %-19s %-17s %8.2f %7s %9s\n", r->label, b, a,
+		       p->ns.med > 0 ? 1e3 / p->ns.med : 0, c, f);
+	}
+	printf("  (* share of the generator's frames the receiver's full ring refused in the "
+	       "saturated windows)\n");
+}
+
 void bench_print_text(const struct bench_result *r)
 {
 	const struct bench_machine *m = &r->m;
@@ -193,6 +258,8 @@ void bench_print_text(const struct bench_result *r)
 		print_prog_table(r->prows, r->np);
 	if (r->nl)
 		print_live_table(r->lrows, r->nl);
+	if (r->nl && r->o.load > 0)
+		print_paced_table(r->lrows, r->nl, r->o.load);
 	printf("\n(%.0f s%s; figures from one VM are noisy: compare ratios within one run)\n",
 	       r->elapsed, r->interrupted ? ", interrupted" : "");
 }

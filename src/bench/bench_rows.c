@@ -259,6 +259,10 @@ int row_count_read(struct bench_env *e, const struct row_def *d, struct row_stat
 			return -1;
 		break;
 	}
+	/* Last, next to the caller's read of the generator's count (some layer counters
+	 * take a process to read): refused / offered is then over the same interval. */
+	if (benv_veth_read(e->ns_gen, e->if_g, &c->gv))
+		return -1;
 	return c->handled < 0 ? -1 : 0;
 }
 
@@ -284,6 +288,7 @@ static int load_bare(struct row_state *s, char *why, size_t wlen)
 	s->skel = skel;
 	s->g.prog_fd = bpf_program__fd(skel->progs.xdp_gen);
 	s->g.count_fd = bpf_map__fd(skel->maps.gen_count);
+	s->g.gap_ns = &skel->bss->gen_gap_ns;
 	return 0;
 }
 

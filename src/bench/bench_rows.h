@@ -56,6 +56,8 @@ struct row_state {
 struct row_count {
 	long long handled, lost;
 	struct benv_veth v;
+	/* gX's: the generator's frames sent into rX's ring, and those it refused (full) */
+	struct benv_veth gv;
 	/* SYN rows: IP packets the receiver's stack took in, and SYN cookies the kernel
 	 * says it sent (TcpExtSyncookiesSent; -1 for the SYNPROXY, which does not count) */
 	long long ip_in, cookies;

@@ -84,6 +84,40 @@ all() { jq -s . < "$RUN"; }
     ($r.xdp_native_drop.cores_for_28mpps - $r.xdp_native_drop.ns_per_pkt.median * 0.028 | fabs) < 0.01'
 }
 
+@test "live: every row is also measured paced: the generator held to the rate asked, little lost" {
+  json_assert "$(all)" '.[0].paced_load == 0.5 and .[0].pace_loss_tolerance > 0'
+  tol=$(jq -s '.[0].pace_loss_tolerance' < "$RUN")
+  # Paced, xdp_gen waits for each group's time: what it offered cannot exceed what was
+  # asked (unpaced, it offers all it can: 40-80% more than a bpflab row takes).
+  json_assert "$(all)" "map(select(.type == \"live\" and .ok)) | all(
+    .generator_refused >= 0 and .generator_refused <= 1 and has(\"paced\") and
+    (if .paced.ok then
+       .paced.ns_per_pkt.median > 0 and .paced.pps.median > 0 and .paced.rate_pps.median > 0 and
+       .paced.generator_pps.median <= .paced.rate_pps.median * 1.05 and
+       .paced.loss <= $tol and .paced.pps.n >= 2 and .paced.rx_cpu_share > 0 and
+       .paced.ns_per_pkt.min <= .paced.ns_per_pkt.median and
+       .paced.ns_per_pkt.median <= .paced.ns_per_pkt.max
+     else (.paced.reason | length > 0) and (.paced | has(\"ns_per_pkt\") | not) end))"
+  # Some row was paced (all of them, on a quiet machine).
+  json_assert "$(all)" 'map(select(.type == "live" and .ok and .paced.ok)) | length > 0'
+  jq -c 'select(.type == "live" and .ok and (.paced.ok | not)) | {name, r: .paced.reason}' < "$RUN" >&2
+  # bpflab's rows compare with their bare rows' paced figures too.
+  json_assert "$(all)" "(map(select(.type == \"live\")) | INDEX(.name)) as \$r | $OURS | to_entries |
+    all(.key as \$k | .value as \$b |
+      if (\$r[\$k].paced.ok // false) and (\$r[\$b].paced.ok // false) then
+        ((\$r[\$k].paced.rate_vs_baseline - \$r[\$b].paced.ns_per_pkt.median /
+          \$r[\$k].paced.ns_per_pkt.median) | fabs) < 1e-4
+      else (\$r[\$k].paced | has(\"rate_vs_baseline\") | not) end)"
+}
+
+@test "--load 0: no paced window" {
+  out=$("$BPFLAB" bench --section live --rows xdp_native_drop --reps 1 --duration 0.2 --load 0 \
+        --json 2>/dev/null)
+  json_assert "$(printf '%s\n' "$out" | jq -s .)" '.[0].paced_load == 0 and
+    (map(select(.type == "live"))[0] | .ok and (.paced.ok | not) and (.paced.reason | test("--load 0")))'
+  no_bench_ns
+}
+
 @test "live: bpflab's programs run beside their bare rows, compared within the run" {
   json_assert "$(all)" "(map(select(.type == \"live\")) | INDEX(.name)) as \$r | $OURS | to_entries |
     all(.key as \$k | .value as \$b | \$r[\$k].baseline == \$b and \$r[\$k].xdp_mode == \"native\" and
@@ -148,11 +182,21 @@ all() { jq -s . < "$RUN"; }
   [[ $output == *"runs off the canvas"* ]]
 }
 
-no_bench_ns() { [ -z "$(ip netns list | grep '^bpflab-bench' || true)" ]; }
+# Another bench running on the machine has namespaces (and NAPI threads) of its own; none
+# may belong to a process that is gone.
+gone() { ! kill -0 "$((16#$1))" 2>/dev/null; }
+no_bench_ns() {
+  for id in $(ip netns list | sed -nE 's/^bpflab-bench([0-9a-f]+)-.*/\1/p'); do
+    gone "$id" && { echo "namespace of a finished bench left: bpflab-bench$id" >&2; return 1; }
+  done
+  return 0
+}
 
 @test "nothing is left behind: no namespaces, no napi threads" {
   no_bench_ns
-  [ -z "$(ps -eo comm | grep '^napi/b[0-9a-f]*r-' || true)" ]
+  for id in $(ps -eo comm | sed -nE 's/^napi\/b([0-9a-f]+)r-.*/\1/p'); do
+    if gone "$id"; then echo "NAPI thread of a finished bench left: $id" >&2; return 1; fi
+  done
 }
 
 @test "the restoring method agrees with plain repeat for a program that does not rewrite" {
@@ -167,7 +211,7 @@ no_bench_ns() { [ -z "$(ip netns list | grep '^bpflab-bench' || true)" ]; }
 
 @test "bad arguments: clear error, exit 2, nothing created" {
   for a in "--duration 0" "--duration x" "--reps 0" "--reps 33" "--section foo" \
-           "--rows xdp_native_drop,nope" "--method fast" "extra"; do
+           "--rows xdp_native_drop,nope" "--method fast" "--load 2" "--load x" "extra"; do
     # shellcheck disable=SC2086
     run "$BPFLAB" bench $a
     [ "$status" -eq 2 ] || { echo "bench $a gave $status: $output"; return 1; }
