@@ -51,36 +51,36 @@ static __u32 ct_mask(const struct lb_meta *m)
 	return m->ct_size / LB_CT_WAYS - 1;
 }
 
-int lb_ct4_lookup(int fd, const struct lb_meta *m, const struct lb_ct4_key *k, struct lb_ct *v)
+/* The flow with key k (klen bytes) in bucket idx of a family's table. */
+static int ct_lookup(int fd, int fam, __u32 idx, const void *k, size_t klen, struct lb_ct *v)
 {
-	__u32 idx = lb_ct4_index(k, m->ct_seed, ct_mask(m));
-	struct lb_ct4_bucket b;
+	union {
+		struct lb_ct4_bucket b4;
+		struct lb_ct6_bucket b6;
+	} b;
 
 	if (bpf_map_lookup_elem(fd, &idx, &b))
 		return -errno;
 	for (int i = 0; i < LB_CT_WAYS; i++) {
-		if (b.s[i].v.backend_id && !memcmp(&b.s[i].key, k, sizeof(*k))) {
-			*v = b.s[i].v;
+		const struct lb_ct *sv = fam == LB_FAM6 ? &b.b6.s[i].v : &b.b4.s[i].v;
+		const void *sk = fam == LB_FAM6 ? (const void *)&b.b6.s[i].key : &b.b4.s[i].key;
+
+		if (sv->backend_id && !memcmp(sk, k, klen)) {
+			*v = *sv;
 			return 0;
 		}
 	}
 	return -ENOENT;
 }
 
+int lb_ct4_lookup(int fd, const struct lb_meta *m, const struct lb_ct4_key *k, struct lb_ct *v)
+{
+	return ct_lookup(fd, LB_FAM4, lb_ct4_index(k, m->ct_seed, ct_mask(m)), k, sizeof(*k), v);
+}
+
 int lb_ct6_lookup(int fd, const struct lb_meta *m, const struct lb_ct6_key *k, struct lb_ct *v)
 {
-	__u32 idx = lb_ct6_index(k, m->ct_seed, ct_mask(m));
-	struct lb_ct6_bucket b;
-
-	if (bpf_map_lookup_elem(fd, &idx, &b))
-		return -errno;
-	for (int i = 0; i < LB_CT_WAYS; i++) {
-		if (b.s[i].v.backend_id && !memcmp(&b.s[i].key, k, sizeof(*k))) {
-			*v = b.s[i].v;
-			return 0;
-		}
-	}
-	return -ENOENT;
+	return ct_lookup(fd, LB_FAM6, lb_ct6_index(k, m->ct_seed, ct_mask(m)), k, sizeof(*k), v);
 }
 
 static size_t bucket_size(int fam)
