@@ -11,6 +11,7 @@ PKGS+=(hping3) # filter_syn.bats, lab up --attacker: the SYN floods
 PKGS+=(procps util-linux file librsvg2-bin) # rsvg-convert: the bench chart test; sysctl, pkill; nsenter, setpriv, unshare; the hard-way tour (examples/hello) shows `file hello.bpf.o`
 PKGS+=(tcpdump tshark) # test_pcapng: trace --pcap files must open in both
 PKGS+=(bird2) # lab up --lbs N --router bird: BGP, BFD and ECMP on the router and every LB node
+PKGS+=(nginx linux-perf) # bench/lb_wrk.sh: the backends' HTTP servers; --profile: perf record
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -90,6 +90,24 @@ int xdp_tx(struct xdp_md *ctx)
 	return XDP_TX;
 }
 
+/* XDP_TX after reading and rewriting the Ethernet header, as any L2 forwarder must (the
+ * balancer writes the backend's MAC there): the ceiling for lb's live rows. */
+SEC("xdp")
+int xdp_tx_swap(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	__u16 *m = data;
+	__u16 t0, t1, t2;
+
+	if (data + 12 > data_end)
+		return XDP_PASS;
+	t0 = m[0], t1 = m[1], t2 = m[2];
+	m[0] = m[3], m[1] = m[4], m[2] = m[5];
+	m[3] = t0, m[4] = t1, m[5] = t2;
+	return XDP_TX;
+}
+
 SEC("tc")
 int tc_pass(struct __sk_buff *skb)
 {

@@ -80,7 +80,7 @@ static bool run_broken(const struct row_def *d, const struct row_state *s,
 		}
 		return false;
 	}
-	if (d->kind != R_XDP_TX && d->kind != R_CASE)
+	if (d->kind != R_XDP_TX && d->kind != R_XDP_SWAP && d->kind != R_CASE)
 		return false;
 	verdict = row_verdict(d, s);
 	all = c1->v.packets - c0->v.packets;

@@ -58,6 +58,7 @@ const struct row_def bench_rows[] = {
 	ROW("udp_closed", "stack: UDP to a closed port", "drop", R_UDP_CLOSED),
 	ROW("udp_socket", "stack: UDP socket, read+discard", "drop", R_UDP_SOCKET),
 	ROW("xdp_native_tx", "XDP native XDP_TX", "tx", R_XDP_TX),
+	ROW("xdp_swap_tx", "XDP_TX after swapping the MACs", "tx", R_XDP_SWAP),
 	CASE("lb_nat", "bpflab lb nat, established flow", "tx", "xdp_native_tx", lb_bench_hit_setup),
 	CASE("lb_dsr", "bpflab lb dsr, established flow", "tx", "xdp_native_tx", lb_bench_dsr_setup),
 	CASE("syncookie", "bpflab filter --synproxy, SYN cookie answered", "tx", "xdp_native_tx",
@@ -100,7 +101,8 @@ const char *bench_live_id_list(void)
 const char *row_xdp_mode(const struct row_def *d)
 {
 	switch (d->kind) {
-	case R_XDP_NATIVE: case R_XDP_READ: case R_XDP_TX: case R_CASE: case R_FWD_XDP:
+	case R_XDP_NATIVE: case R_XDP_READ: case R_XDP_TX: case R_XDP_SWAP: case R_CASE:
+	case R_FWD_XDP:
 		return "native";
 	case R_XDP_GENERIC:
 		return "generic";
@@ -111,7 +113,7 @@ const char *row_xdp_mode(const struct row_def *d)
 
 __u32 row_verdict(const struct row_def *d, const struct row_state *s)
 {
-	return d->kind == R_XDP_TX ? XDP_TX : s->b.expect_retval;
+	return d->kind == R_XDP_TX || d->kind == R_XDP_SWAP ? XDP_TX : s->b.expect_retval;
 }
 
 unsigned long long veth_verdict(const struct benv_veth *v, __u32 verdict)
@@ -250,6 +252,7 @@ int row_count_read(struct bench_env *e, const struct row_def *d, struct row_stat
 		c->handled = atomic_load(&s->helper.got);
 		break;
 	case R_XDP_TX:
+	case R_XDP_SWAP:
 	case R_CASE:
 		if (benv_veth_read(e->ns_rx, e->if_r, &c->v))
 			return -1;
@@ -643,7 +646,9 @@ int row_setup(struct bench_env *e, const struct row_def *d, struct row_state *s,
 		s->helping = true;
 		return 0;
 	case R_XDP_TX:
-		if (row_xdp_attach(e, s, AT_RX, bpf_program__fd(s->skel->progs.xdp_tx),
+	case R_XDP_SWAP:
+		if (row_xdp_attach(e, s, AT_RX, bpf_program__fd(d->kind == R_XDP_TX ?
+				   s->skel->progs.xdp_tx : s->skel->progs.xdp_tx_swap),
 				   XDP_MODE_NATIVE, why, wlen, "XDP native attach of XDP_TX failed"))
 			return -1;
 		break;

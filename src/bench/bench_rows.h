@@ -13,7 +13,7 @@
 
 enum row_kind {
 	R_XDP_NATIVE, R_XDP_READ, R_XDP_GENERIC, R_TC, R_NFT_INGRESS, R_NFT_RAW, R_IPT_RAW,
-	R_UDP_CLOSED, R_UDP_SOCKET, R_XDP_TX, R_CASE, R_FWD_LINUX, R_FWD_NAT, R_FWD_XDP,
+	R_UDP_CLOSED, R_UDP_SOCKET, R_XDP_TX, R_XDP_SWAP, R_CASE, R_FWD_LINUX, R_FWD_NAT, R_FWD_XDP,
 	R_NFT_SET,      /* nftables netdev ingress, filter's 100,000 prefixes as an interval set */
 	R_SYN_KERNEL,   /* a SYN flood answered by the kernel's own SYN cookies */
 	R_SYN_NFT,      /* the same flood answered by the nftables SYNPROXY (synproxy.c) */

@@ -618,37 +618,97 @@ static int bpflab_daemon(const struct clu *c, const struct cnode *n, const char 
 	return -EIO;
 }
 
-/* lb start (or, on a running balancer, replace + apply) with config on every LB node,
- * then its checker when the file has checks. */
-static int lb_config_all(const struct clu *c, const char *config)
+static bool link_up(const struct cnode *n);
+
+/* lb start (or, on a running balancer, replace + apply) with the file cfg on node n, then
+ * its checker when the file has checks. */
+static int lb_config_node(const struct clu *c, const struct cnode *n, const char *cfg)
 {
 	const char *mode = !strcmp(c->mode, "nat") ? "nat" : "dsr";
-	char cfg[PATH_MAX], log[192];
+	char *start[] = { "bpflab", "lb", "start", "eth0", "--mode", (char *)mode, "--config",
+			  (char *)cfg, NULL };
+	char *health[] = { NULL, "lb", "health", "--json", NULL };
+	char log[192];
+	int rc;
 
+	snprintf(log, sizeof(log), "%s/lb-%s.log", c->dir, n->name);
+	unlink(log);
+	rc = bpflab_run(n->netns, start, log);
+	if (rc) {
+		pr_warn("lab '%s': 'bpflab lb start eth0 --mode %s --config %s' on %s failed:\n",
+			c->name, mode, cfg, n->name);
+		lab_log_warn(log, n->name);
+		return rc == EXIT_USAGE ? EXIT_USAGE : EXIT_FAIL;
+	}
+	if (lab_config_has_check(cfg) && bpflab_daemon(c, n, HEALTH_MARK, health, "\"health_started\""))
+		return EXIT_FAIL;
+	return EXIT_OK;
+}
+
+/* The configuration last applied, in the lab's runtime folder: a node that was down when
+ * it was applied gets it when it is revived. Written whole, then renamed into place. */
+static int keep_config(const struct clu *c, const char *cfg, char *kept, size_t len)
+{
+	char tmp[PATH_MAX], buf[8192];
+	FILE *in = fopen(cfg, "r"), *out;
+	size_t n;
+	int err = 0;
+
+	snprintf(kept, len, "%s/lb.conf", c->dir);
+	snprintf(tmp, sizeof(tmp), "%s/lb.conf.tmp", c->dir);
+	if (!in)
+		return -errno;
+	if (!(out = fopen(tmp, "w"))) {
+		err = -errno;
+		fclose(in);
+		return err;
+	}
+	while ((n = fread(buf, 1, sizeof(buf), in)) > 0)
+		if (fwrite(buf, 1, n, out) != n)
+			err = -EIO;
+	if (ferror(in))
+		err = -EIO;
+	fclose(in);
+	if (fclose(out) && !err)
+		err = -errno;
+	if (!err && rename(tmp, kept))
+		err = -errno;
+	if (err)
+		unlink(tmp);
+	return err;
+}
+
+/* The file config on every LB node; with skip_down (lb-apply), a node whose link is down
+ * (`lab kill`) is left for `lab revive` to configure, and *applied says how many were. */
+static int lb_config_all(const struct clu *c, const char *config, bool skip_down, int *applied)
+{
+	char cfg[PATH_MAX], kept[PATH_MAX];
+	int err;
+
+	*applied = 0;
 	if (!realpath(config, cfg)) {
 		pr_warn("lab '%s': cannot read '%s': %s\n", c->name, config, strerror(errno));
 		return EXIT_USAGE;
 	}
 	for (int i = 0; i < c->nlbs; i++) {
 		const struct cnode *n = &c->lbs[i];
-		char *start[] = { "bpflab", "lb", "start", "eth0", "--mode", (char *)mode, "--config",
-				  cfg, NULL };
 		int rc;
 
-		snprintf(log, sizeof(log), "%s/lb-%s.log", c->dir, n->name);
-		unlink(log);
-		rc = bpflab_run(n->netns, start, log);
-		if (rc) {
-			pr_warn("lab '%s': 'bpflab lb start eth0 --mode %s --config %s' on %s failed:\n",
-				c->name, mode, cfg, n->name);
-			lab_log_warn(log, n->name);
-			return rc == EXIT_USAGE ? EXIT_USAGE : EXIT_FAIL;
+		if (skip_down && !link_up(n)) {
+			pr_warn("lab '%s': %s is down; 'lab revive' gives it this configuration\n",
+				c->name, n->name);
+			continue;
 		}
+		rc = lb_config_node(c, n, cfg);
+		if (rc)
+			return rc;
+		(*applied)++;
 	}
-	for (int i = 0; lab_config_has_check(cfg) && i < c->nlbs; i++) {
-		char *health[] = { NULL, "lb", "health", "--json", NULL };
-		if (bpflab_daemon(c, &c->lbs[i], HEALTH_MARK, health, "\"health_started\""))
-			return EXIT_FAIL;
+	/* Kept once every node that is up has it, so a failed apply is not what revive uses. */
+	if ((err = keep_config(c, cfg, kept, sizeof(kept)))) {
+		pr_warn("lab '%s': cannot keep the configuration in %s: %s\n", c->name, kept,
+			strerror(-err));
+		return EXIT_FAIL;
 	}
 	return EXIT_OK;
 }
@@ -1075,8 +1135,11 @@ int lab_cluster_up(const struct lab_cluster_opts *given)
 	for (int i = 0; !err && i < c.nlbs; i++)
 		err = netns_link_up(c.lbs[i].netns, "eth0");
 	err = err ?: daemons_up(&c);
-	if (!err && o->lb_config)
-		err = lb_config_all(&c, o->lb_config) ? -EIO : 0;
+	if (!err && o->lb_config) {
+		int applied;
+
+		err = lb_config_all(&c, o->lb_config, false, &applied) ? -EIO : 0;
+	}
 	backend_view(&c, &view);
 	if (!err && o->serve)
 		err = lab_serve_start(&view) ? -EIO : 0;
@@ -1156,18 +1219,18 @@ int lab_cluster_exec(const char *lab, int argc, char **argv)
 int lab_cluster_apply(const char *lab, const char *file)
 {
 	static struct clu c;
-	int rc;
+	int rc, applied;
 
 	state_read(&c, lab);
 	if (access(file, R_OK))
 		return usage_error("lab", "cannot read '%s': %s", file, strerror(errno));
-	rc = lb_config_all(&c, file);
+	rc = lb_config_all(&c, file, true, &applied);
 	if (rc)
 		return rc;
 	wait_routes(&c);
 	if (g_opts.json)
 		return status(&c);
-	printf("lab '%s': %s applied on %d LB nodes\n", lab, file, c.nlbs);
+	printf("lab '%s': %s applied on %d of %d LB nodes\n", lab, file, applied, c.nlbs);
 	return EXIT_OK;
 }
 
@@ -1228,13 +1291,20 @@ int lab_cluster_revive(const char *lab, const char *node)
 {
 	static struct clu c;
 	const struct cnode *n;
+	char kept[PATH_MAX];
 
 	state_read(&c, lab);
 	if (!(n = lb_node(&c, node)))
 		return usage_error("lab", "no LB node '%s' in lab '%s' (lb1..lb%d)", node, lab, c.nlbs);
 	/* The link going down took the node's routes and neighbours: back before the announcer,
 	 * so the node is routed to only once it can forward (encap needs its default route). */
-	if (netns_link_up(n->netns, "eth0") || node_l3(&c, n) || daemons_up(&c))
+	if (netns_link_up(n->netns, "eth0") || node_l3(&c, n))
+		return EXIT_FAIL;
+	/* What was applied while it was down (or before: the same again changes nothing). */
+	snprintf(kept, sizeof(kept), "%s/lb.conf", c.dir);
+	if (!access(kept, F_OK) && lb_config_node(&c, n, kept))
+		return EXIT_FAIL;
+	if (daemons_up(&c))
 		return EXIT_FAIL;
 	if (g_opts.json) {
 		struct json j;

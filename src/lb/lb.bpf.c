@@ -1207,6 +1207,33 @@ static __always_inline int balance(struct xdp_md *ctx, struct pkt *p, void *l3, 
 	return XDP_TX;
 }
 
+/* The VIP of a packet's destination address:port/proto, or NULL (lb.h, "The VIP index").
+ * The half is read once: the slot and its seed are of the half it names, which user space
+ * rewrites only after a grace period has passed since packets last read it. */
+static __always_inline struct lb_vip *vip_find(const struct lb_vip_key *k)
+{
+	__u32 zero = 0, half, idx;
+	struct lb_vix_head *hd = bpf_map_lookup_elem(&vix_head, &zero);
+	struct lb_vix_slot *s;
+	const __u32 *a, *b;
+
+	if (!hd)
+		return NULL; /* cannot be: an array's only entry */
+	half = *(volatile __u32 *)&hd->half & 1;
+	if (!hd->ready[half])
+		return bpf_map_lookup_elem(&vips, k);
+	idx = half * LB_VIX_SLOTS + lb_vix_index(k, hd->seed[half]);
+	s = bpf_map_lookup_elem(&vix, &idx);
+	if (!s)
+		return NULL;
+	/* In words: the key is 5 aligned words, on the stack and in the slot. */
+	a = (const __u32 *)&s->key;
+	b = (const __u32 *)k;
+	if ((a[0] ^ b[0]) | (a[1] ^ b[1]) | (a[2] ^ b[2]) | (a[3] ^ b[3]) | (a[4] ^ b[4]))
+		return NULL;
+	return &s->vip;
+}
+
 /* The whole TCP/UDP header of a parsed packet is inside the frame (parse_packet checked
  * it; the verifier needs to see it). */
 static __always_inline int l4_whole(void *l4, void *data_end, __u8 proto)
@@ -1239,7 +1266,7 @@ static __always_inline int lb4(struct xdp_md *ctx, void *data, void *data_end, s
 		vk.addr.v4 = ip->daddr;
 		vk.port = ((struct udphdr *)l4)->dest;
 		vk.proto = p->l4_proto;
-		vip = bpf_map_lookup_elem(&vips, &vk);
+		vip = vip_find(&vk);
 		if (vip) {
 			struct flow f = { .sport = ((struct udphdr *)l4)->source, .dport = vk.port,
 					  .proto = vk.proto, .fam = LB_FAM4 };
@@ -1305,7 +1332,7 @@ static __always_inline int lb6(struct xdp_md *ctx, void *data, void *data_end, s
 		}
 		vk.port = ((struct udphdr *)l4)->dest;
 		vk.proto = p->l4_proto;
-		vip = bpf_map_lookup_elem(&vips, &vk);
+		vip = vip_find(&vk);
 		if (vip) {
 			struct flow f = { .sport = ((struct udphdr *)l4)->source, .dport = vk.port,
 					  .proto = vk.proto, .fam = LB_FAM6 };

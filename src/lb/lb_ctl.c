@@ -10,6 +10,8 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <linux/membarrier.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
@@ -261,6 +263,80 @@ static bool vip_dirty(const struct lb_cfg *old, const struct lb_cfg *s, const st
 	return n_old != n_new || lb_cfg_find_vip(old, &v->key) < 0;
 }
 
+/* A seed under which no two of s's VIPs share a slot, and the slots; false when none of
+ * LB_VIX_SEED_TRIES is (v6 keys that differ only where the hash cannot see: never seen).
+ * The seeds tried follow from the one in use, so every rebuild moves every VIP: a flaw
+ * in the turning over of halves cannot hide behind a layout that happened to stay. */
+static bool vix_place(const struct lb_cfg *s, struct lb_vix_slot *slots, __u32 prev,
+		      __u32 *seed)
+{
+	for (__u32 t = 0; t < LB_VIX_SEED_TRIES; t++) {
+		bool clash = false;
+
+		*seed = lb_mix32(prev + 1 + t);
+		memset(slots, 0, LB_VIX_SLOTS * sizeof(*slots));
+		for (int i = 0; i < s->nvips && !clash; i++) {
+			struct lb_vix_slot *sl = &slots[lb_vix_index(&s->vips[i].key, *seed)];
+
+			clash = sl->key.family != 0;
+			sl->key = s->vips[i].key;
+			sl->vip.id = s->vips[i].id;
+			sl->vip.flags = s->vips[i].encap;
+		}
+		if (!clash)
+			return true;
+	}
+	memset(slots, 0, LB_VIX_SLOTS * sizeof(*slots));
+	return false;
+}
+
+/* The VIP index (lb.h) made to hold exactly s's VIPs: the half packets do not read is
+ * rewritten whole, then the head names it. */
+int lb_vix_build(const struct lb_fds *f, const struct lb_cfg *s)
+{
+	struct lb_vix_slot *slots = calloc(LB_VIX_SLOTS, sizeof(*slots));
+	__u32 *keys = calloc(LB_VIX_SLOTS, sizeof(*keys));
+	struct lb_vix_head hd;
+	__u32 zero = 0, next, n = LB_VIX_SLOTS;
+	LIBBPF_OPTS(bpf_map_batch_opts, bo);
+	int err = 0;
+
+	if (!slots || !keys) {
+		err = -ENOMEM;
+		goto out;
+	}
+	if (bpf_map_lookup_elem(f->vix_head, &zero, &hd)) {
+		err = -errno;
+		goto out;
+	}
+	next = !(hd.half & 1);
+	/* A packet that read the head before it last turned may still be reading this half:
+	 * an RCU grace period (MEMBARRIER_CMD_GLOBAL waits for one) outlasts every XDP run.
+	 * Kernels with nohz_full refuse it; a tenth of a second outlasts them as well. */
+	if (syscall(__NR_membarrier, MEMBARRIER_CMD_GLOBAL, 0, 0))
+		usleep(100000);
+	hd.ready[next] = vix_place(s, slots, hd.seed[hd.half & 1], &hd.seed[next]);
+	for (__u32 i = 0; i < LB_VIX_SLOTS; i++)
+		keys[i] = next * LB_VIX_SLOTS + i;
+	if (bpf_map_update_batch(f->vix, keys, slots, &n, &bo)) {
+		err = -errno;
+		goto out;
+	}
+	/* Two writes, so that no read of the head can pair the new half with the seed it
+	 * had before: first the half's seed and readiness, while packets read the other. */
+	if (bpf_map_update_elem(f->vix_head, &zero, &hd, BPF_EXIST)) {
+		err = -errno;
+		goto out;
+	}
+	hd.half = next;
+	if (bpf_map_update_elem(f->vix_head, &zero, &hd, BPF_EXIST))
+		err = -errno;
+out:
+	free(slots);
+	free(keys);
+	return err;
+}
+
 int lb_cfg_apply(const struct lb_fds *f, struct lb_meta *cfg, struct lb_cfg *s)
 {
 	struct lb_cfg *old = calloc(1, sizeof(*old));
@@ -378,6 +454,10 @@ int lb_cfg_apply(const struct lb_fds *f, struct lb_meta *cfg, struct lb_cfg *s)
 			goto out;
 		}
 	}
+	/* ... and the index of them, before gone VIPs lose their tables. */
+	err = lb_vix_build(f, s);
+	if (err)
+		goto out;
 	/* 4. Gone VIPs: the VIP first, then its table and, when unused, its address. */
 	for (int o = 0; o < old->nvips; o++) {
 		struct lb_vip_key *k = &old->vips[o].key;

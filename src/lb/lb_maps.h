@@ -23,6 +23,21 @@ struct {
 	__type(value, struct lb_vip);
 } vips SEC(".maps");
 
+/* The VIP index (lb.h): two halves of slots, and which half is read. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 2 * LB_VIX_SLOTS);
+	__type(key, __u32);
+	__type(value, struct lb_vix_slot);
+} vix SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct lb_vix_head);
+} vix_head SEC(".maps");
+
 /* VIP address (struct lb_vip_key with port 0, proto 0) -> number of VIPs on it:
  * fragments, options and broken headers cannot be matched on a port, but we still know
  * they were meant for us. */

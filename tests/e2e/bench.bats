@@ -5,7 +5,7 @@
 # bad arguments; Ctrl-C and kill -9 leave no namespace behind.
 load helpers
 
-LIVE_IDS='["xdp_native_drop","xdp_read_drop","count_drop","ping_drop","filter_drop","nft_set_drop","xdp_generic_drop","tc_drop","nft_ingress_drop","nft_raw_drop","iptables_raw_drop","udp_closed","udp_socket","xdp_native_tx","lb_nat","lb_dsr","syncookie","syncookie_helper","syn_kernel","syn_nft_synproxy","linux_forward","nft_dnat_forward","xdp_forward"]'
+LIVE_IDS='["xdp_native_drop","xdp_read_drop","count_drop","ping_drop","filter_drop","nft_set_drop","xdp_generic_drop","tc_drop","nft_ingress_drop","nft_raw_drop","iptables_raw_drop","udp_closed","udp_socket","xdp_native_tx","xdp_swap_tx","lb_nat","lb_dsr","syncookie","syncookie_helper","syn_kernel","syn_nft_synproxy","linux_forward","nft_dnat_forward","xdp_forward"]'
 # bpflab's own programs in the live section, and the bare row each is compared with
 OURS='{"count_drop":"xdp_native_drop","ping_drop":"xdp_native_drop","lb_nat":"xdp_native_tx","lb_dsr":"xdp_native_tx","syncookie":"xdp_native_tx","syncookie_helper":"xdp_native_tx"}'
 

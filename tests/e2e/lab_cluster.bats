@@ -200,8 +200,19 @@ node_lb() { local n=$1; shift; "$BPFLAB" --netns "$LAB-$n" lb "$@"; }
   run -0 status
   json_assert "$output" '.lb_nodes[1] | (.link_up | not) and .bird_pid == null and .announcer_pid == null and .balancer'
   json_assert "$output" '.lb_nodes[1].router_bgp != "Established"'
+  # A change while lb2 is down reaches the others, and lb2 when it is revived.
+  old=$(node_lb lb2 show --json | jq -r '.vips[0].table_hash')
+  echo "backend $VIP:80/tcp 198.18.0.13 mac 02:00:c6:12:00:0d" >> "$CONF"
+  run -0 "$BPFLAB" lab lb-apply --name "$LAB" "$CONF"
+  [[ $output == *"applied on 2 of 3 LB nodes"* ]]
+  [[ $output == *"lb2 is down"* ]]
+  new=$(node_lb lb1 show --json | jq -r '.vips[0].table_hash')
+  [ "$new" != "$old" ]
+  [ "$(node_lb lb3 show --json | jq -r '.vips[0].table_hash')" = "$new" ]
+  [ "$(node_lb lb2 show --json | jq -r '.vips[0].table_hash')" = "$old" ]
   run -0 "$BPFLAB" lab revive --name "$LAB" --json lb2
   json_assert "$output" '.type == "lab_revive" and .node == "lb2"'
+  [ "$(node_lb lb2 show --json | jq -r '.vips[0].table_hash')" = "$new" ]
   for i in $(seq 100); do [ "$(hops)" = "198.18.0.2 198.18.0.3 198.18.0.4" ] && break; sleep 0.1; done
   [ "$(hops)" = "198.18.0.2 198.18.0.3 198.18.0.4" ]
   run -0 status

@@ -243,7 +243,7 @@ stream_survives() {
   "$BPFLAB" lab up --name "$LAB" >/dev/null
   d="/sys/fs/bpf/bpflab/lb/dummy0@$LAB-lb"
   mkdir -p "$d"
-  for m in config vips vip_addrs backends rings conntrack reverse conntrack6 reverse6 vip_stats backend_stats counters nexthops; do
+  for m in config vips vix vix_head vip_addrs backends rings conntrack reverse conntrack6 reverse6 vip_stats backend_stats counters nexthops; do
     bpftool map create "$d/$m" type array key 4 value 8 entries 1 name "$m"
   done
   run lb show --iface dummy0

@@ -17,6 +17,8 @@
 #include <time.h>
 #include <unistd.h>
 #include <sched.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <net/if.h>
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
@@ -2235,6 +2237,185 @@ static void test_encap(void)
 	}
 }
 
+/* The VIP index (lb.h, "The VIP index") of a fixture: its head, and how many slots of a
+ * half hold a VIP (misplaced: how many are not where the half's seed puts them). */
+static struct lb_vix_head vix_head_of(struct fixture *fx)
+{
+	struct lb_vix_head hd = {};
+	__u32 zero = 0;
+
+	bpf_map_lookup_elem(fx->fds.vix_head, &zero, &hd);
+	return hd;
+}
+
+static int vix_used(struct fixture *fx, __u32 half, __u32 seed, int *misplaced)
+{
+	int n = 0;
+
+	*misplaced = 0;
+	for (__u32 i = 0; i < LB_VIX_SLOTS; i++) {
+		__u32 k = half * LB_VIX_SLOTS + i;
+		struct lb_vix_slot sl;
+
+		if (bpf_map_lookup_elem(fx->fds.vix, &k, &sl) || !sl.key.family)
+			continue;
+		n++;
+		*misplaced += lb_vix_index(&sl.key, seed) != i;
+	}
+	return n;
+}
+
+static int vip_syn(struct fixture *fx, __u16 sport)
+{
+	uint8_t in[PKT_MAX], out[PKT_MAX];
+	struct pkt_spec s;
+	__u32 olen;
+	size_t n;
+
+	spec_client(&s, "198.18.0.1", sport, IPPROTO_TCP, 80);
+	n = pkt_build(&s, in);
+	return run(fx, in, n, out, &olen);
+}
+
+/* What lb_cfg_apply writes into the index; that the program finds its VIPs there (a VIP
+ * taken out of a ready half is not balanced), asks the hash map when the half is not
+ * ready, and sees a change only once the head turned; 64 VIPs of both families placed. */
+static void test_vix(void)
+{
+	struct fixture fx;
+	struct lb_vix_head hd;
+	struct lb_vip_key k;
+	struct lb_vix_slot empty = {};
+	__u32 half, slot, zero = 0;
+	int bad, n;
+
+	if (fixture_up(&fx, LB_MODE_DSR) || configure(&fx)) {
+		ok(0, "vix: load and configure");
+		fixture_down(&fx);
+		return;
+	}
+	hd = vix_head_of(&fx);
+	half = hd.half & 1;
+	ok(hd.ready[half], "vix: the half packets read is ready after an apply");
+	n = vix_used(&fx, half, hd.seed[half], &bad);
+	is_int(n, fx.st->nvips, "vix: it holds every VIP, once");
+	is_int(bad, 0, "vix: each where its seed puts it");
+	is_int(vip_syn(&fx, 41000), XDP_TX, "vix: a SYN to a VIP is balanced");
+
+	lb_parse_vip("198.18.0.100:80/tcp", &k);
+	slot = half * LB_VIX_SLOTS + lb_vix_index(&k, hd.seed[half]);
+	bpf_map_update_elem(fx.fds.vix, &slot, &empty, BPF_ANY);
+	is_int(vip_syn(&fx, 41001), XDP_PASS,
+	       "vix: a VIP missing from a ready half is not one (the program reads the index)");
+	hd.ready[half] = 0;
+	bpf_map_update_elem(fx.fds.vix_head, &zero, &hd, BPF_ANY);
+	is_int(vip_syn(&fx, 41002), XDP_TX, "vix: a half not ready: the hash map answers");
+
+	ok(!lb_cfg_apply(&fx.fds, &fx.cfg, fx.st), "vix: apply again");
+	hd = vix_head_of(&fx);
+	is_int(hd.half & 1, !half, "vix: a rebuild fills the other half and turns the head");
+	ok(hd.ready[!half], "vix: that half is ready");
+	is_int(vip_syn(&fx, 41003), XDP_TX, "vix: the rebuilt index finds the VIP again");
+
+	lb_cfg_vip_del(fx.st, &k);
+	ok(!lb_cfg_apply(&fx.fds, &fx.cfg, fx.st), "vix: apply without :80");
+	hd = vix_head_of(&fx);
+	n = vix_used(&fx, hd.half & 1, hd.seed[hd.half & 1], &bad);
+	is_int(n, fx.st->nvips, "vix: a removed VIP leaves the index");
+	is_int(vip_syn(&fx, 41004), XDP_PASS, "vix: and its packets are not balanced");
+
+	/* Emptied first: ids of gone VIPs are not reused within the apply that removes them. */
+	memset(fx.st, 0, sizeof(*fx.st));
+	ok(!lb_cfg_apply(&fx.fds, &fx.cfg, fx.st), "vix: apply no VIP");
+	hd = vix_head_of(&fx);
+	is_int(vix_used(&fx, hd.half & 1, hd.seed[hd.half & 1], &bad), 0, "vix: none indexed");
+	is_int(vip_syn(&fx, 41005), XDP_PASS, "vix: nothing balanced");
+	for (int i = 0; i < LB_MAX_VIPS; i++) {
+		char v[64];
+
+		if (i % 2)
+			snprintf(v, sizeof(v), "[2001:db8::%x]:%d/tcp", 0x100 + i / 8, 80 + i % 8);
+		else
+			snprintf(v, sizeof(v), "198.18.%d.%d:%d/udp", i / 8, 100 + i % 8, 53 + i);
+		if (lb_parse_vip(v, &k) || lb_cfg_vip_add(fx.st, &k))
+			ok(0, "vix: VIP %s", v);
+	}
+	ok(!lb_cfg_apply(&fx.fds, &fx.cfg, fx.st), "vix: %d VIPs of both families applied",
+	   LB_MAX_VIPS);
+	hd = vix_head_of(&fx);
+	ok(hd.ready[hd.half & 1], "vix: %d VIPs placed without a clash (seed %u)", LB_MAX_VIPS,
+	   hd.seed[hd.half & 1]);
+	n = vix_used(&fx, hd.half & 1, hd.seed[hd.half & 1], &bad);
+	is_int(n, LB_MAX_VIPS, "vix: all %d in the index", LB_MAX_VIPS);
+	is_int(bad, 0, "vix: each where the seed puts it");
+	fixture_down(&fx);
+}
+
+/* Packets to one VIP from another thread while the index is rebuilt again and again
+ * with other VIPs coming and going: a rebuild that touched the half packets read, or a
+ * head that paired a half with the wrong seed, would make some of them miss it. */
+struct vix_race {
+	struct fixture *fx;
+	atomic_bool stop;
+	long sent, missed;
+};
+
+static void *vix_race_packets(void *arg)
+{
+	struct vix_race *r = arg;
+	time_t end = time(NULL) + 10;
+
+	for (__u16 sp = 1024; !atomic_load(&r->stop) && time(NULL) < end; sp = sp == 65535 ? 1024 : sp + 1) {
+		r->sent++;
+		r->missed += vip_syn(r->fx, sp) != XDP_TX;
+	}
+	return NULL;
+}
+
+static void test_vix_race(void)
+{
+	struct vix_race r = { 0 };
+	struct fixture fx;
+	struct lb_vip_key k;
+	pthread_t t;
+	int applied = 0;
+	time_t t0 = time(NULL);
+
+	if (fixture_up(&fx, LB_MODE_DSR) || configure(&fx)) {
+		ok(0, "vix race: load and configure");
+		fixture_down(&fx);
+		return;
+	}
+	r.fx = &fx;
+	if (pthread_create(&t, NULL, vix_race_packets, &r)) {
+		ok(0, "vix race: a thread");
+		fixture_down(&fx);
+		return;
+	}
+	for (int i = 0; i < 30; i++) {
+		/* 0..5 more VIPs each time: the seed, and so every slot, changes */
+		for (int j = 0; j < 6; j++) {
+			char v[48];
+
+			snprintf(v, sizeof(v), "198.18.1.%d:%d/tcp", 1 + j, 1000 + i);
+			lb_parse_vip(v, &k);
+			if (j < i % 6)
+				lb_cfg_vip_add(fx.st, &k);
+			snprintf(v, sizeof(v), "198.18.1.%d:%d/tcp", 1 + j, 999 + i);
+			lb_parse_vip(v, &k);
+			lb_cfg_vip_del(fx.st, &k);
+		}
+		applied += !lb_cfg_apply(&fx.fds, &fx.cfg, fx.st);
+	}
+	atomic_store(&r.stop, true);
+	pthread_join(t, NULL);
+	tap_diag("vix race: 30 applies in %.0f s", (double)(time(NULL) - t0));
+	is_int(applied, 30, "vix race: 30 applies");
+	ok(r.sent > 1000, "vix race: %ld packets sent meanwhile", r.sent);
+	is_int(r.missed, 0, "vix race: none of them missed its VIP");
+	fixture_down(&fx);
+}
+
 int main(void)
 {
 	test_parse();
@@ -2253,6 +2434,8 @@ int main(void)
 	test_v6_icmp();
 	test_memory();
 	test_ct();
+	test_vix();
+	test_vix_race();
 	test_encap(); /* last: it moves this process into a namespace of its own */
 	return tap_done();
 }
