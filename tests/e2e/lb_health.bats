@@ -270,9 +270,9 @@ EOF
   PIDS+=($!)
   lab_exec "$LAB" backend-c timeout 30 python3 "$BATS_TEST_TMPDIR/bad.py" garbage 2>"$BATS_TEST_TMPDIR/c.err" &
   PIDS+=($!)
-  # (refused until the two servers listen, then the failures they make)
+  # (refused until the two servers listen, then the failures they make, fall of them each)
   for _ in $(seq 100); do
-    lb show --json | jq -e '[.vips[0].backends[1,2].health.last] == ["timeout (no answer)", "not an HTTP response"]' >/dev/null && break
+    lb show --json | jq -e '[.vips[0].backends[1,2].health | [.last, .state]] == [["timeout (no answer)", "down"], ["not an HTTP response", "down"]]' >/dev/null && break
     sleep 0.1
   done
   show=$(lb show --json)
