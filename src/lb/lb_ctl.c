@@ -292,7 +292,7 @@ static bool vix_place(const struct lb_cfg *s, struct lb_vix_slot *slots, __u32 p
 
 /* The VIP index (lb.h) made to hold exactly s's VIPs: the half packets do not read is
  * rewritten whole, then the head names it. */
-int lb_vix_build(const struct lb_fds *f, const struct lb_cfg *s)
+static int vix_build(const struct lb_fds *f, const struct lb_cfg *s)
 {
 	struct lb_vix_slot *slots = calloc(LB_VIX_SLOTS, sizeof(*slots));
 	__u32 *keys = calloc(LB_VIX_SLOTS, sizeof(*keys));
@@ -455,7 +455,7 @@ int lb_cfg_apply(const struct lb_fds *f, struct lb_meta *cfg, struct lb_cfg *s)
 		}
 	}
 	/* ... and the index of them, before gone VIPs lose their tables. */
-	err = lb_vix_build(f, s);
+	err = vix_build(f, s);
 	if (err)
 		goto out;
 	/* 4. Gone VIPs: the VIP first, then its table and, when unused, its address. */

@@ -210,8 +210,6 @@ int lb_cfg_read(const struct lb_fds *f, struct lb_cfg *s);
  * are written before any table names them, old ones removed after no table does.
  * Backends without a MAC must have one by now (-EINVAL). */
 int lb_cfg_apply(const struct lb_fds *f, struct lb_meta *cfg, struct lb_cfg *s);
-/* Rebuilds the VIP index (lb.h) from s's VIPs; lb_cfg_apply calls it. 0 or -errno. */
-int lb_vix_build(const struct lb_fds *f, const struct lb_cfg *s);
 
 /* Reads a VIP's Maglev table into `table` (cfg->table_size entries). */
 int lb_ring_read(const struct lb_fds *f, __u32 vip_id, __u32 *table, __u32 size);
